@@ -1,0 +1,62 @@
+"""Where things live in the global cache.
+
+The cache is versioned per bucket so a layout change never reads old entries as new ones.
+Entries are written atomically (see `atomic`) and trusted only once complete: a partial
+download or unpack never appears under its final name.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("KILN_CACHE_DIR")
+    if env:
+        return Path(env)
+    # platformdirs costs an import on every start; only pay it when no override is set.
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("kiln", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Cache:
+    root: Path
+    # --no-cache: a throwaway root the command deletes at exit; writes still go somewhere so
+    # the install path (unpack then link) stays one code path.
+    temporary: bool = False
+
+    def bucket(self, name: str) -> Path:
+        """A versioned top-level folder: ``wheels-v1``, ``http-v1``, ``interpreters-v1``."""
+        path = self.root / f"{name}-v1"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def wheels(self) -> Path:
+        """Unpacked wheels, one folder per wheel named by its sha256."""
+        return self.bucket("wheels")
+
+    @property
+    def archives(self) -> Path:
+        """Downloaded wheel files awaiting unpack, keyed by sha256 (removed after unpack)."""
+        return self.bucket("archives")
+
+    @property
+    def http(self) -> Path:
+        return self.bucket("http")
+
+    @property
+    def metadata(self) -> Path:
+        return self.bucket("metadata")
+
+    @property
+    def interpreters(self) -> Path:
+        return self.bucket("interpreters")
+
+    def tmpdir(self) -> Path:
+        """Scratch space on the cache's file system, so final renames are atomic."""
+        return self.bucket("tmp")

@@ -1,0 +1,78 @@
+"""Distribution files as an index lists them, and the candidates the resolver weighs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from kiln.core.hashes import Hashes
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """One file of one release on one index (or flat directory)."""
+
+    filename: str
+    url: str
+    hashes: Hashes = Hashes()
+    requires_python: str | None = None
+    # None: not yanked; a string (possibly empty) is the yank reason.
+    yanked: str | None = None
+    upload_time: datetime | None = None
+    size: int | None = None
+    # PEP 658/714: the index serves ``<url>.metadata``; its hashes when given.
+    metadata_file: Hashes | None = None
+    # The index (or find-links location) this file was listed by, for messages.
+    index: str = ""
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    @cached_property
+    def wheel_tags(self) -> frozenset[Tag]:
+        if not self.is_wheel:
+            return frozenset()
+        return parse_wheel_filename(self.filename)[3]
+
+    @cached_property
+    def name_version(self) -> tuple[NormalizedName, Version] | None:
+        """Project name and version from the filename, or None for a name we cannot parse."""
+        try:
+            if self.is_wheel:
+                name, version, _, _ = parse_wheel_filename(self.filename)
+                return name, version
+            name, version = parse_sdist_filename(self.filename)
+            return name, version
+        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+            return None
+
+
+def normalize(name: str) -> NormalizedName:
+    return canonicalize_name(name)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One version of one project with the file chosen for the target environment."""
+
+    name: NormalizedName
+    version: Version
+    file: DistFile
+    # Extras requested of this candidate; resolvelib treats name[extra] as its own node.
+    extras: frozenset[str] = frozenset()
+
+    def __str__(self) -> str:
+        return f"{self.name}=={self.version}"

@@ -1,0 +1,55 @@
+"""File hashes as indexes publish them and as kiln checks them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+# Strongest first: when an index offers several, we verify the first we know.
+_PREFERRED = ("sha512", "sha384", "sha256")
+
+
+@dataclass(frozen=True)
+class Hashes:
+    """Known digests of one file, as (algorithm, lowercase hex) pairs sorted by algorithm."""
+
+    items: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, str] | Iterable[tuple[str, str]]) -> Hashes:
+        pairs = mapping.items() if isinstance(mapping, Mapping) else mapping
+        usable = {algo.lower(): digest.lower() for algo, digest in pairs if digest}
+        return cls(tuple(sorted(usable.items())))
+
+    @classmethod
+    def from_fragment(cls, fragment: str) -> Hashes:
+        """Parse a URL fragment like ``sha256=abc...`` (PEP 503); anything else means no hash."""
+        algo, sep, digest = fragment.partition("=")
+        if not sep or algo.lower() not in hashlib.algorithms_guaranteed:
+            return cls()
+        return cls.of({algo: digest})
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def get(self, algo: str) -> str | None:
+        for name, digest in self.items:
+            if name == algo:
+                return digest
+        return None
+
+    def strongest(self) -> tuple[str, str] | None:
+        """The digest to verify against: the strongest algorithm hashlib guarantees."""
+        for algo in _PREFERRED:
+            digest = self.get(algo)
+            if digest is not None:
+                return algo, digest
+        for algo, digest in self.items:
+            if algo in hashlib.algorithms_guaranteed:
+                return algo, digest
+        return None
+
+    def matches(self, algo: str, digest: str) -> bool:
+        expected = self.get(algo)
+        return expected is not None and expected == digest.lower()

@@ -1,0 +1,86 @@
+"""Seams between layers that must not import each other (resolve, build, install)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from dataclasses import dataclass
+from typing import Protocol
+
+from packaging.utils import NormalizedName
+
+from kiln.core.dist import DistFile
+from kiln.core.metadata import CoreMetadata
+
+
+@dataclass(frozen=True)
+class Found:
+    files: tuple[DistFile, ...]
+
+
+@dataclass(frozen=True)
+class NotFound:
+    """No index we may consult has the project; ``searched`` names them for the message."""
+
+    name: NormalizedName
+    searched: tuple[str, ...]
+
+
+FindResult = Found | NotFound
+
+
+class PackageFinder(Protocol):
+    """What the resolver needs from indexes: the files of a project and a file's metadata.
+
+    ``find`` is called once per project name per resolution (results may be cached by the
+    implementation); ``metadata`` once per candidate whose dependencies are needed, and it
+    must not download a whole wheel when the index offers a cheaper way.
+    """
+
+    def find(self, name: NormalizedName) -> FindResult: ...
+
+    def metadata(self, file: DistFile) -> CoreMetadata: ...
+
+    def prefetch(self, files: Sequence[DistFile]) -> None:
+        """Hint that ``files``' metadata will be wanted soon; may fetch them in parallel."""
+        ...
+
+
+class Downloader(Protocol):
+    """Fetches one distribution file to ``dest``, verified against its known hashes.
+
+    Implementations raise `HashMismatchError` when the content does not match, and
+    `NetworkError` when the file cannot be had after retries; ``dest`` exists only on success.
+    Returns the sha256 of what was written (computed while streaming), so callers can key
+    caches by content even when the index published no hash.
+    """
+
+    def download(
+        self, file: DistFile, dest: Path, progress: ProgressCallback | None = None
+    ) -> str: ...
+
+
+class ProgressCallback(Protocol):
+    def __call__(self, advanced_bytes: int) -> None: ...
+
+
+class Reporter(Protocol):
+    """Where long operations report progress; the CLI supplies a console-backed one."""
+
+    def download_started(self, key: str, label: str, total: int | None) -> ProgressCallback: ...
+
+    def download_finished(self, key: str) -> None: ...
+
+
+class SilentReporter:
+    """Reports nothing; the default for tests and non-terminal output."""
+
+    def download_started(self, key: str, label: str, total: int | None) -> ProgressCallback:
+        return _ignore
+
+    def download_finished(self, key: str) -> None:
+        return None
+
+
+def _ignore(advanced_bytes: int) -> None:
+    return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
@@ -26,7 +26,7 @@ class DistFile:
 
     filename: str
     url: str
-    hashes: Hashes = Hashes()
+    hashes: Hashes = field(default_factory=Hashes)
     requires_python: str | None = None
     # None: not yanked; a string (possibly empty) is the yank reason.
     yanked: str | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol
 
 from packaging.markers import Marker
 from packaging.tags import Tag
@@ -74,3 +75,21 @@ class Environment:
     def wheel_rank(self, filename: str) -> int | None:
         _, _, _, tags = parse_wheel_filename(filename)
         return self.tag_rank(tags)
+
+
+class Target(Protocol):
+    """What the resolver asks of where it resolves for.
+
+    A concrete `Environment` is the simplest target: one point of the marker space. A marker
+    region of the universal resolver answers the same questions for a whole region.
+    """
+
+    @property
+    def python_full_version(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    def evaluate(self, marker: Marker | None, extras: frozenset[str] = frozenset()) -> bool: ...
+
+    def tag_rank(self, tags: frozenset[Tag]) -> int | None: ...

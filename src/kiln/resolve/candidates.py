@@ -1,0 +1,117 @@
+"""Which file of each version fits the target, and why the others do not.
+
+Reasons are kept per version so that an unsatisfiable resolution can say, for example, that
+torch 2.5.1 was rejected because no wheel fits CPython 3.13, listing the wheels that exist.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from kiln.core.dist import DistFile
+from kiln.core.environment import Target
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    """The best usable file of one version for the target, or why there is none."""
+
+    version: Version
+    file: DistFile | None
+    rejected: str | None = None
+    yanked: bool = False
+
+
+@dataclass
+class VersionTable:
+    """All versions of one project as the target sees them, newest first."""
+
+    name: NormalizedName
+    choices: list[VersionChoice] = field(default_factory=list)
+
+    def usable(self) -> list[VersionChoice]:
+        return [c for c in self.choices if c.file is not None]
+
+
+def _platform_words(files: Iterable[DistFile]) -> str:
+    tags = sorted({f"{t.interpreter}-{t.platform}" for f in files for t in f.wheel_tags})
+    if len(tags) > 6:
+        tags = [*tags[:6], f"and {len(tags) - 6} more"]
+    return ", ".join(tags)
+
+
+def _requires_python_ok(spec: str | None, python_full_version: str) -> bool:
+    if not spec:
+        return True
+    try:
+        return SpecifierSet(spec).contains(python_full_version, prereleases=True)
+    except InvalidSpecifier:
+        return True  # an unparsable bound does not exclude, as pip does
+
+
+def choose_files(name: NormalizedName, files: Sequence[DistFile], target: Target) -> VersionTable:
+    """Group ``files`` by version and pick, per version, the best wheel for ``target``.
+
+    Preference inside a version: a non-yanked file before a yanked one, then the best tag
+    rank. Source distributions are never chosen yet (there is no build frontend); they only
+    shape the rejection message.
+    """
+    by_version: dict[Version, list[DistFile]] = defaultdict(list)
+    for file in files:
+        parsed = file.name_version
+        if parsed is None or parsed[0] != name:
+            continue
+        by_version[parsed[1]].append(file)
+
+    table = VersionTable(name)
+    for version in sorted(by_version, reverse=True):
+        table.choices.append(_choose_one(version, by_version[version], target))
+    return table
+
+
+def _choose_one(version: Version, files: list[DistFile], target: Target) -> VersionChoice:
+    wheels = [f for f in files if f.is_wheel]
+    python_ok = [
+        f for f in wheels if _requires_python_ok(f.requires_python, target.python_full_version)
+    ]
+    ranked: list[tuple[bool, int, DistFile]] = []
+    for file in python_ok:
+        rank = target.tag_rank(file.wheel_tags)
+        if rank is not None:
+            ranked.append((file.yanked is not None, rank, file))
+    if ranked:
+        ranked.sort(key=lambda item: (item[0], item[1]))
+        yanked, _, best = ranked[0]
+        return VersionChoice(version, best, yanked=yanked)
+
+    if not wheels:
+        if files and not any(
+            _requires_python_ok(f.requires_python, target.python_full_version) for f in files
+        ):
+            spec = files[0].requires_python
+            return VersionChoice(
+                version,
+                None,
+                f"requires Python {spec}, but the target has {target.python_full_version}",
+            )
+        return VersionChoice(
+            version, None, "has only a source distribution, and kiln does not build sdists yet"
+        )
+    if not python_ok:
+        spec = wheels[0].requires_python
+        return VersionChoice(
+            version,
+            None,
+            f"requires Python {spec}, but the target has {target.python_full_version}",
+        )
+    return VersionChoice(
+        version,
+        None,
+        f"has no wheel for {target.description} (wheels exist for {_platform_words(wheels)})",
+    )

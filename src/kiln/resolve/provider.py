@@ -1,0 +1,272 @@
+"""The resolvelib provider: projects, versions and dependencies as seen from one target.
+
+The provider knows nothing about HTTP or wheels on disk: it asks a `PackageFinder` for files
+and metadata, and a `Target` which markers hold and which wheels fit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from resolvelib.providers import AbstractProvider
+
+from kiln.core.dist import Candidate, DistFile
+from kiln.core.environment import Target
+from kiln.core.protocols import Found, NotFound, PackageFinder
+from kiln.resolve.candidates import VersionTable, choose_files
+
+PYTHON = "<python>"
+
+
+@dataclass(frozen=True)
+class Req:
+    """A requirement as the solver sees it: identifier, allowed versions, and who asked."""
+
+    name: NormalizedName
+    extras: frozenset[str]
+    specifier: SpecifierSet
+    source: Requirement | None  # the PEP 508 line, for messages; None for synthetic ones
+    url: str | None = None
+    parent: str | None = None
+
+    @property
+    def identifier(self) -> str:
+        return identifier_of(self.name, self.extras)
+
+    def __str__(self) -> str:
+        return str(self.source) if self.source is not None else f"{self.name}{self.specifier}"
+
+
+def identifier_of(name: str, extras: frozenset[str]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+@dataclass(frozen=True)
+class PythonCandidate:
+    """The target interpreter, so that ``Requires-Python`` takes part in backtracking."""
+
+    version: Version
+
+
+Cand = Candidate | PythonCandidate
+
+
+@dataclass
+class ProviderState:
+    """What the provider learned, kept for error messages after a failed resolution."""
+
+    not_found: dict[NormalizedName, NotFound] = field(default_factory=dict)
+    tables: dict[NormalizedName, VersionTable] = field(default_factory=dict)
+    requires_python_failures: dict[str, str] = field(default_factory=dict)
+    yanked_used: dict[NormalizedName, Candidate] = field(default_factory=dict)
+
+
+class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
+    def __init__(
+        self,
+        finder: PackageFinder,
+        target: Target,
+        *,
+        constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
+        preferences: Mapping[NormalizedName, Version] | None = None,
+        no_deps: bool = False,
+        direct: Mapping[NormalizedName, DistFile] | None = None,
+        lookahead: ThreadPoolExecutor | None = None,
+    ) -> None:
+        self.finder = finder
+        self.target = target
+        self.constraints = dict(constraints or {})
+        self.preferences = dict(preferences or {})
+        self.no_deps = no_deps
+        self.direct = dict(direct or {})
+        self.state = ProviderState()
+        self._lock = threading.Lock()
+        self._lookahead = lookahead
+        self._python = PythonCandidate(Version(target.python_full_version))
+
+    # -- tables -----------------------------------------------------------------------
+
+    def table(self, name: NormalizedName) -> VersionTable:
+        with self._lock:
+            cached = self.state.tables.get(name)
+        if cached is not None:
+            return cached
+        if name in self.direct:
+            files: Sequence[DistFile] = (self.direct[name],)
+        else:
+            found = self.finder.find(name)
+            if isinstance(found, NotFound):
+                with self._lock:
+                    self.state.not_found[name] = found
+                files = ()
+            else:
+                assert isinstance(found, Found)
+                files = found.files
+        table = choose_files(name, files, self.target)
+        with self._lock:
+            self.state.tables[name] = table
+        return table
+
+    def _warm(self, reqs: Iterable[Req]) -> None:
+        """Look up the next layer of the graph in parallel while the solver works on this one."""
+        if self._lookahead is None:
+            return
+        for req in reqs:
+            self._lookahead.submit(self._warm_one, req)
+
+    def _warm_one(self, req: Req) -> None:
+        try:
+            table = self.table(req.name)
+            for choice in table.usable():
+                if choice.file is not None and req.specifier.contains(
+                    choice.version, prereleases=True
+                ):
+                    self.finder.prefetch([choice.file])
+                    return
+        except Exception:
+            return
+
+    # -- resolvelib protocol -------------------------------------------------------------
+
+    def identify(self, requirement_or_candidate: Req | Cand) -> str:
+        if isinstance(requirement_or_candidate, PythonCandidate):
+            return PYTHON
+        if isinstance(requirement_or_candidate, Req):
+            if requirement_or_candidate.name == PYTHON:
+                return PYTHON
+            return requirement_or_candidate.identifier
+        return identifier_of(requirement_or_candidate.name, requirement_or_candidate.extras)
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Cand],
+        candidates: Mapping[str, Iterator[Cand]],
+        information: Mapping[str, Iterator[Any]],
+        backtrack_causes: Sequence[Any],
+    ) -> tuple[bool, bool, bool, bool, str]:
+        infos = list(information[identifier])
+        pinned = any(
+            info.requirement.url is not None
+            or any(s.operator in ("==", "===") for s in info.requirement.specifier)
+            for info in infos
+        )
+        causes = {cause.requirement.name for cause in backtrack_causes}
+        is_root = any(info.parent is None for info in infos)
+        # Python first (it has one candidate), then exact pins, then what just caused
+        # backtracking, then what the user asked for directly.
+        return (
+            identifier != PYTHON,
+            not pinned,
+            identifier.split("[")[0] not in causes,
+            not is_root,
+            identifier,
+        )
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Req]],
+        incompatibilities: Mapping[str, Iterator[Cand]],
+    ) -> list[Cand]:
+        if identifier == PYTHON:
+            reqs = list(requirements[identifier])
+            if all(r.specifier.contains(self._python.version, prereleases=True) for r in reqs):
+                return [self._python]
+            return []
+        reqs = list(requirements[identifier])
+        name = reqs[0].name
+        extras = frozenset().union(*(r.extras for r in reqs))
+        bad = {c.version for c in incompatibilities[identifier] if isinstance(c, Candidate)}
+        table = self.table(name)
+        constraint = self.constraints.get(name)
+        pinned_exact = any(
+            s.operator in ("==", "===") and "*" not in s.version for r in reqs for s in r.specifier
+        )
+        allowed = [c for c in table.choices if c.file is not None and c.version not in bad]
+        # Pre-releases only where asked for or where nothing else fits, as PEP 440 installers do.
+        specs = [r.specifier for r in reqs] + ([constraint] if constraint is not None else [])
+        versions = [c.version for c in allowed]
+        for spec in specs:
+            versions = list(spec.filter(versions))
+        if not versions:
+            return []
+        keep = set(versions)
+        matches: list[Cand] = []
+        for choice in allowed:
+            if choice.version not in keep or choice.file is None:
+                continue
+            if choice.yanked and not pinned_exact:
+                continue  # PEP 592: a yanked file is chosen only when pinned exactly
+            matches.append(Candidate(name, choice.version, choice.file, extras))
+        preferred = self.preferences.get(name)
+        if preferred is not None:
+            matches.sort(key=lambda c: isinstance(c, Candidate) and c.version != preferred)
+        return matches
+
+    def is_satisfied_by(self, requirement: Req, candidate: Cand) -> bool:
+        if isinstance(candidate, PythonCandidate):
+            return requirement.specifier.contains(candidate.version, prereleases=True)
+        if requirement.url is not None:
+            return candidate.file.url == requirement.url or requirement.name in self.direct
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Cand) -> list[Req]:
+        if isinstance(candidate, PythonCandidate):
+            return []
+        deps: list[Req] = []
+        parent = f"{candidate.name} {candidate.version}"
+        if candidate.extras:
+            # name[extra] depends on name at the very same version, so both resolve together.
+            deps.append(
+                Req(
+                    candidate.name,
+                    frozenset(),
+                    SpecifierSet(f"=={candidate.version}"),
+                    None,
+                    url=candidate.file.url if candidate.name in self.direct else None,
+                    parent=parent,
+                )
+            )
+        if self.no_deps:
+            return deps
+        metadata = self.finder.metadata(candidate.file)
+        if metadata.requires_python is not None and not metadata.requires_python.contains(
+            self._python.version, prereleases=True
+        ):
+            self.state.requires_python_failures[parent] = str(metadata.requires_python)
+            deps.append(
+                Req(
+                    NormalizedName(PYTHON),
+                    frozenset(),
+                    metadata.requires_python,
+                    None,
+                    parent=parent,
+                )
+            )
+            return deps
+        for requirement in metadata.requires_dist:
+            if not self.target.evaluate(requirement.marker, frozenset(candidate.extras)):
+                continue
+            deps.append(requirement_to_req(requirement, parent))
+        self._warm(deps)
+        return deps
+
+
+def requirement_to_req(requirement: Requirement, parent: str | None = None) -> Req:
+    return Req(
+        canonicalize_name(requirement.name),
+        frozenset(canonicalize_name(e) for e in requirement.extras),
+        requirement.specifier,
+        requirement,
+        url=requirement.url,
+        parent=parent,
+    )

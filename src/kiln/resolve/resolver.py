@@ -1,0 +1,107 @@
+"""Resolve requirements for one target into a set of pinned candidates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from resolvelib import BaseReporter, Resolver
+from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+from kiln.core.dist import Candidate, DistFile
+from kiln.core.environment import Target
+from kiln.core.errors import ResolutionError
+from kiln.core.protocols import PackageFinder
+from kiln.resolve.explain import explain_impossible
+from kiln.resolve.provider import KilnProvider, PythonCandidate, Req, requirement_to_req
+
+# Generous: real graphs (e.g. the scientific stack) need a few thousand rounds at worst.
+_MAX_ROUNDS = 20_000
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Pinned candidates, one per project, sorted by name, and who depends on whom."""
+
+    candidates: tuple[Candidate, ...]
+    # name -> names it depends on (within this resolution)
+    graph: Mapping[NormalizedName, tuple[NormalizedName, ...]]
+    yanked: tuple[Candidate, ...] = ()
+
+    def by_name(self) -> dict[NormalizedName, Candidate]:
+        return {c.name: c for c in self.candidates}
+
+
+def resolve(
+    requirements: Sequence[Requirement],
+    finder: PackageFinder,
+    target: Target,
+    *,
+    constraints: Sequence[Requirement] = (),
+    preferences: Mapping[NormalizedName, Version] | None = None,
+    direct: Mapping[NormalizedName, DistFile] | None = None,
+    no_deps: bool = False,
+) -> Resolution:
+    """Pick one version of every project that ``requirements`` reach on ``target``.
+
+    Root requirements whose markers do not hold on the target are dropped, as installers do.
+    """
+    constraint_specs: dict[NormalizedName, SpecifierSet] = {}
+    for c in constraints:
+        if not target.evaluate(c.marker):
+            continue
+        name = canonicalize_name(c.name)
+        constraint_specs[name] = constraint_specs.get(name, SpecifierSet()) & c.specifier
+    roots: list[Req] = [
+        requirement_to_req(r) for r in requirements if target.evaluate(r.marker, frozenset())
+    ]
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="kiln-lookahead") as pool:
+        provider = KilnProvider(
+            finder,
+            target,
+            constraints=constraint_specs,
+            preferences=preferences,
+            no_deps=no_deps,
+            direct=direct,
+            lookahead=pool,
+        )
+        provider._warm(roots)
+        solver: Resolver = Resolver(provider, BaseReporter())  # type: ignore[type-arg]
+        try:
+            result = solver.resolve(roots, max_rounds=_MAX_ROUNDS)
+        except ResolutionImpossible as exc:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise explain_impossible(list(exc.causes), provider, target) from None
+        except ResolutionTooDeep:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise ResolutionError(
+                "resolution took too many steps and was abandoned",
+                hint="pin some of the requirements more tightly (e.g. `pkg==X.Y`)",
+            ) from None
+
+    pinned: dict[NormalizedName, Candidate] = {}
+    for candidate in result.mapping.values():
+        if isinstance(candidate, PythonCandidate):
+            continue
+        existing = pinned.get(candidate.name)
+        # name and name[extra] resolve to the same version; keep one entry per project.
+        if existing is None or (not candidate.extras and existing.extras):
+            pinned[candidate.name] = Candidate(candidate.name, candidate.version, candidate.file)
+    graph: dict[NormalizedName, set[NormalizedName]] = {name: set() for name in pinned}
+    for key, parent in result.graph.iter_edges():
+        if key is None or parent is None:
+            continue
+        a, b = NormalizedName(key.split("[")[0]), NormalizedName(parent.split("[")[0])
+        if a in pinned and b in pinned and a != b:
+            graph[a].add(b)
+    yanked = tuple(c for c in pinned.values() if c.file.yanked is not None)
+    return Resolution(
+        candidates=tuple(sorted(pinned.values(), key=lambda c: c.name)),
+        graph={name: tuple(sorted(deps)) for name, deps in graph.items()},
+        yanked=yanked,
+    )

@@ -1,0 +1,66 @@
+"""An in-memory PackageFinder: projects described as data, no HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from kiln.core.dist import DistFile
+from kiln.core.hashes import Hashes
+from kiln.core.metadata import CoreMetadata
+from kiln.core.protocols import FindResult, Found, NotFound
+
+
+class FakeFinder:
+    def __init__(self) -> None:
+        self.files: dict[NormalizedName, list[DistFile]] = {}
+        self.meta: dict[str, CoreMetadata] = {}
+        self.metadata_calls: list[str] = []
+
+    def add(
+        self,
+        name: str,
+        version: str,
+        deps: Sequence[str] = (),
+        *,
+        tags: Sequence[str] = ("py3-none-any",),
+        requires_python: str | None = None,
+        yanked: str | None = None,
+        extras: dict[str, list[str]] | None = None,
+        sdist_only: bool = False,
+    ) -> None:
+        norm = canonicalize_name(name)
+        stem = f"{norm.replace('-', '_')}-{version}"
+        filenames = [f"{stem}.tar.gz"] if sdist_only else [f"{stem}-{tag}.whl" for tag in tags]
+        lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+        if requires_python:
+            lines.append(f"Requires-Python: {requires_python}")
+        lines += [f"Requires-Dist: {d}" for d in deps]
+        for extra, reqs in (extras or {}).items():
+            lines.append(f"Provides-Extra: {extra}")
+            lines += [f"Requires-Dist: {r}; extra == '{extra}'" for r in reqs]
+        meta = CoreMetadata.parse("\n".join(lines) + "\n")
+        for filename in filenames:
+            file = DistFile(
+                filename=filename,
+                url=f"https://example.invalid/{filename}",
+                hashes=Hashes.of({"sha256": "0" * 64}),
+                requires_python=requires_python,
+                yanked=yanked,
+                index="https://example.invalid/simple",
+            )
+            self.files.setdefault(norm, []).append(file)
+            self.meta[file.url] = meta
+
+    def find(self, name: NormalizedName) -> FindResult:
+        if name not in self.files:
+            return NotFound(name, ("https://example.invalid/simple",))
+        return Found(tuple(self.files[name]))
+
+    def metadata(self, file: DistFile) -> CoreMetadata:
+        self.metadata_calls.append(file.filename)
+        return self.meta[file.url]
+
+    def prefetch(self, files: Sequence[DistFile]) -> None:
+        return None

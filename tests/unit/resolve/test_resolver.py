@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import pytest
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+from packaging.tags import Tag, parse_tag
+
+from kiln.core.environment import Environment
+from kiln.core.errors import NotFoundError, ResolutionError
+from kiln.resolve.resolver import resolve
+
+from .fake_finder import FakeFinder
+
+
+def linux_env(python: str = "3.12.1") -> Environment:
+    markers = dict(default_environment())
+    markers.update(
+        python_version=".".join(python.split(".")[:2]),
+        python_full_version=python,
+        sys_platform="linux",
+        platform_system="Linux",
+        platform_machine="x86_64",
+        implementation_name="cpython",
+    )
+    cp = "cp" + "".join(python.split(".")[:2])
+    tags: list[Tag] = []
+    for spec in (
+        f"{cp}-{cp}-manylinux_2_28_x86_64",
+        f"{cp}-{cp}-linux_x86_64",
+        f"{cp}-abi3-manylinux_2_28_x86_64",
+        f"{cp}-none-any",
+        "py3-none-any",
+    ):
+        tags.extend(parse_tag(spec))
+    return Environment(markers, tuple(tags))
+
+
+def pins(resolution) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {c.name: str(c.version) for c in resolution.candidates}
+
+
+def test_picks_newest_versions_and_follows_dependencies() -> None:
+    f = FakeFinder()
+    f.add("a", "1.0", ["b>=1"])
+    f.add("a", "2.0", ["b>=2"])
+    f.add("b", "1.5")
+    f.add("b", "2.1")
+    assert pins(resolve([Requirement("a")], f, linux_env())) == {"a": "2.0", "b": "2.1"}
+
+
+def test_backtracks_when_newest_conflicts() -> None:
+    f = FakeFinder()
+    f.add("a", "1.0", ["c<2"])
+    f.add("a", "2.0", ["c>=3"])
+    f.add("c", "1.0")
+    f.add("c", "3.0")
+    assert pins(resolve([Requirement("a"), Requirement("c<2")], f, linux_env())) == {
+        "a": "1.0",
+        "c": "1.0",
+    }
+
+
+def test_plain_specifiers_admit_local_version_builds() -> None:
+    f = FakeFinder()
+    f.add("torch", "2.5.1+cpu", tags=["cp312-cp312-linux_x86_64"])
+    assert pins(resolve([Requirement("torch==2.5.1")], f, linux_env())) == {"torch": "2.5.1+cpu"}
+    assert pins(resolve([Requirement("torch>=2.5.1")], f, linux_env())) == {"torch": "2.5.1+cpu"}
+    with pytest.raises(ResolutionError):
+        resolve([Requirement("torch==2.5.1+cu124")], f, linux_env())
+
+
+def test_markers_of_dependencies_are_evaluated_for_the_target() -> None:
+    f = FakeFinder()
+    f.add("a", "1.0", ["win-only; sys_platform == 'win32'", "lin-only; sys_platform == 'linux'"])
+    f.add("lin-only", "1.0")
+    assert pins(resolve([Requirement("a")], f, linux_env())) == {"a": "1.0", "lin-only": "1.0"}
+
+
+def test_extras_pull_their_dependencies_at_the_same_version() -> None:
+    f = FakeFinder()
+    f.add("a", "1.0", extras={"fast": ["speedups"]})
+    f.add("a", "2.0", extras={"fast": ["speedups"]})
+    f.add("speedups", "0.1")
+    assert pins(resolve([Requirement("a[fast]"), Requirement("a<2")], f, linux_env())) == {
+        "a": "1.0",
+        "speedups": "0.1",
+    }
+
+
+def test_yanked_versions_are_skipped_unless_pinned() -> None:
+    f = FakeFinder()
+    f.add("a", "1.0")
+    f.add("a", "1.1", yanked="broken")
+    assert pins(resolve([Requirement("a")], f, linux_env())) == {"a": "1.0"}
+    result = resolve([Requirement("a==1.1")], f, linux_env())
+    assert pins(result) == {"a": "1.1"}
+    assert [str(c) for c in result.yanked] == ["a==1.1"]
+
+
+def test_unknown_package_names_it_and_the_index() -> None:
+    with pytest.raises(NotFoundError) as info:
+        resolve([Requirement("nope")], FakeFinder(), linux_env())
+    text = info.value.render()
+    assert "`nope` was not found" in text
+    assert "example.invalid" in text
+
+
+def test_no_matching_version_lists_available_ones() -> None:
+    f = FakeFinder()
+    f.add("a", "1.0")
+    f.add("a", "1.1")
+    with pytest.raises(ResolutionError) as info:
+        resolve([Requirement("a>=5")], f, linux_env())
+    text = info.value.render()
+    assert "no version of `a` matches `a>=5`" in text
+    assert "1.1, 1.0" in text
+
+
+def test_missing_wheel_for_interpreter_names_python_and_existing_tags() -> None:
+    f = FakeFinder()
+    for tag in ("cp312-cp312-manylinux_2_28_x86_64", "cp312-cp312-win_amd64"):
+        f.add("torch", "2.5.1", tags=[tag])
+    with pytest.raises(ResolutionError) as info:
+        resolve([Requirement("torch")], f, linux_env("3.13.0"))
+    text = info.value.render()
+    assert "CPython 3.13 on linux x86_64" in text
+    assert "cp312-manylinux_2_28_x86_64" in text and "cp312-win_amd64" in text
+    assert text.count("hint:") == 1
+
+
+def test_requires_python_in_metadata_backtracks_to_an_older_release() -> None:
+    f = FakeFinder()
+    f.add("a", "1.0")
+    f.add("a", "2.0")
+    # the index did not publish Requires-Python; only the metadata has it
+    f.meta[f.files["a"][1].url] = type(f.meta[f.files["a"][1].url]).parse(
+        "Metadata-Version: 2.1\nName: a\nVersion: 2.0\nRequires-Python: >=3.14\n"
+    )
+    assert pins(resolve([Requirement("a")], f, linux_env())) == {"a": "1.0"}
+
+
+def test_constraints_narrow_without_adding_requirements() -> None:
+    f = FakeFinder()
+    f.add("a", "1.0", ["b"])
+    f.add("b", "1.0")
+    f.add("b", "2.0")
+    f.add("unrelated", "1.0")
+    result = resolve(
+        [Requirement("a")],
+        f,
+        linux_env(),
+        constraints=[Requirement("b<2"), Requirement("unrelated")],
+    )
+    assert pins(result) == {"a": "1.0", "b": "1.0"}
+
+
+def test_no_deps_skips_metadata() -> None:
+    f = FakeFinder()
+    f.add("a", "1.0", ["b"])
+    assert pins(resolve([Requirement("a")], f, linux_env(), no_deps=True)) == {"a": "1.0"}
+    assert f.metadata_calls == []
+
+
+def test_best_tag_wins_within_a_version() -> None:
+    f = FakeFinder()
+    f.add("np", "2.0", tags=["py3-none-any", "cp312-cp312-manylinux_2_28_x86_64"])
+    (cand,) = resolve([Requirement("np")], f, linux_env()).candidates
+    assert "manylinux" in cand.file.filename

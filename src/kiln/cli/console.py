@@ -1,0 +1,69 @@
+"""Where kiln writes: results to stdout, progress and the story of a command to stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+
+def _colour_allowed(stream: object) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR") or os.environ.get("CLICOLOR_FORCE"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+@dataclass
+class Console:
+    quiet: int = 0
+    verbose: int = 0
+
+    @property
+    def colour(self) -> bool:
+        return _colour_allowed(sys.stderr)
+
+    def _paint(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
+
+    def info(self, message: str) -> None:
+        """The story of a command (what it used, what it did); silenced by -q."""
+        if self.quiet == 0:
+            print(message, file=sys.stderr)
+
+    def debug(self, message: str) -> None:
+        if self.verbose > 0:
+            print(self._paint(message, "2"), file=sys.stderr)
+
+    def out(self, message: str) -> None:
+        """A command's actual output (lists, versions): stays even with -q."""
+        print(message)
+
+    def warn(self, message: str) -> None:
+        if self.quiet < 2:
+            print(f"{self._paint('warning', '1;33')}: {message}", file=sys.stderr)
+
+    def error(self, rendered: str) -> None:
+        head, _, rest = rendered.partition(":")
+        first = self._paint(head, "1;31") + ":" + rest if head == "error" else rendered
+        print(first, file=sys.stderr)
+
+    def added(self, text: str) -> None:
+        if self.quiet == 0:
+            print(f" {self._paint('+', '32')} {text}", file=sys.stderr)
+
+    def removed(self, text: str) -> None:
+        if self.quiet == 0:
+            print(f" {self._paint('-', '31')} {text}", file=sys.stderr)
+
+
+def elapsed(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    return f"{seconds:.2f}s"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -1,0 +1,42 @@
+"""Run the verb the parser found, and print what it returns."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kiln.cli.console import Console
+from kiln.cli.progress import make_reporter
+from kiln.commands.context import CommandContext
+from kiln.settings.global_settings import GlobalSettings
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    settings = GlobalSettings.resolve(args)
+    reporter = make_reporter(settings.quiet)
+    ctx = CommandContext.create(settings, reporter)
+    try:
+        if args.verb == "venv":
+            from kiln.cli.render_venv import venv
+
+            return venv(ctx, args, console)
+        if args.verb == "pip":
+            from kiln.cli import render_pip
+
+            handler = {
+                "install": render_pip.install,
+                "uninstall": render_pip.uninstall,
+                "list": render_pip.list_,
+                "freeze": render_pip.freeze,
+                "show": render_pip.show,
+            }[args.pip_verb]
+            return handler(ctx, args, console)
+    finally:
+        close = getattr(reporter, "close", None)
+        if close is not None:
+            close()
+    raise AssertionError(f"unhandled verb {args.verb}")
+
+
+def paths(values: list[str]) -> list[Path]:
+    return [Path(v) for v in values]

@@ -1,0 +1,40 @@
+"""Entry point: parse, run one verb, print its result or its error."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from kiln.cli.console import Console
+from kiln.cli.parser import build_parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(quiet=args.quiet, verbose=args.verbose)
+    if args.verb is None or args.verb == "help":
+        topic = getattr(args, "topic", None) or []
+        if topic:
+            parser.parse_args([*topic, "--help"])
+        parser.print_help()
+        return 0
+    if args.verb == "pip" and args.pip_verb is None:
+        parser.parse_args(["pip", "--help"])
+
+    from kiln.core.errors import KilnError
+
+    try:
+        from kiln.cli.dispatch import run
+
+        return run(args, console)
+    except KilnError as exc:
+        console.error(exc.render())
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.error("error: interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""The command line, spelled as uv spells it.
+
+Only argparse is imported here (a few milliseconds); each verb's implementation is imported
+when that verb runs, so `kiln --version` and `kiln help` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from kiln import __version__
+
+
+def _add_global(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """Global flags work before and after the verb, as in uv.
+
+    On subcommands they default to SUPPRESS: otherwise argparse would overwrite a value given
+    before the verb with the subcommand's default.
+    """
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options")
+    group.add_argument("-q", "--quiet", action="count", default=default(0), help="print less")
+    group.add_argument("-v", "--verbose", action="count", default=default(0), help="print more")
+    group.add_argument(
+        "-n",
+        "--no-cache",
+        action="store_true",
+        default=default(False),
+        help="use a temporary cache",
+    )
+    group.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        default=default(None),
+        help="where the cache lives (KILN_CACHE_DIR)",
+    )
+    group.add_argument(
+        "--offline", action="store_true", default=default(False), help="use only the cache"
+    )
+
+
+def _add_python(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "-p", "--python", metavar="PYTHON", help=f"the interpreter or environment {what}"
+    )
+
+
+def _add_index(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("index options")
+    group.add_argument(
+        "-i",
+        "--index-url",
+        "--default-index",
+        dest="index_url",
+        metavar="URL",
+        help="the default index (instead of PyPI)",
+    )
+    group.add_argument(
+        "--extra-index-url",
+        "--index",
+        dest="extra_index_url",
+        metavar="URL",
+        action="append",
+        default=[],
+        help="more indexes, consulted before the default",
+    )
+    group.add_argument(
+        "-f",
+        "--find-links",
+        metavar="LOCATION",
+        action="append",
+        default=[],
+        help="a directory or page of distribution files",
+    )
+    group.add_argument(
+        "--no-index", action="store_true", help="consult no index, only --find-links"
+    )
+    group.add_argument(
+        "--index-strategy",
+        choices=["first-index", "unsafe-first-match", "unsafe-best-match"],
+        default=None,
+        help="how to pick among indexes that have the same project",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kiln",
+        description="A fast Python package and project manager that gets PyTorch right.",
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"kiln {__version__}")
+    _add_global(parser, top=True)
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
+
+    help_ = verbs.add_parser("help", help="show help for a command")
+    help_.add_argument("topic", nargs="*")
+
+    venv = verbs.add_parser("venv", help="create a virtual environment")
+    venv.add_argument("path", nargs="?", default=None, help="where (default: .venv)")
+    _add_python(venv, "to base it on")
+    venv.add_argument("--seed", action="store_true", help="install pip into it")
+    venv.add_argument("--prompt", help="the prompt shown when it is active")
+    _add_global(venv)
+
+    pip = verbs.add_parser("pip", help="pip-compatible commands")
+    pip_verbs = pip.add_subparsers(dest="pip_verb", metavar="COMMAND")
+
+    install = pip_verbs.add_parser("install", help="install packages into an environment")
+    install.add_argument("packages", nargs="*", metavar="PACKAGE")
+    install.add_argument(
+        "-r",
+        "--requirement",
+        "--requirements",
+        dest="requirements",
+        action="append",
+        default=[],
+        metavar="FILE",
+    )
+    install.add_argument(
+        "-c",
+        "--constraint",
+        "--constraints",
+        dest="constraints",
+        action="append",
+        default=[],
+        metavar="FILE",
+    )
+    install.add_argument("--no-deps", action="store_true", help="install only what is named")
+    install.add_argument("-U", "--upgrade", action="store_true", help="prefer the newest versions")
+    install.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME")
+    install.add_argument("--reinstall", "--force-reinstall", dest="reinstall", action="store_true")
+    install.add_argument("--dry-run", action="store_true", help="resolve and plan, change nothing")
+    install.add_argument("--system", action="store_true", help="install into the system Python")
+    install.add_argument("--compile-bytecode", action="store_true", help="write .pyc files")
+    install.add_argument("--link-mode", choices=["hardlink", "copy"], default=None)
+    _add_python(install, "to install into")
+    _add_index(install)
+    _add_global(install)
+
+    uninstall = pip_verbs.add_parser("uninstall", help="remove packages from an environment")
+    uninstall.add_argument("packages", nargs="*", metavar="PACKAGE")
+    uninstall.add_argument("-r", "--requirement", dest="requirements", action="append", default=[])
+    uninstall.add_argument(
+        "-y", "--yes", action="store_true", help="accepted for pip compatibility"
+    )
+    uninstall.add_argument("--system", action="store_true")
+    uninstall.add_argument("--dry-run", action="store_true")
+    _add_python(uninstall, "to remove from")
+    _add_global(uninstall)
+
+    for verb, what in (
+        ("list", "list installed packages"),
+        ("freeze", "print installed packages as requirements"),
+    ):
+        sub = pip_verbs.add_parser(verb, help=what)
+        sub.add_argument("--system", action="store_true")
+        sub.add_argument("--exclude-editable", action="store_true")
+        if verb == "list":
+            sub.add_argument("--format", choices=["columns", "freeze", "json"], default="columns")
+        _add_python(sub, "to read")
+        _add_global(sub)
+
+    show = pip_verbs.add_parser("show", help="show installed packages")
+    show.add_argument("packages", nargs="+", metavar="PACKAGE")
+    show.add_argument("-f", "--files", action="store_true", help="list the installed files")
+    show.add_argument("--system", action="store_true")
+    _add_python(show, "to read")
+    _add_global(show)
+    return parser

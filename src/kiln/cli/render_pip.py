@@ -1,0 +1,158 @@
+"""Output of the `kiln pip` verbs, in uv's words."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from kiln.cli.console import Console, elapsed, plural
+from kiln.cli.dispatch import paths
+from kiln.commands.context import CommandContext
+
+
+def _env_line(console: Console, interpreter: object) -> None:
+    prefix = getattr(interpreter, "prefix", "")
+    version = getattr(interpreter, "version_str", "")
+    console.info(f"Using Python {version} environment at: {prefix}")
+
+
+def install(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.pip.install import PipInstallRequest, pip_install
+
+    request = PipInstallRequest(
+        packages=args.packages,
+        requirement_files=paths(args.requirements),
+        constraint_files=paths(args.constraints),
+        python=args.python,
+        system=args.system,
+        no_deps=args.no_deps,
+        upgrade=args.upgrade,
+        upgrade_packages=args.upgrade_package,
+        reinstall=args.reinstall,
+        dry_run=args.dry_run,
+        compile_bytecode=args.compile_bytecode,
+        link_mode=args.link_mode or "hardlink",
+    )
+    result = pip_install(ctx, request, args)
+    _env_line(console, result.interpreter)
+    count = len(result.resolution.candidates)
+    console.info(f"Resolved {plural(count, 'package')} in {elapsed(result.timings['resolve'])}")
+    for warning in result.warnings:
+        console.warn(warning)
+    plan = result.plan
+    to_install = [p.candidate for p in (*plan.cached, *plan.remote)]
+    if args.dry_run:
+        if not to_install and not plan.reinstalls:
+            console.info("Would make no changes")
+            return 0
+        console.info(f"Would download {plural(len(plan.remote), 'package')}")
+        console.info(f"Would install {plural(len(to_install), 'package')}")
+        for dist in plan.reinstalls:
+            console.removed(f"{dist.display_name}=={dist.version}")
+        for cand in sorted(to_install, key=lambda c: c.name):
+            console.added(f"{cand.name}=={cand.version}")
+        return 0
+    if not to_install and not plan.reinstalls:
+        console.info(
+            f"Audited {plural(count, 'package')} in {elapsed(sum(result.timings.values()))}"
+        )
+        return 0
+    if plan.remote:
+        console.info(
+            f"Prepared {plural(len(plan.remote), 'package')} in {elapsed(result.timings.get('prepare', 0.0))}"
+        )
+    if plan.reinstalls:
+        console.info(f"Uninstalled {plural(len(plan.reinstalls), 'package')}")
+    console.info(
+        f"Installed {plural(len(to_install), 'package')} in {elapsed(result.timings.get('install', 0.0))}"
+    )
+    changes: list[tuple[str, int, str]] = [
+        (d.name, 0, f"{d.display_name}=={d.version}") for d in plan.reinstalls
+    ] + [(c.name, 1, f"{c.name}=={c.version}") for c in to_install]
+    for _, kind, text in sorted(changes):
+        (console.added if kind else console.removed)(text)
+    return 0
+
+
+def uninstall(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.pip.uninstall import pip_uninstall
+
+    result = pip_uninstall(
+        ctx,
+        args.packages,
+        paths(args.requirements),
+        python=args.python,
+        system=args.system,
+        dry_run=args.dry_run,
+    )
+    _env_line(console, result.interpreter)
+    for name in result.missing:
+        console.warn(f"skipping `{name}`: it is not installed")
+    if not result.removed:
+        console.info("No packages to uninstall")
+        return 0
+    verb = "Would uninstall" if args.dry_run else "Uninstalled"
+    console.info(f"{verb} {plural(len(result.removed), 'package')}")
+    for dist in result.removed:
+        console.removed(f"{dist.display_name}=={dist.version}")
+    return 0
+
+
+def list_(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.pip.inspect import pip_inventory
+
+    inv = pip_inventory(
+        ctx, python=args.python, system=args.system, exclude_editable=args.exclude_editable
+    )
+    rows = [(d.display_name, str(d.version)) for d in inv.dists]
+    if args.format == "json":
+        console.out(json.dumps([{"name": n, "version": v} for n, v in rows]))
+    elif args.format == "freeze":
+        for name, version in rows:
+            console.out(f"{name}=={version}")
+    elif rows:
+        width = max(len("Package"), *(len(n) for n, _ in rows))
+        vwidth = max(len("Version"), *(len(v) for _, v in rows))
+        console.out(f"{'Package':<{width}} {'Version':<{vwidth}}")
+        console.out(f"{'-' * width} {'-' * vwidth}")
+        for name, version in rows:
+            console.out(f"{name:<{width}} {version}")
+    return 0
+
+
+def freeze(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.pip.inspect import pip_inventory
+
+    inv = pip_inventory(
+        ctx, python=args.python, system=args.system, exclude_editable=args.exclude_editable
+    )
+    for d in inv.dists:
+        url = (d.direct_url or {}).get("url")
+        console.out(f"{d.display_name} @ {url}" if url else f"{d.display_name}=={d.version}")
+    return 0
+
+
+def show(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.pip.inspect import pip_show
+
+    _, shown, missing = pip_show(
+        ctx, args.packages, python=args.python, system=args.system, files=args.files
+    )
+    for name in missing:
+        console.warn(f"package(s) not found: {name}")
+    for i, item in enumerate(shown):
+        if i:
+            console.out("---")
+        console.out(f"Name: {item.dist.display_name}")
+        console.out(f"Version: {item.dist.version}")
+        console.out(f"Summary: {item.metadata.summary}")
+        console.out(f"Location: {item.dist.dist_info.parent}")
+        console.out(f"Requires: {', '.join(item.requires)}")
+        console.out(f"Required-by: {', '.join(item.required_by)}")
+        if item.dist.installer:
+            console.out(f"Installer: {item.dist.installer}")
+        if args.files:
+            console.out("Files:")
+            for f in item.files:
+                console.out(f"  {f}")
+    return 1 if missing and not shown else 0

@@ -1,0 +1,177 @@
+"""`kiln pip install`: resolve for the target interpreter, fetch everything, then install."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from kiln.commands.context import CommandContext
+from kiln.commands.pip.target import target_interpreter
+from kiln.core.dist import DistFile
+from kiln.core.errors import UsageError
+from kiln.core.hashes import Hashes
+from kiln.index.finder import IndexFinder, IndexUrl
+from kiln.install.executor import InstallReport, execute
+from kiln.install.installed import installed_distributions
+from kiln.install.installer import InstallOptions
+from kiln.install.plan import InstallPlan, plan_install
+from kiln.install.preparer import prepare
+from kiln.project.requirements_txt import (
+    RequirementsFile,
+    parse_requirement_text,
+    read_requirements,
+)
+from kiln.python.interpreter import Interpreter
+from kiln.resolve.resolver import Resolution, resolve
+from kiln.settings.index_settings import IndexSettings
+
+
+@dataclass(frozen=True)
+class PipInstallRequest:
+    packages: Sequence[str]
+    requirement_files: Sequence[Path] = ()
+    constraint_files: Sequence[Path] = ()
+    python: str | None = None
+    system: bool = False
+    no_deps: bool = False
+    upgrade: bool = False
+    upgrade_packages: Sequence[str] = ()
+    reinstall: bool = False
+    dry_run: bool = False
+    compile_bytecode: bool = False
+    link_mode: str = "hardlink"
+
+
+@dataclass(frozen=True)
+class PipInstallResult:
+    interpreter: Interpreter
+    resolution: Resolution
+    plan: InstallPlan
+    report: InstallReport | None
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+def gather(request: PipInstallRequest) -> RequirementsFile:
+    """Requirements from the command line and every -r / -c file, in order."""
+    collected = RequirementsFile()
+    for path in request.requirement_files:
+        read_requirements(path, into=collected)
+    for path in request.constraint_files:
+        read_requirements(path, into=collected, constraint=True)
+    for text in request.packages:
+        collected.requirements.append(parse_requirement_text(text, "the command line"))
+    return collected
+
+
+def index_urls(settings: IndexSettings) -> list[IndexUrl]:
+    urls = [IndexUrl(url) for url in settings.extra_indexes]
+    if settings.default_index:
+        urls.append(IndexUrl(settings.default_index, default=True))
+    return urls
+
+
+def direct_files(requirements: Sequence[Requirement]) -> dict[NormalizedName, DistFile]:
+    """Requirements that name a wheel by URL become the only candidate for that project."""
+    direct: dict[NormalizedName, DistFile] = {}
+    for req in requirements:
+        if req.url is None:
+            continue
+        url = req.url
+        filename = url.split("#", 1)[0].rsplit("/", 1)[-1]
+        if not filename.endswith(".whl"):
+            raise UsageError(
+                f"`{req}` does not point at a wheel",
+                hint="source trees, sdists and VCS URLs need the build frontend, which kiln does "
+                "not have yet; point at a `.whl` file",
+            )
+        fragment = url.split("#", 1)[1] if "#" in url else ""
+        direct[canonicalize_name(req.name)] = DistFile(
+            filename=filename,
+            url=url.split("#", 1)[0],
+            hashes=Hashes.from_fragment(fragment),
+            index=url,
+        )
+    return direct
+
+
+def pip_install(
+    ctx: CommandContext, request: PipInstallRequest, index_args: object
+) -> PipInstallResult:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    wanted = gather(request)
+    if not wanted.requirements:
+        raise UsageError(
+            "nothing to install", hint="name packages, or pass a requirements file with `-r`"
+        )
+    interpreter = target_interpreter(ctx, request.python, request.system)
+    settings = IndexSettings.resolve(
+        index_args,
+        file_index_url=wanted.index_url,
+        file_extra_index_urls=wanted.extra_index_urls,
+        file_find_links=wanted.find_links,
+    )
+    if wanted.no_index:
+        settings = IndexSettings(None, (), settings.find_links, settings.strategy)
+    finder = IndexFinder(
+        index_urls(settings), settings.find_links, ctx.client, ctx.cache, strategy=settings.strategy
+    )
+    site = interpreter.site_packages()
+    installed = installed_distributions(site)
+    upgrade_names = {canonicalize_name(n) for n in request.upgrade_packages}
+    preferences: dict[NormalizedName, Version] = {}
+    if not request.upgrade:
+        preferences = {d.name: d.version for d in installed if d.name not in upgrade_names}
+    env = interpreter.environment()
+    resolution = resolve(
+        wanted.requirements,
+        finder,
+        env,
+        constraints=wanted.constraints,
+        preferences=preferences,
+        direct=direct_files(wanted.requirements),
+        no_deps=request.no_deps,
+    )
+    timings["resolve"] = time.perf_counter() - started
+
+    reinstall_names = {c.name for c in resolution.candidates} if request.reinstall else set()
+    plan = plan_install(
+        resolution.candidates, installed, ctx.cache, reinstall=bool(reinstall_names)
+    )
+    warnings = tuple(
+        f"`{c.name}=={c.version}` is yanked"
+        + (f" (reason: {c.file.yanked})" if c.file.yanked else "")
+        for c in resolution.yanked
+    )
+    if request.dry_run:
+        return PipInstallResult(interpreter, resolution, plan, None, timings, warnings)
+
+    started = time.perf_counter()
+    unpacked = prepare((*plan.cached, *plan.remote), finder, ctx.cache, ctx.reporter)
+    timings["prepare"] = time.perf_counter() - started
+    started = time.perf_counter()
+    options = InstallOptions(
+        python_executable=interpreter.executable,
+        link_mode="copy" if request.link_mode == "copy" else "hardlink",
+        compile_bytecode=request.compile_bytecode,
+    )
+    requested = frozenset(canonicalize_name(r.name) for r in wanted.requirements)
+    direct_urls = {
+        name: {
+            "url": file.url,
+            "archive_info": ({"hashes": dict(file.hashes.items)} if file.hashes else {}),
+        }
+        for name, file in direct_files(wanted.requirements).items()
+    }
+    report = execute(
+        plan, unpacked, interpreter.scheme, options, requested=requested, direct_urls=direct_urls
+    )
+    timings["install"] = time.perf_counter() - started
+    return PipInstallResult(interpreter, resolution, plan, report, timings, warnings)

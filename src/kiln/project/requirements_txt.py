@@ -1,0 +1,171 @@
+"""requirements.txt and constraints files, as pip and uv read them.
+
+Supported: one requirement per line, comments, ``\\`` continuations, ``${VAR}`` expansion,
+nested ``-r`` / ``-c`` (relative to the including file), ``-i/--index-url``,
+``--extra-index-url``, ``-f/--find-links``, ``--no-index``, ``--hash`` (recorded), and paths or
+URLs of wheels. Anything else is an error that names the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from kiln.core.errors import KilnError, NotFoundError
+
+_ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+_OPTION_ARG = {
+    "-r": "requirement", "--requirement": "requirement",
+    "-c": "constraint", "--constraint": "constraint",
+    "-i": "index_url", "--index-url": "index_url",
+    "--extra-index-url": "extra_index_url",
+    "-f": "find_links", "--find-links": "find_links",
+}  # fmt: skip
+
+
+class RequirementsFileError(KilnError):
+    """A requirements file has a line kiln cannot read."""
+
+
+@dataclass
+class RequirementsFile:
+    requirements: list[Requirement] = field(default_factory=list)
+    constraints: list[Requirement] = field(default_factory=list)
+    index_url: str | None = None
+    extra_index_urls: list[str] = field(default_factory=list)
+    find_links: list[str] = field(default_factory=list)
+    no_index: bool = False
+    hashes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    lines: list[tuple[int, str]] = []
+    buffer, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        if not buffer:
+            start = number
+        line = raw
+        if line.lstrip().startswith("#"):
+            line = ""
+        elif " #" in line or "\t#" in line:
+            line = re.split(r"\s+#", line, maxsplit=1)[0]
+        if line.endswith("\\"):
+            buffer += line[:-1] + " "
+            continue
+        buffer += line
+        if buffer.strip():
+            lines.append(
+                (
+                    start,
+                    _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(0)), buffer.strip()),
+                )
+            )
+        buffer = ""
+    if buffer.strip():
+        lines.append((start, buffer.strip()))
+    return lines
+
+
+def parse_requirement_text(text: str, where: str) -> Requirement:
+    """One requirement: PEP 508, or a path/URL to a wheel (named from its filename)."""
+    candidate = text.strip()
+    if candidate.endswith(".whl") and " @ " not in candidate:
+        from packaging.utils import parse_wheel_filename
+
+        if "://" in candidate:
+            url = candidate
+        else:
+            path = Path(candidate).expanduser()
+            if not path.exists():
+                raise NotFoundError(f"wheel `{candidate}` does not exist", causes=[where])
+            url = path.resolve().as_uri()
+        name = parse_wheel_filename(url.rsplit("/", 1)[-1])[0]
+        return Requirement(f"{name} @ {url}")
+    try:
+        return Requirement(candidate)
+    except InvalidRequirement as exc:
+        raise RequirementsFileError(
+            f"`{candidate}` is not a valid requirement",
+            causes=[where, str(exc)],
+            hint="write it as PEP 508 describes, e.g. `name>=1.0` or `name @ https://…/file.whl`",
+        ) from None
+
+
+def read_requirements(
+    path: Path,
+    *,
+    into: RequirementsFile | None = None,
+    constraint: bool = False,
+    _seen: frozenset[Path] = frozenset(),
+) -> RequirementsFile:
+    result = into if into is not None else RequirementsFile()
+    resolved = path.resolve()
+    if resolved in _seen:
+        return result
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFoundError(
+            f"requirements file `{path}` does not exist", hint="check the path given to `-r` / `-c`"
+        ) from None
+    for number, line in _logical_lines(text):
+        where = f"{path}:{number}"
+        if line.startswith("-"):
+            _apply_option(line, where, path, result, constraint, _seen | {resolved})
+            continue
+        requirement_text, _, option_text = line.partition(" --")
+        requirement = parse_requirement_text(requirement_text, where)
+        if option_text:
+            for token in shlex.split("--" + option_text):
+                if token.startswith("--hash="):
+                    result.hashes.setdefault(requirement.name, []).append(token.split("=", 1)[1])
+        (result.constraints if constraint else result.requirements).append(requirement)
+    return result
+
+
+def _apply_option(
+    line: str,
+    where: str,
+    path: Path,
+    result: RequirementsFile,
+    constraint: bool,
+    seen: frozenset[Path],
+) -> None:
+    tokens = shlex.split(line)
+    option, rest = tokens[0], tokens[1:]
+    if "=" in option and option.startswith("--"):
+        option, value = option.split("=", 1)
+        rest = [value, *rest]
+    if option == "--no-index":
+        result.no_index = True
+        return
+    if option in ("-e", "--editable"):
+        raise RequirementsFileError(
+            "editable requirements are not supported yet",
+            causes=[f"{where}: {line}"],
+            hint="install the project with `kiln sync`, or list it without `-e`",
+        )
+    kind = _OPTION_ARG.get(option)
+    if kind is None or not rest:
+        raise RequirementsFileError(
+            f"unsupported option `{option}` in a requirements file",
+            causes=[f"{where}: {line}"],
+            hint="remove the line, or pass the option on the command line",
+        )
+    value = rest[0]
+    if kind in ("requirement", "constraint"):
+        nested = (path.parent / value) if not Path(value).is_absolute() else Path(value)
+        read_requirements(
+            nested, into=result, constraint=constraint or kind == "constraint", _seen=seen
+        )
+    elif kind == "index_url":
+        result.index_url = value
+    elif kind == "extra_index_url":
+        result.extra_index_urls.append(value)
+    else:
+        result.find_links.append(value if "://" in value else str((path.parent / value).resolve()))

@@ -1,0 +1,36 @@
+"""Settings every command shares: cache, network, verbosity — from flags, then KILN_* variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in _TRUE
+
+
+@dataclass(frozen=True)
+class GlobalSettings:
+    cache_dir: Path | None
+    no_cache: bool
+    offline: bool
+    quiet: int
+    verbose: int
+
+    @classmethod
+    def resolve(cls, args: Any, env: Mapping[str, str] | None = None) -> GlobalSettings:
+        env = os.environ if env is None else env
+        cache_dir = getattr(args, "cache_dir", None) or env.get("KILN_CACHE_DIR") or None
+        return cls(
+            cache_dir=Path(cache_dir) if cache_dir else None,
+            no_cache=bool(getattr(args, "no_cache", False)) or env_flag(env, "KILN_NO_CACHE"),
+            offline=bool(getattr(args, "offline", False)) or env_flag(env, "KILN_OFFLINE"),
+            quiet=int(getattr(args, "quiet", 0) or 0),
+            verbose=int(getattr(args, "verbose", 0) or 0),
+        )

@@ -1,0 +1,172 @@
+"""A project's `pyproject.toml`: PEP 621 `[project]`, PEP 735 `[dependency-groups]`, and the
+`[tool.uv]` / `[tool.kiln]` tables, read into one validated value."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+
+from kiln.core.errors import KilnError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 only
+    import tomli as tomllib
+from kiln.project.uv_tables import (
+    KilnTables,
+    Problems,
+    UvTables,
+    read_kiln_tables,
+    read_uv_tables,
+    requirement_list,
+)
+
+
+class PyprojectError(KilnError):
+    """`pyproject.toml` is not valid; every problem found is listed."""
+
+
+@dataclass(frozen=True)
+class Pyproject:
+    path: Path
+    name: str | None
+    version: str | None
+    requires_python: SpecifierSet | None
+    dependencies: tuple[Requirement, ...]
+    optional_dependencies: Mapping[NormalizedName, tuple[Requirement, ...]]
+    # PEP 735 groups with `include-group` already expanded; legacy dev-dependencies merged into `dev`.
+    dependency_groups: Mapping[NormalizedName, tuple[Requirement, ...]]
+    build_system: Mapping[str, Any] | None
+    uv: UvTables
+    kiln: KilnTables
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+
+def _expand_groups(
+    raw: Mapping[str, Any], problems: Problems
+) -> dict[NormalizedName, tuple[Requirement, ...]]:
+    by_norm = {canonicalize_name(k): v for k, v in raw.items()}
+    if len(by_norm) != len(raw):
+        problems.errors.append("`dependency-groups` has two groups whose names normalize alike")
+    done: dict[NormalizedName, tuple[Requirement, ...]] = {}
+
+    def expand(name: NormalizedName, stack: tuple[NormalizedName, ...]) -> tuple[Requirement, ...]:
+        if name in done:
+            return done[name]
+        if name in stack:
+            problems.errors.append(
+                f"`dependency-groups` include cycle: {' -> '.join((*stack, name))}"
+            )
+            return ()
+        out: list[Requirement] = []
+        for item in by_norm.get(name, []):
+            if isinstance(item, Mapping):
+                included = item.get("include-group")
+                if not isinstance(included, str) or canonicalize_name(included) not in by_norm:
+                    problems.errors.append(
+                        f"`dependency-groups.{name}` includes unknown group `{included}`"
+                    )
+                    continue
+                out.extend(expand(canonicalize_name(included), (*stack, name)))
+            else:
+                out.extend(requirement_list([item], f"dependency-groups.{name}", problems))
+        done[name] = tuple(out)
+        return done[name]
+
+    for name in by_norm:
+        expand(name, ())
+    return done
+
+
+def parse_pyproject(data: Mapping[str, Any], path: Path) -> Pyproject:
+    problems = Problems()
+    project = data.get("project") or {}
+    if not isinstance(project, Mapping):
+        problems.errors.append("`[project]` must be a table")
+        project = {}
+    requires_python = None
+    if project.get("requires-python"):
+        try:
+            requires_python = SpecifierSet(str(project["requires-python"]))
+        except InvalidSpecifier:
+            problems.errors.append(
+                f"`project.requires-python` `{project['requires-python']}` is not a valid specifier"
+            )
+    dependencies = requirement_list(
+        project.get("dependencies", []), "project.dependencies", problems
+    )
+    optional: dict[NormalizedName, tuple[Requirement, ...]] = {}
+    for extra, reqs in (project.get("optional-dependencies") or {}).items():
+        optional[canonicalize_name(extra)] = requirement_list(
+            reqs, f"project.optional-dependencies.{extra}", problems
+        )
+    groups = _expand_groups(data.get("dependency-groups") or {}, problems)
+    tool = data.get("tool") or {}
+    uv = read_uv_tables(tool.get("uv") or {}, problems)
+    if uv.dev_dependencies:
+        groups[canonicalize_name("dev")] = (
+            *groups.get(canonicalize_name("dev"), ()),
+            *uv.dev_dependencies,
+        )
+    for name, sources in uv.sources.items():
+        for s in sources:
+            if s.extra is not None and s.extra not in optional:
+                problems.errors.append(
+                    f"`tool.uv.sources.{name}` is limited to extra `{s.extra}`, which `project.optional-dependencies` does not define"
+                )
+            if s.group is not None and s.group not in groups:
+                problems.errors.append(
+                    f"`tool.uv.sources.{name}` is limited to group `{s.group}`, which `dependency-groups` does not define"
+                )
+    kiln = read_kiln_tables(tool.get("kiln") or {}, problems)
+    if problems.errors:
+        raise PyprojectError(
+            f"`{path}` is not valid",
+            causes=problems.errors,
+            hint="fix the keys named above; kiln reads `[tool.uv]` as uv documents it",
+        )
+    return Pyproject(
+        path=path,
+        name=project.get("name"),
+        version=project.get("version"),
+        requires_python=requires_python,
+        dependencies=dependencies,
+        optional_dependencies=optional,
+        dependency_groups=groups,
+        build_system=data.get("build-system"),
+        uv=uv,
+        kiln=kiln,
+        warnings=tuple(problems.warnings),
+    )
+
+
+def load_pyproject(path: Path) -> Pyproject:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KilnError(
+            f"`{path}` does not exist", hint="run `kiln init` to create a project"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PyprojectError(f"`{path}` is not valid TOML", causes=[str(exc)]) from None
+    return parse_pyproject(data, path)
+
+
+def find_project(start: Path) -> Path | None:
+    """The nearest `pyproject.toml` at or above ``start``."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None

@@ -1,0 +1,327 @@
+"""`[tool.uv]` as uv documents it, validated into values; `[tool.kiln]` beside it.
+
+Every problem found is collected (not just the first), so one run shows the user all of
+them. Unknown keys are warnings, never errors: a newer uv may know keys kiln does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from typing import Any, Literal
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+_KNOWN_UV_KEYS = frozenset(
+    {
+        "index", "sources", "conflicts", "environments", "required-environments",
+        "exclude-newer", "index-strategy", "default-groups", "constraint-dependencies",
+        "override-dependencies", "dev-dependencies", "package", "managed", "python-preference",
+        "index-url", "extra-index-url", "find-links", "no-index", "cache-dir", "pip",
+        "workspace", "build-constraint-dependencies", "no-build-isolation-package", "prerelease",
+        "resolution", "upgrade-package", "compile-bytecode", "link-mode", "torch-backend",
+    }
+)  # fmt: skip
+_INDEX_KEYS = frozenset(
+    {
+        "name",
+        "url",
+        "explicit",
+        "default",
+        "format",
+        "authenticate",
+        "ignore-error-codes",
+        "publish-url",
+        "cache-control",
+    }
+)
+_SOURCE_KEYS = frozenset(
+    {
+        "index",
+        "marker",
+        "extra",
+        "group",
+        "path",
+        "url",
+        "git",
+        "editable",
+        "branch",
+        "tag",
+        "rev",
+        "subdirectory",
+        "package",
+        "workspace",
+    }
+)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    url: str
+    name: str | None = None
+    explicit: bool = False
+    default: bool = False
+    format: Literal["simple", "flat"] = "simple"
+    authenticate: Literal["auto", "always", "never"] = "auto"
+    ignore_error_codes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of a `[tool.uv.sources]` list. Exactly one of index/path/url/git is set."""
+
+    index: str | None = None
+    path: str | None = None
+    url: str | None = None
+    git: str | None = None
+    rev: str | None = None
+    subdirectory: str | None = None
+    editable: bool | None = None
+    marker: Marker | None = None
+    extra: NormalizedName | None = None
+    group: NormalizedName | None = None
+
+
+@dataclass(frozen=True)
+class ConflictItem:
+    extra: NormalizedName | None = None
+    group: NormalizedName | None = None
+    package: NormalizedName | None = None
+
+
+@dataclass(frozen=True)
+class UvTables:
+    indexes: tuple[IndexEntry, ...] = ()
+    sources: Mapping[NormalizedName, tuple[Source, ...]] = field(default_factory=dict)
+    conflicts: tuple[tuple[ConflictItem, ...], ...] = ()
+    environments: tuple[Marker, ...] = ()
+    required_environments: tuple[Marker, ...] = ()
+    exclude_newer: datetime | None = None
+    index_strategy: str | None = None
+    default_groups: tuple[str, ...] | Literal["all"] = ("dev",)
+    constraint_dependencies: tuple[Requirement, ...] = ()
+    override_dependencies: tuple[Requirement, ...] = ()
+    dev_dependencies: tuple[Requirement, ...] = ()
+    package: bool | None = None
+
+
+@dataclass(frozen=True)
+class KilnTables:
+    torch_backend: str | None = None
+
+
+@dataclass
+class Problems:
+    """Errors and warnings collected while reading, each naming the key it is about."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_exclude_newer(value: str) -> datetime:
+    """A date (``2024-03-01``: the end of that day, UTC) or an RFC 3339 time, as uv reads it."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time.max, tzinfo=timezone.utc)
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"`{value}` is neither a date (2024-03-01) nor an RFC 3339 time") from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+
+
+def requirement_list(values: Any, key: str, problems: Problems) -> tuple[Requirement, ...]:
+    if not isinstance(values, list):
+        problems.errors.append(f"`{key}` must be a list of requirement strings")
+        return ()
+    out: list[Requirement] = []
+    for value in values:
+        try:
+            out.append(Requirement(str(value)))
+        except InvalidRequirement as exc:
+            problems.errors.append(f"`{key}` has an invalid requirement `{value}`: {exc}")
+    return tuple(out)
+
+
+def _markers(values: Any, key: str, problems: Problems) -> tuple[Marker, ...]:
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list):
+        problems.errors.append(f"`{key}` must be a list of marker strings")
+        return ()
+    out: list[Marker] = []
+    for value in values:
+        try:
+            out.append(Marker(str(value)))
+        except InvalidMarker as exc:
+            problems.errors.append(f"`{key}` has an invalid marker `{value}`: {exc}")
+    return tuple(out)
+
+
+def _index(raw: Any, n: int, problems: Problems) -> IndexEntry | None:
+    where = f"tool.uv.index[{n}]"
+    if not isinstance(raw, Mapping) or "url" not in raw:
+        problems.errors.append(f"`{where}` needs a `url`")
+        return None
+    for key in raw:
+        if key not in _INDEX_KEYS:
+            problems.warnings.append(f"unknown key `{key}` in `{where}` is ignored")
+    fmt = raw.get("format", "simple")
+    if fmt not in ("simple", "flat"):
+        problems.errors.append(f'`{where}.format` must be "simple" or "flat", not `{fmt}`')
+        fmt = "simple"
+    auth = raw.get("authenticate", "auto")
+    if auth not in ("auto", "always", "never"):
+        problems.errors.append(f"`{where}.authenticate` must be auto, always or never")
+        auth = "auto"
+    name = raw.get("name")
+    if name is not None and (
+        not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_." for c in name)
+    ):
+        problems.errors.append(
+            f"`{where}.name` `{name}` may hold only letters, digits, `-`, `_` and `.`"
+        )
+    return IndexEntry(
+        url=str(raw["url"]),
+        name=name,
+        explicit=bool(raw.get("explicit", False)),
+        default=bool(raw.get("default", False)),
+        format=fmt,
+        authenticate=auth,
+        ignore_error_codes=tuple(int(c) for c in raw.get("ignore-error-codes", [])),
+    )
+
+
+def _source(raw: Any, where: str, problems: Problems) -> Source | None:
+    if not isinstance(raw, Mapping):
+        problems.errors.append(f"`{where}` must be a table")
+        return None
+    for key in raw:
+        if key not in _SOURCE_KEYS:
+            problems.warnings.append(f"unknown key `{key}` in `{where}` is ignored")
+    kinds = [k for k in ("index", "path", "url", "git", "workspace") if k in raw]
+    if len(kinds) != 1:
+        problems.errors.append(
+            f"`{where}` must set exactly one of `index`, `path`, `url`, `git`, `workspace`"
+        )
+        return None
+    marker = None
+    if "marker" in raw:
+        try:
+            marker = Marker(str(raw["marker"]))
+        except InvalidMarker as exc:
+            problems.errors.append(f"`{where}.marker` is invalid: {exc}")
+            return None
+    if "extra" in raw and "group" in raw:
+        problems.errors.append(f"`{where}` may set `extra` or `group`, not both")
+    return Source(
+        index=raw.get("index"),
+        path=raw.get("path"),
+        url=raw.get("url"),
+        git=raw.get("git"),
+        rev=raw.get("rev") or raw.get("tag") or raw.get("branch"),
+        subdirectory=raw.get("subdirectory"),
+        editable=raw.get("editable"),
+        marker=marker,
+        extra=canonicalize_name(raw["extra"]) if "extra" in raw else None,
+        group=canonicalize_name(raw["group"]) if "group" in raw else None,
+    )
+
+
+def read_uv_tables(raw: Mapping[str, Any], problems: Problems) -> UvTables:
+    for key in raw:
+        if key not in _KNOWN_UV_KEYS:
+            problems.warnings.append(f"unknown key `tool.uv.{key}` is ignored")
+    indexes = tuple(
+        entry
+        for n, item in enumerate(raw.get("index", []) or [])
+        if (entry := _index(item, n, problems))
+    )
+    names = [i.name for i in indexes if i.name]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.errors.append(f"index name `{name}` is defined more than once in `tool.uv.index`")
+    sources: dict[NormalizedName, tuple[Source, ...]] = {}
+    for package, value in (raw.get("sources") or {}).items():
+        entries = value if isinstance(value, list) else [value]
+        where = f"tool.uv.sources.{package}"
+        parsed = tuple(
+            s
+            for n, item in enumerate(entries)
+            if (s := _source(item, f"{where}[{n}]" if isinstance(value, list) else where, problems))
+        )
+        for s in parsed:
+            if s.index is not None and s.index not in names:
+                problems.errors.append(
+                    f"`{where}` names index `{s.index}`, which no `[[tool.uv.index]]` entry defines"
+                )
+        sources[canonicalize_name(package)] = parsed
+    conflicts: list[tuple[ConflictItem, ...]] = []
+    for n, group in enumerate(raw.get("conflicts", []) or []):
+        items: list[ConflictItem] = []
+        for item in group if isinstance(group, list) else []:
+            if not isinstance(item, Mapping) or not ({"extra", "group"} & set(item)):
+                problems.errors.append(f"`tool.uv.conflicts[{n}]` items need `extra` or `group`")
+                continue
+            items.append(
+                ConflictItem(
+                    extra=canonicalize_name(item["extra"]) if "extra" in item else None,
+                    group=canonicalize_name(item["group"]) if "group" in item else None,
+                    package=canonicalize_name(item["package"]) if "package" in item else None,
+                )
+            )
+        if len(items) < 2:
+            problems.errors.append(f"`tool.uv.conflicts[{n}]` must list at least two items")
+        conflicts.append(tuple(items))
+    exclude_newer = None
+    if raw.get("exclude-newer"):
+        try:
+            exclude_newer = parse_exclude_newer(str(raw["exclude-newer"]))
+        except ValueError as exc:
+            problems.errors.append(f"`tool.uv.exclude-newer`: {exc}")
+    default_groups_raw = raw.get("default-groups", ["dev"])
+    default_groups: tuple[str, ...] | Literal["all"] = (
+        "all"
+        if default_groups_raw == "all"
+        else tuple(canonicalize_name(g) for g in default_groups_raw)
+    )
+    strategy = raw.get("index-strategy")
+    if strategy is not None and strategy not in (
+        "first-index",
+        "unsafe-first-match",
+        "unsafe-best-match",
+    ):
+        problems.errors.append(f"`tool.uv.index-strategy` `{strategy}` is not a known strategy")
+    return UvTables(
+        indexes=indexes,
+        sources=sources,
+        conflicts=tuple(conflicts),
+        environments=_markers(raw.get("environments", []), "tool.uv.environments", problems),
+        required_environments=_markers(
+            raw.get("required-environments", []), "tool.uv.required-environments", problems
+        ),
+        exclude_newer=exclude_newer,
+        index_strategy=strategy,
+        default_groups=default_groups,
+        constraint_dependencies=requirement_list(
+            raw.get("constraint-dependencies", []), "tool.uv.constraint-dependencies", problems
+        ),
+        override_dependencies=requirement_list(
+            raw.get("override-dependencies", []), "tool.uv.override-dependencies", problems
+        ),
+        dev_dependencies=requirement_list(
+            raw.get("dev-dependencies", []), "tool.uv.dev-dependencies", problems
+        ),
+        package=raw.get("package"),
+    )
+
+
+def read_kiln_tables(raw: Mapping[str, Any], problems: Problems) -> KilnTables:
+    for key in raw:
+        if key != "torch-backend":
+            problems.warnings.append(f"unknown key `tool.kiln.{key}` is ignored")
+    backend = raw.get("torch-backend")
+    return KilnTables(torch_backend=str(backend) if backend is not None else None)

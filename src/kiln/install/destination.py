@@ -1,0 +1,129 @@
+"""Where installed files are written: the one place every write into an environment passes.
+
+Files from the cache are hard-linked (or copied); files kiln generates are written fresh.
+A fresh write always replaces the directory entry instead of writing into it, so an
+environment file never shares an inode with something kiln rewrites, and a symlink or a
+hard link in the way is replaced rather than written through.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from kiln.core.errors import InstallError
+
+# Errors after which no hard link into this environment can succeed: stop trying.
+_NO_LINKS = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EACCES}
+
+
+class Destination:
+    """Writes files under a fixed set of root folders and refuses to leave them."""
+
+    def __init__(self, link_mode: Literal["hardlink", "copy"], label: str) -> None:
+        self._hardlink = link_mode == "hardlink"
+        self._label = label  # the wheel, for messages
+        self._ready: set[Path] = set()
+        self._real_roots: dict[Path, str] = {}
+        self._lock = threading.Lock()
+
+    def path(self, root: Path, relative: str) -> Path:
+        """``root / relative`` after checking ``relative`` stays inside ``root``."""
+        parts = relative.replace("\\", "/").split("/")
+        if relative.startswith(("/", "\\")) or any(p in ("", ".", "..") for p in parts):
+            raise InstallError(
+                f"`{self._label}` wants to write to `{relative}`, outside `{root}`",
+                hint="the wheel is malformed or malicious; do not install it",
+            )
+        target = root.joinpath(*parts)
+        self._prepare_parent(root, target)
+        return target
+
+    def link(self, source: Path, target: Path) -> None:
+        """Put ``source`` (a cache file) at ``target``: a hard link when possible, else a copy."""
+        if self._hardlink:
+            try:
+                self._replace(target, lambda: os.link(source, target))
+                return
+            except OSError as exc:
+                if exc.errno in _NO_LINKS:
+                    self._hardlink = False  # e.g. cache on another file system
+        self._replace(target, lambda: _copy(source, target))
+
+    def write(self, target: Path, data: bytes, *, executable: bool = False) -> None:
+        """Write ``data`` as a new file at ``target``."""
+
+        def create() -> None:
+            fd = os.open(
+                target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755 if executable else 0o644
+            )
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+
+        self._replace(target, create)
+        if executable:
+            # O_CREAT's mode is filtered by the umask; scripts must run regardless.
+            os.chmod(target, 0o755)
+
+    def _replace(self, target: Path, create: Callable[[], None]) -> None:
+        # Another wheel installed in parallel may write the same path (namespace packages'
+        # shared files): remove what is there and retry a few times.
+        for _ in range(8):
+            try:
+                create()
+                return
+            except FileExistsError:
+                self._remove(target)
+        create()
+
+    def _remove(self, target: Path) -> None:
+        try:
+            os.unlink(target)
+        except FileNotFoundError:
+            pass
+        except IsADirectoryError as exc:
+            raise InstallError(
+                f"`{self._label}` wants to install the file `{target}`, but it is a folder",
+                hint="remove the folder, or the package that owns it, and retry",
+            ) from exc
+        except PermissionError as exc:
+            if target.is_dir():
+                raise InstallError(
+                    f"`{self._label}` wants to install the file `{target}`, but it is a folder",
+                    hint="remove the folder, or the package that owns it, and retry",
+                ) from exc
+            raise
+
+    def _prepare_parent(self, root: Path, target: Path) -> None:
+        parent = target.parent
+        if parent in self._ready:
+            return
+        real_root = self._real_roots.get(root)
+        if real_root is None:
+            real_root = os.path.realpath(root)
+            self._real_roots[root] = real_root
+        # Checked before mkdir: mkdir through a symlink would already create outside.
+        real = os.path.realpath(parent)
+        if real != real_root and not real.startswith(real_root + os.sep):
+            raise InstallError(
+                f"`{self._label}` would write `{target}` through a symbolic link that points "
+                f"outside `{root}` (to `{real}`)",
+                hint="remove the link, or install into an environment without it",
+            )
+        parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self._ready.add(parent)
+
+
+def _copy(source: Path, target: Path) -> None:
+    # O_EXCL, not shutil.copyfile: opening an existing target would write into its inode,
+    # which may be a hard link into the cache.
+    mode = os.stat(source).st_mode & 0o777
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+        shutil.copyfileobj(src, out, 1 << 20)

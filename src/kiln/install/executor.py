@@ -1,0 +1,71 @@
+"""Carry out an install plan once every wheel is unpacked: remove, then install."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import NormalizedName
+
+from kiln.core.dist import Candidate
+from kiln.core.errors import InstallError
+from kiln.install.installed import InstalledDist
+from kiln.install.installer import InstallOptions, install_wheel
+from kiln.install.plan import InstallPlan, PlannedDist
+from kiln.install.scheme import InstallScheme
+from kiln.install.uninstall import uninstall
+
+
+@dataclass(frozen=True)
+class InstallReport:
+    installed: tuple[Candidate, ...]
+    removed: tuple[InstalledDist, ...]
+
+
+def execute(
+    plan: InstallPlan,
+    unpacked: Mapping[NormalizedName, Path],
+    scheme: InstallScheme,
+    options: InstallOptions,
+    *,
+    requested: frozenset[NormalizedName],
+    direct_urls: Mapping[NormalizedName, Mapping[str, object]] | None = None,
+    jobs: int = 8,
+) -> InstallReport:
+    """Uninstall what the plan replaces or drops, then install its wheels.
+
+    ``direct_urls`` gives the PEP 610 record of projects installed from a URL or path.
+    Wheels install in parallel: linking is system calls, which release the GIL.
+    """
+    to_install = plan.to_install
+    missing = [p.candidate.name for p in to_install if p.candidate.name not in unpacked]
+    if missing:
+        raise InstallError(
+            f"`{missing[0]}` was not prepared before installing",
+            hint="this is a bug in kiln; please report it",
+        )
+    removed: list[InstalledDist] = []
+    for dist in plan.to_remove:
+        uninstall(dist, scheme)
+        removed.append(dist)
+    urls = direct_urls or {}
+
+    def install(planned: PlannedDist) -> Candidate:
+        name = planned.candidate.name
+        install_wheel(
+            unpacked[name],
+            scheme,
+            options,
+            requested=name in requested,
+            direct_url=urls.get(name),
+        )
+        return planned.candidate
+
+    if len(to_install) <= 1:
+        installed = [install(p) for p in to_install]
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="install") as pool:
+            installed = list(pool.map(install, to_install))
+    return InstallReport(installed=tuple(installed), removed=tuple(removed))

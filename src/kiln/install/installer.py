@@ -1,0 +1,202 @@
+"""Install one unpacked wheel from the cache into an environment.
+
+The source is a folder `unpack_wheel` made; the destination (`Destination`) links its files
+into the scheme's folders. RECORD is written last, so an interrupted install leaves no
+RECORD that claims more than is there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from pathlib import Path
+from typing import Literal
+
+from kiln.core.errors import InstallError
+from kiln.install.destination import Destination
+from kiln.install.installed import InstalledDist, read_installed
+from kiln.install.record import (
+    RecordEntry,
+    entry_for_bytes,
+    entry_for_file,
+    format_record,
+    read_record,
+)
+from kiln.install.scheme import InstallScheme, headers_dir
+from kiln.install.scripts import launcher, parse_entry_points, rewrite_shebang
+
+# dist-info files the installer owns: never taken from a wheel, always written fresh.
+_GENERATED = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+_DATA_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    python_executable: Path  # the environment's python, absolute: script shebangs point here
+    installer: str = "kiln"
+    link_mode: Literal["hardlink", "copy"] = "hardlink"
+    # uv does not compile by default either: imports compile lazily, installs stay fast.
+    compile_bytecode: bool = False
+
+
+def install_wheel(
+    unpacked: Path,
+    scheme: InstallScheme,
+    options: InstallOptions,
+    *,
+    requested: bool = True,
+    direct_url: Mapping[str, object] | None = None,
+) -> InstalledDist:
+    """Install the wheel unpacked at ``unpacked``; an older install must be removed first."""
+    dist_info = _dist_info_name(unpacked)
+    stem = dist_info[: -len(".dist-info")]
+    data_dir = f"{stem}.data"
+    lib_dir = scheme.purelib if _root_is_purelib(unpacked / dist_info) else scheme.platlib
+    dest = Destination(options.link_mode, label=stem)
+    python = options.python_executable
+    roots: dict[str, Path] = {
+        "purelib": scheme.purelib,
+        "platlib": scheme.platlib,
+        "scripts": scheme.scripts,
+        "headers": headers_dir(scheme, stem.partition("-")[0]),
+        "data": scheme.data,
+    }
+    written: list[RecordEntry] = []
+    modules: list[Path] = []  # .py files in the lib folders, for compile_bytecode
+
+    def record(target: Path, entry: RecordEntry) -> None:
+        rel = os.path.relpath(target, lib_dir).replace(os.sep, "/")
+        written.append(RecordEntry(rel, entry.hash, entry.size))
+
+    for entry in read_record(unpacked / dist_info / "RECORD"):
+        top, _, rest = entry.path.partition("/")
+        source = unpacked.joinpath(*entry.path.split("/"))
+        if top == dist_info and rest in _GENERATED:
+            continue
+        if top != data_dir:
+            target = dest.path(lib_dir, entry.path)
+            dest.link(source, target)
+            record(target, entry)
+            if target.suffix == ".py":
+                modules.append(target)
+            continue
+        key, _, inner = rest.partition("/")
+        if key not in roots or not inner:
+            raise InstallError(
+                f"`{stem}` has `{entry.path}`, outside the known `.data` folders",
+                causes=[f"a wheel's `{data_dir}` may hold {', '.join(_DATA_KEYS)}"],
+                hint="the wheel is malformed; report this to the package's maintainers",
+            )
+        target = dest.path(roots[key], inner)
+        if key == "scripts":
+            rewritten = rewrite_shebang(source.read_bytes(), python)
+            if rewritten is not None:
+                dest.write(target, rewritten, executable=True)
+                record(target, entry_for_bytes("", rewritten))
+                continue
+        dest.link(source, target)
+        record(target, entry)
+        if key in ("purelib", "platlib") and target.suffix == ".py":
+            modules.append(target)
+
+    entry_points = unpacked / dist_info / "entry_points.txt"
+    if entry_points.is_file():
+        text = entry_points.read_text(encoding="utf-8")
+        for ep in parse_entry_points(text, f"{dist_info}/entry_points.txt"):
+            target = dest.path(scheme.scripts, ep.name)
+            content = launcher(ep, python)
+            dest.write(target, content, executable=True)
+            record(target, entry_for_bytes("", content))
+
+    meta_dir = lib_dir / dist_info
+    generated: dict[str, bytes] = {"INSTALLER": f"{options.installer}\n".encode()}
+    if requested:
+        generated["REQUESTED"] = b""
+    if direct_url is not None:
+        generated["direct_url.json"] = json.dumps(dict(direct_url), sort_keys=True).encode()
+    for name, content in generated.items():
+        target = dest.path(lib_dir, f"{dist_info}/{name}")
+        dest.write(target, content)
+        record(target, entry_for_bytes("", content))
+    for stale in _GENERATED - generated.keys() - {"RECORD"}:
+        (meta_dir / stale).unlink(missing_ok=True)  # left by an earlier install
+
+    if options.compile_bytecode:
+        for pyc in compile_bytecode(python, modules):
+            record(pyc, entry_for_file("", pyc))
+
+    record_target = dest.path(lib_dir, f"{dist_info}/RECORD")
+    written.append(RecordEntry(f"{dist_info}/RECORD"))
+    dest.write(record_target, format_record(written))
+
+    installed = read_installed(meta_dir)
+    if installed is None:
+        raise InstallError(
+            f"`{stem}` was installed but its METADATA has no valid name or version",
+            hint="the wheel is malformed; report this to the package's maintainers",
+        )
+    return installed
+
+
+def compile_bytecode(python: Path, sources: list[Path]) -> list[Path]:
+    """Compile ``sources`` with the environment's own interpreter; return the .pyc written.
+
+    A file that does not compile (e.g. a Python 2 leftover in a wheel) is skipped, as pip
+    does: it would fail the same way on import.
+    """
+    if not sources:
+        return []
+    script = (
+        "import sys, py_compile, importlib.util\n"
+        "for line in sys.stdin:\n"
+        "    path = line.rstrip('\\n')\n"
+        "    try:\n"
+        "        py_compile.compile(path, doraise=True)\n"
+        "    except Exception:\n"
+        "        continue\n"
+        "    print(importlib.util.cache_from_source(path))\n"
+    )
+    try:
+        done = subprocess.run(
+            [str(python), "-I", "-c", script],
+            input="".join(f"{os.path.abspath(s)}\n" for s in sources),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            check=False,
+        )
+    except OSError as exc:
+        raise InstallError(f"cannot run `{python}` to compile bytecode", causes=[str(exc)]) from exc
+    if done.returncode != 0:
+        raise InstallError(
+            f"compiling bytecode with `{python}` failed",
+            causes=done.stderr.strip().splitlines()[-3:],
+            hint="install without `--compile-bytecode`",
+        )
+    return [Path(line) for line in done.stdout.splitlines() if line]
+
+
+def _dist_info_name(unpacked: Path) -> str:
+    try:
+        names = [n for n in os.listdir(unpacked) if n.endswith(".dist-info")]
+    except OSError as exc:
+        raise InstallError(f"the unpacked wheel at `{unpacked}` cannot be read") from exc
+    if len(names) != 1:
+        raise InstallError(
+            f"`{unpacked}` is not an unpacked wheel (it has {len(names)} `.dist-info` folders)",
+            hint=f"delete `{unpacked}` from the cache and retry",
+        )
+    return names[0]
+
+
+def _root_is_purelib(dist_info: Path) -> bool:
+    try:
+        text = (dist_info / "WHEEL").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstallError(f"`{dist_info.name}/WHEEL` cannot be read") from exc
+    value = HeaderParser().parsestr(text).get("Root-Is-Purelib", "")
+    return value.strip().lower() == "true"

@@ -1,0 +1,75 @@
+"""RECORD files (the wheel spec's list of installed files with their hashes and sizes)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """One RECORD line: a ``/``-separated path, ``algo=urlsafe-b64-digest`` or "", size or None."""
+
+    path: str
+    hash: str = ""
+    size: int | None = None
+
+    def digest(self) -> tuple[str, bytes] | None:
+        """The algorithm and raw digest, or None when the line carries no usable hash."""
+        algo, sep, encoded = self.hash.partition("=")
+        if not sep or algo not in hashlib.algorithms_guaranteed:
+            return None
+        try:
+            return algo, base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except ValueError:
+            return None
+
+
+def encode_digest(algo: str, digest: bytes) -> str:
+    return f"{algo}=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def entry_for_bytes(path: str, data: bytes) -> RecordEntry:
+    return RecordEntry(path, encode_digest("sha256", hashlib.sha256(data).digest()), len(data))
+
+
+def entry_for_file(path: str, file: Path) -> RecordEntry:
+    digest = hashlib.sha256()
+    size = 0
+    with open(file, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return RecordEntry(path, encode_digest("sha256", digest.digest()), size)
+
+
+def parse_record(text: str) -> list[RecordEntry]:
+    entries: list[RecordEntry] = []
+    for row in csv.reader(io.StringIO(text)):
+        if not row or not row[0]:
+            continue
+        size: int | None = None
+        if len(row) > 2 and row[2].strip():
+            try:
+                size = int(row[2])
+            except ValueError:
+                size = None
+        entries.append(RecordEntry(row[0], row[1] if len(row) > 1 else "", size))
+    return entries
+
+
+def read_record(path: Path) -> list[RecordEntry]:
+    return parse_record(path.read_text(encoding="utf-8"))
+
+
+def format_record(entries: Iterable[RecordEntry]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for entry in entries:
+        writer.writerow((entry.path, entry.hash, "" if entry.size is None else entry.size))
+    return out.getvalue().encode("utf-8")

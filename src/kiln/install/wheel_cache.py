@@ -1,0 +1,234 @@
+"""Wheels unpacked once into the cache, in folders named by the wheel's sha256.
+
+An unpacked folder holds the wheel's files as they are, except its ``RECORD``: that is
+rewritten to list every file with a sha256 and size that were checked while unpacking, so an
+install can take its hashes from there instead of reading every file again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from email.parser import HeaderParser
+from pathlib import Path, PurePosixPath
+
+from packaging.utils import (
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+
+from kiln.cache.atomic import staged_dir
+from kiln.cache.layout import Cache
+from kiln.cache.locks import file_lock
+from kiln.core.errors import InstallError
+from kiln.install.record import RecordEntry, encode_digest, format_record, parse_record
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_CHUNK = 1 << 20
+# Signatures of RECORD itself; they cannot list their own hash.
+_UNHASHED = ("RECORD", "RECORD.jws", "RECORD.p7s")
+
+
+def cached_wheel(sha256: str, cache: Cache) -> Path | None:
+    """The unpacked folder of the wheel with this sha256, if the cache has it."""
+    if not _SHA256.fullmatch(sha256.lower()):
+        return None
+    path = cache.wheels / sha256.lower()
+    return path if path.is_dir() else None
+
+
+def unpack_wheel(wheel: Path, sha256: str, cache: Cache) -> Path:
+    """Unpack ``wheel`` (whose content hashes to ``sha256``) into the cache, once.
+
+    Concurrent kiln processes unpacking the same wheel wait for each other on a lock; a
+    reader never sees a half-unpacked folder because it appears under its name in one rename.
+    """
+    key = sha256.lower()
+    if not _SHA256.fullmatch(key):
+        raise InstallError(f"`{sha256}` is not a sha256 digest (unpacking `{wheel.name}`)")
+    final = cache.wheels / key
+    if final.is_dir():
+        return final
+    with file_lock(cache.wheels / f"{key}.lock"):
+        if final.is_dir():
+            return final
+        with staged_dir(final, cache.tmpdir()) as staging:
+            _extract(wheel, staging)
+    return final
+
+
+@dataclass(frozen=True)
+class _Layout:
+    dist_info: str  # e.g. "foo-1.0.dist-info"
+    data: str  # e.g. "foo-1.0.data"
+
+
+def _extract(wheel: Path, dest: Path) -> None:
+    try:
+        archive = zipfile.ZipFile(wheel)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise InstallError(
+            f"`{wheel.name}` is not a readable wheel",
+            causes=[str(exc)],
+            hint="the file may be truncated; delete it and download it again",
+        ) from exc
+    with archive:
+        infos = archive.infolist()
+        members = [(info, _safe_member(wheel, info.filename)) for info in infos]
+        layout = _layout(wheel, [name for _, name in members])
+        record = _wheel_record(wheel, archive, layout)
+        written: list[RecordEntry] = []
+        made_dirs: set[Path] = {dest}
+        try:
+            for info, name in members:
+                target = dest.joinpath(*name.parts)
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    made_dirs.add(target)
+                    continue
+                if target.parent not in made_dirs:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    made_dirs.add(target.parent)
+                posix = name.as_posix()
+                executable = bool((info.external_attr >> 16) & 0o111) or posix.startswith(
+                    f"{layout.data}/scripts/"
+                )
+                entry = _write_member(wheel, archive, info, posix, target, executable)
+                expected = record.get(posix)
+                if expected is not None:
+                    _check(wheel, posix, target, entry, expected)
+                written.append(entry)
+        except zipfile.BadZipFile as exc:
+            raise InstallError(
+                f"`{wheel.name}` is corrupt",
+                causes=[str(exc)],
+                hint="delete the file and download it again",
+            ) from exc
+    record_path = f"{layout.dist_info}/RECORD"
+    entries = [e for e in written if e.path != record_path]
+    entries.append(RecordEntry(record_path))
+    record_file = dest / layout.dist_info / "RECORD"
+    record_file.unlink(missing_ok=True)
+    record_file.write_bytes(format_record(entries))
+
+
+def _safe_member(wheel: Path, member: str) -> PurePosixPath:
+    """The member's path inside the wheel, or InstallError when it would land outside it."""
+    parts = member.replace("\\", "/").split("/")
+    absolute = member.startswith(("/", "\\")) or (len(member) > 1 and member[1] == ":")
+    if absolute or ".." in parts:
+        raise InstallError(
+            f"`{wheel.name}` contains the unsafe path `{member}`",
+            hint="a wheel may only hold paths inside itself; report this to the package's "
+            "maintainers and do not install it",
+        )
+    kept = [p for p in parts if p not in ("", ".")]
+    if not kept:
+        raise InstallError(f"`{wheel.name}` contains an empty member name `{member}`")
+    return PurePosixPath(*kept)
+
+
+def _layout(wheel: Path, names: list[PurePosixPath]) -> _Layout:
+    top_level = {n.parts[0] for n in names if len(n.parts) > 1}
+    dist_infos = sorted(t for t in top_level if t.endswith(".dist-info"))
+    if len(dist_infos) != 1:
+        found = ", ".join(f"`{d}`" for d in dist_infos) or "none"
+        raise InstallError(
+            f"`{wheel.name}` must contain exactly one `.dist-info` folder",
+            causes=[f"found {found}"],
+            hint="the wheel is malformed; report this to the package's maintainers",
+        )
+    dist_info = dist_infos[0]
+    present = {n.as_posix() for n in names}
+    for required in ("WHEEL", "METADATA"):
+        if f"{dist_info}/{required}" not in present:
+            raise InstallError(
+                f"`{wheel.name}` has no `{dist_info}/{required}`",
+                hint="the wheel is malformed; report this to the package's maintainers",
+            )
+    stem = dist_info[: -len(".dist-info")]
+    name, sep, _version = stem.partition("-")
+    if not sep:
+        raise InstallError(f"`{wheel.name}` has a misnamed metadata folder `{dist_info}`")
+    try:
+        expected = parse_wheel_filename(wheel.name)[0]
+    except InvalidWheelFilename:
+        expected = None  # not named like a wheel (a temporary name): nothing to compare
+    if expected is not None and canonicalize_name(name) != expected:
+        raise InstallError(
+            f"`{wheel.name}` holds the metadata of another project (`{dist_info}`)",
+            hint="the wheel is malformed; report this to the package's maintainers",
+        )
+    return _Layout(dist_info=dist_info, data=f"{stem}.data")
+
+
+def _wheel_record(wheel: Path, archive: zipfile.ZipFile, layout: _Layout) -> dict[str, RecordEntry]:
+    wheel_meta = HeaderParser().parsestr(
+        archive.read(f"{layout.dist_info}/WHEEL").decode("utf-8", "replace")
+    )
+    version = (wheel_meta.get("Wheel-Version") or "1.0").strip()
+    if version.split(".")[0] != "1":
+        raise InstallError(
+            f"`{wheel.name}` uses Wheel-Version {version}; kiln installs version 1 wheels",
+            hint="use an older release of the package, or a newer kiln",
+        )
+    try:
+        text = archive.read(f"{layout.dist_info}/RECORD").decode("utf-8")
+    except KeyError:
+        raise InstallError(
+            f"`{wheel.name}` has no `{layout.dist_info}/RECORD`",
+            hint="the wheel is malformed; report this to the package's maintainers",
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InstallError(f"the RECORD of `{wheel.name}` is not UTF-8") from exc
+    return {
+        entry.path: entry
+        for entry in parse_record(text)
+        if entry.hash and entry.path.rsplit("/", 1)[-1] not in _UNHASHED
+    }
+
+
+def _write_member(
+    wheel: Path,
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    posix: str,
+    target: Path,
+    executable: bool,
+) -> RecordEntry:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755 if executable else 0o644)
+    except FileExistsError:
+        raise InstallError(
+            f"`{wheel.name}` lists `{posix}` twice",
+            hint="the wheel is malformed; report this to the package's maintainers",
+        ) from None
+    with os.fdopen(fd, "wb") as out, archive.open(info) as src:
+        while chunk := src.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    return RecordEntry(posix, encode_digest("sha256", digest.digest()), size)
+
+
+def _check(wheel: Path, posix: str, target: Path, got: RecordEntry, expected: RecordEntry) -> None:
+    wanted = expected.digest()
+    if wanted is None:
+        return
+    algo, digest = wanted
+    if algo == "sha256":
+        matches = got.hash == encode_digest("sha256", digest)
+    else:
+        with open(target, "rb") as f:
+            matches = hashlib.new(algo, f.read()).digest() == digest
+    if not matches or (expected.size is not None and expected.size != got.size):
+        raise InstallError(
+            f"`{posix}` in `{wheel.name}` does not match the hash its RECORD lists",
+            hint="the wheel is corrupt or was altered after it was built; do not install it",
+        )

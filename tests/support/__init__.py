@@ -1,0 +1,1 @@
+"""Test support: synthetic wheels and a local package index over HTTP."""

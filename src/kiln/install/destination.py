@@ -13,7 +13,6 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Literal
 
 from kiln.core.errors import InstallError
@@ -23,28 +22,34 @@ _NO_LINKS = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EA
 
 
 class Destination:
-    """Writes files under a fixed set of root folders and refuses to leave them."""
+    """Writes files under a fixed set of root folders and refuses to leave them.
+
+    Paths are plain strings: this runs once per installed file, where pathlib's parsing
+    costs more than the link itself.
+    """
 
     def __init__(self, link_mode: Literal["hardlink", "copy"], label: str) -> None:
         self._hardlink = link_mode == "hardlink"
         self._label = label  # the wheel, for messages
-        self._ready: set[Path] = set()
-        self._real_roots: dict[Path, str] = {}
+        self._ready: set[str] = set()
+        self._real_roots: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def path(self, root: Path, relative: str) -> Path:
-        """``root / relative`` after checking ``relative`` stays inside ``root``."""
+    def path(self, root: str, relative: str) -> str:
+        """``root/relative`` after checking ``relative`` stays inside ``root``."""
         parts = relative.replace("\\", "/").split("/")
-        if relative.startswith(("/", "\\")) or any(p in ("", ".", "..") for p in parts):
+        if relative.startswith(("/", "\\")) or ".." in parts or "" in parts or "." in parts:
             raise InstallError(
                 f"`{self._label}` wants to write to `{relative}`, outside `{root}`",
                 hint="the wheel is malformed or malicious; do not install it",
             )
-        target = root.joinpath(*parts)
-        self._prepare_parent(root, target)
+        target = os.path.join(root, *parts)
+        parent = os.path.dirname(target)
+        if parent not in self._ready:
+            self._prepare(root, parent)
         return target
 
-    def link(self, source: Path, target: Path) -> None:
+    def link(self, source: str, target: str) -> None:
         """Put ``source`` (a cache file) at ``target``: a hard link when possible, else a copy."""
         if self._hardlink:
             try:
@@ -55,7 +60,7 @@ class Destination:
                     self._hardlink = False  # e.g. cache on another file system
         self._replace(target, lambda: _copy(source, target))
 
-    def write(self, target: Path, data: bytes, *, executable: bool = False) -> None:
+    def write(self, target: str, data: bytes, *, executable: bool = False) -> None:
         """Write ``data`` as a new file at ``target``."""
 
         def create() -> None:
@@ -70,7 +75,7 @@ class Destination:
             # O_CREAT's mode is filtered by the umask; scripts must run regardless.
             os.chmod(target, 0o755)
 
-    def _replace(self, target: Path, create: Callable[[], None]) -> None:
+    def _replace(self, target: str, create: Callable[[], None]) -> None:
         # Another wheel installed in parallel may write the same path (namespace packages'
         # shared files): remove what is there and retry a few times.
         for _ in range(8):
@@ -81,28 +86,20 @@ class Destination:
                 self._remove(target)
         create()
 
-    def _remove(self, target: Path) -> None:
+    def _remove(self, target: str) -> None:
         try:
             os.unlink(target)
         except FileNotFoundError:
             pass
-        except IsADirectoryError as exc:
+        except (IsADirectoryError, PermissionError) as exc:
+            if not os.path.isdir(target):
+                raise
             raise InstallError(
                 f"`{self._label}` wants to install the file `{target}`, but it is a folder",
                 hint="remove the folder, or the package that owns it, and retry",
             ) from exc
-        except PermissionError as exc:
-            if target.is_dir():
-                raise InstallError(
-                    f"`{self._label}` wants to install the file `{target}`, but it is a folder",
-                    hint="remove the folder, or the package that owns it, and retry",
-                ) from exc
-            raise
 
-    def _prepare_parent(self, root: Path, target: Path) -> None:
-        parent = target.parent
-        if parent in self._ready:
-            return
+    def _prepare(self, root: str, parent: str) -> None:
         real_root = self._real_roots.get(root)
         if real_root is None:
             real_root = os.path.realpath(root)
@@ -111,16 +108,16 @@ class Destination:
         real = os.path.realpath(parent)
         if real != real_root and not real.startswith(real_root + os.sep):
             raise InstallError(
-                f"`{self._label}` would write `{target}` through a symbolic link that points "
-                f"outside `{root}` (to `{real}`)",
+                f"`{self._label}` would write into `{parent}` through a symbolic link that "
+                f"points outside `{root}` (to `{real}`)",
                 hint="remove the link, or install into an environment without it",
             )
-        parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(parent, exist_ok=True)
         with self._lock:
             self._ready.add(parent)
 
 
-def _copy(source: Path, target: Path) -> None:
+def _copy(source: str, target: str) -> None:
     # O_EXCL, not shutil.copyfile: opening an existing target would write into its inode,
     # which may be a hard link into the cache.
     mode = os.stat(source).st_mode & 0o777

@@ -56,32 +56,32 @@ def install_wheel(
     stem = dist_info[: -len(".dist-info")]
     data_dir = f"{stem}.data"
     lib_dir = scheme.purelib if _root_is_purelib(unpacked / dist_info) else scheme.platlib
+    lib = str(lib_dir)
     dest = Destination(options.link_mode, label=stem)
     python = options.python_executable
-    roots: dict[str, Path] = {
-        "purelib": scheme.purelib,
-        "platlib": scheme.platlib,
-        "scripts": scheme.scripts,
-        "headers": headers_dir(scheme, stem.partition("-")[0]),
-        "data": scheme.data,
+    roots: dict[str, str] = {
+        "purelib": str(scheme.purelib),
+        "platlib": str(scheme.platlib),
+        "scripts": str(scheme.scripts),
+        "headers": str(headers_dir(scheme, stem.partition("-")[0])),
+        "data": str(scheme.data),
     }
+    # RECORD paths are relative to the folder holding the .dist-info: "../../../bin/tool".
+    record_prefix = {key: _relative_prefix(root, lib) for key, root in roots.items()}
+    source_dir = str(unpacked)
     written: list[RecordEntry] = []
-    modules: list[Path] = []  # .py files in the lib folders, for compile_bytecode
-
-    def record(target: Path, entry: RecordEntry) -> None:
-        rel = os.path.relpath(target, lib_dir).replace(os.sep, "/")
-        written.append(RecordEntry(rel, entry.hash, entry.size))
+    modules: list[str] = []  # .py files in the lib folders, for compile_bytecode
 
     for entry in read_record(unpacked / dist_info / "RECORD"):
         top, _, rest = entry.path.partition("/")
-        source = unpacked.joinpath(*entry.path.split("/"))
+        source = f"{source_dir}/{entry.path}"
         if top == dist_info and rest in _GENERATED:
             continue
         if top != data_dir:
-            target = dest.path(lib_dir, entry.path)
+            target = dest.path(lib, entry.path)
             dest.link(source, target)
-            record(target, entry)
-            if target.suffix == ".py":
+            written.append(entry)
+            if target.endswith(".py"):
                 modules.append(target)
             continue
         key, _, inner = rest.partition("/")
@@ -92,25 +92,27 @@ def install_wheel(
                 hint="the wheel is malformed; report this to the package's maintainers",
             )
         target = dest.path(roots[key], inner)
+        rel = record_prefix[key] + inner
         if key == "scripts":
-            rewritten = rewrite_shebang(source.read_bytes(), python)
+            with open(source, "rb") as f:
+                rewritten = rewrite_shebang(f.read(), python)
             if rewritten is not None:
                 dest.write(target, rewritten, executable=True)
-                record(target, entry_for_bytes("", rewritten))
+                written.append(entry_for_bytes(rel, rewritten))
                 continue
         dest.link(source, target)
-        record(target, entry)
-        if key in ("purelib", "platlib") and target.suffix == ".py":
+        written.append(RecordEntry(rel, entry.hash, entry.size))
+        if key in ("purelib", "platlib") and target.endswith(".py"):
             modules.append(target)
 
     entry_points = unpacked / dist_info / "entry_points.txt"
     if entry_points.is_file():
         text = entry_points.read_text(encoding="utf-8")
         for ep in parse_entry_points(text, f"{dist_info}/entry_points.txt"):
-            target = dest.path(scheme.scripts, ep.name)
+            target = dest.path(roots["scripts"], ep.name)
             content = launcher(ep, python)
             dest.write(target, content, executable=True)
-            record(target, entry_for_bytes("", content))
+            written.append(entry_for_bytes(record_prefix["scripts"] + ep.name, content))
 
     meta_dir = lib_dir / dist_info
     generated: dict[str, bytes] = {"INSTALLER": f"{options.installer}\n".encode()}
@@ -119,19 +121,18 @@ def install_wheel(
     if direct_url is not None:
         generated["direct_url.json"] = json.dumps(dict(direct_url), sort_keys=True).encode()
     for name, content in generated.items():
-        target = dest.path(lib_dir, f"{dist_info}/{name}")
-        dest.write(target, content)
-        record(target, entry_for_bytes("", content))
+        dest.write(dest.path(lib, f"{dist_info}/{name}"), content)
+        written.append(entry_for_bytes(f"{dist_info}/{name}", content))
     for stale in _GENERATED - generated.keys() - {"RECORD"}:
         (meta_dir / stale).unlink(missing_ok=True)  # left by an earlier install
 
     if options.compile_bytecode:
-        for pyc in compile_bytecode(python, modules):
-            record(pyc, entry_for_file("", pyc))
+        for pyc in compile_bytecode(python, [Path(m) for m in modules]):
+            rel = os.path.relpath(pyc, lib).replace(os.sep, "/")
+            written.append(entry_for_file(rel, pyc))
 
-    record_target = dest.path(lib_dir, f"{dist_info}/RECORD")
     written.append(RecordEntry(f"{dist_info}/RECORD"))
-    dest.write(record_target, format_record(written))
+    dest.write(dest.path(lib, f"{dist_info}/RECORD"), format_record(written))
 
     installed = read_installed(meta_dir)
     if installed is None:
@@ -140,6 +141,11 @@ def install_wheel(
             hint="the wheel is malformed; report this to the package's maintainers",
         )
     return installed
+
+
+def _relative_prefix(root: str, lib: str) -> str:
+    rel = os.path.relpath(root, lib).replace(os.sep, "/")
+    return "" if rel == "." else rel + "/"
 
 
 def compile_bytecode(python: Path, sources: list[Path]) -> list[Path]:

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,27 +45,34 @@ def plan_uninstall(dist: InstalledDist, scheme: InstallScheme) -> UninstallPlan:
             f"cannot uninstall {dist}: its RECORD cannot be read", causes=[str(exc)]
         ) from exc
     prefix = os.path.realpath(scheme_prefix(scheme))
-    site = dist.site_dir
+    inside = prefix + os.sep
+    site = str(dist.site_dir)
+    real_dirs: dict[str, str] = {}
+    bytecode = _BytecodeIndex()
     remove: dict[str, Path] = {}
     refused: list[Path] = []
 
-    def consider(path: Path) -> None:
+    def consider(path: str) -> None:
         # The folder is resolved, the name is not: a listed symlink is removed, not its target.
-        real = os.path.join(os.path.realpath(path.parent), path.name)
-        if not (real == prefix or real.startswith(prefix + os.sep)):
-            refused.append(path)
-        elif os.path.lexists(real):
-            remove.setdefault(real, Path(real))
+        folder, name = os.path.split(path)
+        real_dir = real_dirs.get(folder)
+        if real_dir is None:
+            real_dir = real_dirs[folder] = os.path.realpath(folder)
+        real = os.path.join(real_dir, name)
+        if not real.startswith(inside):
+            refused.append(Path(path))
+        elif real not in remove and os.path.lexists(real):
+            remove[real] = Path(real)
 
     for entry in entries:
-        path = Path(os.path.normpath(site.joinpath(*entry.path.split("/"))))
+        path = os.path.normpath(os.path.join(site, entry.path))
         consider(path)
-        if path.suffix == ".py":
-            for pyc in _bytecode_of(path):
+        if path.endswith(".py"):
+            for pyc in bytecode.of(path):
                 consider(pyc)
     for root, _dirs, files in os.walk(dist.dist_info):
         for name in files:
-            consider(Path(root) / name)
+            consider(os.path.join(root, name))
     return UninstallPlan(dist, tuple(remove.values()), tuple(refused))
 
 
@@ -75,67 +82,89 @@ def uninstall(dist: InstalledDist, scheme: InstallScheme) -> tuple[Path, ...]:
 
 
 def remove_planned(plan: UninstallPlan, scheme: InstallScheme) -> tuple[Path, ...]:
-    stashes: dict[int, Path] = {}
-    moved: list[tuple[Path, Path]] = []
+    stashes = _Stashes((str(plan.dist.site_dir), str(scheme.scripts)))
+    moved: list[tuple[str, str]] = []
     try:
-        for i, path in enumerate(plan.remove):
-            stash = _stash_for(path, stashes, (plan.dist.site_dir, Path(scheme.scripts)))
-            aside = stash / str(i)
+        for i, path in enumerate(map(str, plan.remove)):
+            folder = os.path.dirname(path)
+            aside = os.path.join(stashes.on_device_of(folder), str(i))
             os.rename(path, aside)
             moved.append((path, aside))
     except OSError as exc:
         for original, aside in reversed(moved):
             with contextlib.suppress(OSError):
-                original.parent.mkdir(parents=True, exist_ok=True)
+                os.makedirs(os.path.dirname(original), exist_ok=True)
                 os.rename(aside, original)
-        _delete(stashes.values())
+        stashes.delete()
         raise InstallError(
             f"cannot uninstall {plan.dist}: `{exc.filename}` cannot be removed",
             causes=[exc.strerror or str(exc)],
             hint="check the permissions of the environment; nothing was removed",
         ) from exc
-    _delete(stashes.values())
-    _prune_empty_dirs(plan, scheme)
+    stashes.delete()
+    _prune_empty_dirs({os.path.dirname(p) for p, _ in moved}, plan, scheme)
     return plan.remove
 
 
-def _bytecode_of(source: Path) -> list[Path]:
-    cache = source.parent / "__pycache__"
-    try:
-        names = os.listdir(cache)
-    except OSError:
-        return []
+class _BytecodeIndex:
+    """The .pyc files of removed modules, listing each ``__pycache__`` folder once."""
+
     # foo.cpython-312.pyc, foo.cpython-312.opt-1.pyc, foo.pypy310.pyc
-    pattern = re.compile(re.escape(source.stem) + r"\.[^.]+(\.opt-\d+)?\.pyc$")
-    return [cache / n for n in names if pattern.match(n)]
+    _PYC = re.compile(r"^(?P<stem>[^.]+)\.[^.]+(?:\.opt-\d+)?\.pyc$")
+
+    def __init__(self) -> None:
+        self._folders: dict[str, dict[str, list[str]]] = {}
+
+    def of(self, source: str) -> list[str]:
+        folder, name = os.path.split(source)
+        cache = os.path.join(folder, "__pycache__")
+        by_stem = self._folders.get(cache)
+        if by_stem is None:
+            by_stem = self._folders[cache] = {}
+            try:
+                names = os.listdir(cache)
+            except OSError:
+                names = []
+            for pyc in names:
+                match = self._PYC.match(pyc)
+                if match:
+                    by_stem.setdefault(match["stem"], []).append(os.path.join(cache, pyc))
+        return by_stem.get(name[: -len(".py")], [])
 
 
-def _stash_for(path: Path, stashes: dict[int, Path], preferred: Sequence[Path]) -> Path:
-    """A stash folder on the file system of ``path``, so moving into it is a rename.
+class _Stashes:
+    """Folders to move files into, one per file system, so every move is a rename.
 
-    It goes in the first of ``preferred`` (the site folder, the scripts folder) on that file
-    system, else beside the file.
+    A stash goes in the first of ``preferred`` (the site folder, the scripts folder) on the
+    file's file system, else beside the file.
     """
-    device = os.lstat(path.parent).st_dev
-    stash = stashes.get(device)
-    if stash is None:
-        home = path.parent
-        for folder in preferred:
-            with contextlib.suppress(OSError):
-                if os.stat(folder).st_dev == device:
-                    home = folder
-                    break
-        stash = Path(tempfile.mkdtemp(prefix=".kiln-uninstall-", dir=home))
-        stashes[device] = stash
-    return stash
+
+    def __init__(self, preferred: Sequence[str]) -> None:
+        self._preferred = preferred
+        self._device_of: dict[str, int] = {}
+        self._stashes: dict[int, str] = {}
+
+    def on_device_of(self, folder: str) -> str:
+        device = self._device_of.get(folder)
+        if device is None:
+            device = self._device_of[folder] = os.lstat(folder).st_dev
+        stash = self._stashes.get(device)
+        if stash is None:
+            home = folder
+            for candidate in self._preferred:
+                with contextlib.suppress(OSError):
+                    if os.stat(candidate).st_dev == device:
+                        home = candidate
+                        break
+            stash = self._stashes[device] = tempfile.mkdtemp(prefix=".kiln-uninstall-", dir=home)
+        return stash
+
+    def delete(self) -> None:
+        for stash in self._stashes.values():
+            shutil.rmtree(stash, ignore_errors=True)
 
 
-def _delete(stashes: Iterable[Path]) -> None:
-    for stash in stashes:
-        shutil.rmtree(stash, ignore_errors=True)
-
-
-def _prune_empty_dirs(plan: UninstallPlan, scheme: InstallScheme) -> None:
+def _prune_empty_dirs(folders: set[str], plan: UninstallPlan, scheme: InstallScheme) -> None:
     prefix = os.path.realpath(scheme_prefix(scheme))
     keep = {
         os.path.realpath(p)
@@ -148,7 +177,7 @@ def _prune_empty_dirs(plan: UninstallPlan, scheme: InstallScheme) -> None:
             plan.dist.site_dir,
         )
     }
-    parents = sorted({str(p.parent) for p in plan.remove}, key=len, reverse=True)
+    parents = sorted(folders, key=len, reverse=True)
     for parent in parents:
         current = parent
         while current.startswith(prefix + os.sep) and current not in keep:

@@ -68,52 +68,68 @@ class _Layout:
 
 
 def _extract(wheel: Path, dest: Path) -> None:
-    try:
-        archive = zipfile.ZipFile(wheel)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise InstallError(
-            f"`{wheel.name}` is not a readable wheel",
-            causes=[str(exc)],
-            hint="the file may be truncated; delete it and download it again",
-        ) from exc
-    with archive:
+    with _open(wheel) as archive:
         infos = archive.infolist()
-        members = [(info, _safe_member(wheel, info.filename)) for info in infos]
-        layout = _layout(wheel, [name for _, name in members])
+        names = [_safe_member(wheel, info.filename) for info in infos]
+        layout = _layout(wheel, names)
         record = _wheel_record(wheel, archive, layout)
-        written: list[RecordEntry] = []
-        made_dirs: set[Path] = {dest}
-        try:
-            for info, name in members:
-                target = dest.joinpath(*name.parts)
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    made_dirs.add(target)
-                    continue
-                if target.parent not in made_dirs:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    made_dirs.add(target.parent)
-                posix = name.as_posix()
-                executable = bool((info.external_attr >> 16) & 0o111) or posix.startswith(
-                    f"{layout.data}/scripts/"
-                )
-                entry = _write_member(wheel, archive, info, posix, target, executable)
-                expected = record.get(posix)
-                if expected is not None:
-                    _check(wheel, posix, target, entry, expected)
-                written.append(entry)
-        except zipfile.BadZipFile as exc:
-            raise InstallError(
-                f"`{wheel.name}` is corrupt",
-                causes=[str(exc)],
-                hint="delete the file and download it again",
-            ) from exc
+        files: list[tuple[zipfile.ZipInfo, str]] = []
+        folders: set[str] = set()
+        for info, name in zip(infos, names, strict=True):
+            posix = name.as_posix()
+            if info.is_dir():
+                folders.add(posix)
+            else:
+                files.append((info, posix))
+                folders.add(posix.rpartition("/")[0])
+        for folder in sorted(folders):
+            os.makedirs(os.path.join(dest, folder), exist_ok=True)
+        written = _extract_files(wheel, archive, files, str(dest), layout, record)
     record_path = f"{layout.dist_info}/RECORD"
     entries = [e for e in written if e.path != record_path]
     entries.append(RecordEntry(record_path))
     record_file = dest / layout.dist_info / "RECORD"
     record_file.unlink(missing_ok=True)
     record_file.write_bytes(format_record(entries))
+
+
+def _open(wheel: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(wheel)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise InstallError(
+            f"`{wheel.name}` is not a readable wheel",
+            causes=[str(exc)],
+            hint="the file may be truncated; delete it and download it again",
+        ) from exc
+
+
+def _extract_files(
+    wheel: Path,
+    archive: zipfile.ZipFile,
+    files: list[tuple[zipfile.ZipInfo, str]],
+    dest: str,
+    layout: _Layout,
+    record: dict[str, RecordEntry],
+) -> list[RecordEntry]:
+    scripts = f"{layout.data}/scripts/"
+    written: list[RecordEntry] = []
+    try:
+        for info, posix in files:
+            target = os.path.join(dest, posix)
+            executable = bool((info.external_attr >> 16) & 0o111) or posix.startswith(scripts)
+            entry = _write_member(wheel, archive, info, posix, target, executable)
+            expected = record.get(posix)
+            if expected is not None:
+                _check(wheel, posix, target, entry, expected)
+            written.append(entry)
+    except zipfile.BadZipFile as exc:
+        raise InstallError(
+            f"`{wheel.name}` is corrupt",
+            causes=[str(exc)],
+            hint="delete the file and download it again",
+        ) from exc
+    return written
 
 
 def _safe_member(wheel: Path, member: str) -> PurePosixPath:
@@ -197,7 +213,7 @@ def _write_member(
     archive: zipfile.ZipFile,
     info: zipfile.ZipInfo,
     posix: str,
-    target: Path,
+    target: str,
     executable: bool,
 ) -> RecordEntry:
     digest = hashlib.sha256()
@@ -217,7 +233,7 @@ def _write_member(
     return RecordEntry(posix, encode_digest("sha256", digest.digest()), size)
 
 
-def _check(wheel: Path, posix: str, target: Path, got: RecordEntry, expected: RecordEntry) -> None:
+def _check(wheel: Path, posix: str, target: str, got: RecordEntry, expected: RecordEntry) -> None:
     wanted = expected.digest()
     if wanted is None:
         return

@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import packaging
+
 from kiln.cache import atomic
 from kiln.cache.layout import Cache
 from kiln.core.environment import Environment
@@ -128,6 +130,8 @@ def _stamp(path: Path) -> dict[str, Any]:
         "size": stat.st_size,
         "pyvenv_cfg": cfg.stat().st_mtime_ns if cfg is not None else None,
         "probe": _probe_digest(),
+        # Tags are ordered here by `packaging`; a new release may order them differently.
+        "packaging": packaging.__version__,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ def shebang(python: Path) -> bytes:
     script starts as a shell script that re-executes itself with Python, a form that is
     also a valid Python string literal (the trick pip and installer use).
     """
-    executable = str(python)
+    executable = os.path.abspath(python)  # never resolved: a venv's python is a symlink
     encoded = executable.encode("utf-8")
     if b" " not in encoded and len(encoded) + 2 <= _MAX_SHEBANG:
         return b"#!" + encoded + b"\n"

@@ -277,3 +277,23 @@ def test_compile_bytecode_writes_pyc_and_records_them(
     paths = {e.path for e in read_record(dist.dist_info / "RECORD")}
     assert "demo/__pycache__/__init__.cpython-312.pyc" in paths
     assert not any("broken" in p and p.endswith(".pyc") for p in paths)
+
+
+def test_installs_into_the_scheme_the_python_layer_reports(
+    tmp_path: Path, cache: Cache, wheel_factory: WheelFactory
+) -> None:
+    interpreter = pytest.importorskip("kiln.python.interpreter")
+    from kiln.install.installed import installed_distributions
+
+    venv = make_venv(tmp_path / "venv")
+    inspected = interpreter.inspect_interpreter(venv.python)
+    wheel = wheel_factory("demo", files=DEMO_FILES, entry_points=DEMO_ENTRY_POINTS)
+    folder = unpack_wheel(wheel.path, wheel.sha256, cache)
+    install_wheel(folder, inspected.scheme, InstallOptions(inspected.executable))
+    assert [d.name for d in installed_distributions(inspected.site_packages())] == ["demo"]
+    done = subprocess.run(
+        [str(venv.root / "bin" / "demo")], capture_output=True, text=True, check=False
+    )
+    assert done.stdout == "hello from demo\n", done.stderr
+    headers = list(venv.root.glob("include/**/demo.h"))
+    assert len(headers) == 1, "headers must land inside the environment"

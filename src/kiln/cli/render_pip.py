@@ -67,8 +67,9 @@ def install(ctx: CommandContext, args: argparse.Namespace, console: Console) -> 
         f"Installed {plural(len(to_install), 'package')} in {elapsed(result.timings.get('install', 0.0))}"
     )
     changes: list[tuple[str, int, str]] = [
-        (d.name, 0, f"{d.display_name}=={d.version}") for d in plan.reinstalls
-    ] + [(c.name, 1, f"{c.name}=={c.version}") for c in to_install]
+        (str(d.name), 0, f"{d.display_name}=={d.version}") for d in plan.reinstalls
+    ]
+    changes += [(str(c.name), 1, f"{c.name}=={c.version}") for c in to_install]
     for _, kind, text in sorted(changes):
         (console.added if kind else console.removed)(text)
     return 0

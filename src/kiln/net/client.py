@@ -1,0 +1,367 @@
+"""HTTP for indexes and downloads: retries, redirects, credentials, a page cache, offline mode.
+
+Every request goes through `HttpClient`, which is thread-safe: the resolver's metadata
+prefetch and the installer's parallel downloads share one client and its connection pools.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TypeVar
+from urllib.parse import urljoin
+
+import urllib3
+from urllib3.exceptions import HTTPError, SSLError
+
+from kiln import __version__
+from kiln.cache.layout import Cache
+from kiln.core.errors import NetworkError, OfflineError
+from kiln.core.hashes import Hashes
+from kiln.net.auth import CredentialStore
+from kiln.net.failures import UNREACHABLE_HINT, describe, status_hint, status_text
+from kiln.net.hashing import CHUNK, Hasher, copy_local, verify
+from kiln.net.http_cache import CachedPage, HttpCache, storable
+from kiln.net.locations import local_path
+from kiln.net.redact import redact_url, strip_userinfo
+from kiln.net.transport import Transport
+
+__all__ = ["HttpClient", "Response", "redact_url", "status_text"]
+
+T = TypeVar("T")
+
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 10
+_MAX_BACKOFF = 10.0
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def reason(self) -> str:
+        return status_text(self.status)
+
+    def text(self) -> str:
+        content_type = self.headers.get("content-type", "")
+        charset = "utf-8"
+        for param in content_type.split(";")[1:]:
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip('"')
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+
+class _Retry(Exception):
+    """An answer worth asking again for (5xx, 429): what happened and how long to wait."""
+
+    def __init__(self, description: str, wait: float | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.wait = wait
+
+
+class HttpClient:
+    def __init__(
+        self,
+        *,
+        offline: bool = False,
+        retries: int | None = None,
+        timeout: float | None = None,
+        cache: Cache | None = None,
+        credentials: CredentialStore | None = None,
+        backoff: float = 0.5,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        environ = os.environ if env is None else env
+        if retries is None:
+            retries = _int_env(environ, "KILN_HTTP_RETRIES", 3)
+        if timeout is None:
+            timeout = float(_int_env(environ, "KILN_HTTP_TIMEOUT", 30))
+        self.offline = offline
+        # As uv counts them: retries after the first attempt.
+        self.attempts = max(0, retries) + 1
+        self.backoff = backoff
+        self.credentials = credentials if credentials is not None else CredentialStore(environ)
+        self._cache = cache
+        self._http_cache: HttpCache | None = None
+        self._cache_lock = threading.Lock()
+        self._transport = Transport(environ)
+        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self._user_agent = f"kiln/{__version__}"
+
+    # -- public API ----------------------------------------------------------------------
+
+    def get(
+        self, url: str, *, headers: Mapping[str, str] | None = None, cache_page: bool = False
+    ) -> Response:
+        """GET ``url``; any status but 5xx/429 is returned, those are retried and then raised."""
+        self.credentials.remember(url)
+        path = local_path(url)
+        if path is not None:
+            return _read_local(url, path)
+        wanted = {k.title(): v for k, v in (headers or {}).items()}
+        accept = wanted.get("Accept", "")
+        key = strip_userinfo(url)
+        page: CachedPage | None = None
+        store = self._pages() if cache_page else None
+        if store is not None:
+            page = store.load(key, accept)
+            if page is not None and (self.offline or page.is_fresh()):
+                return Response(page.url, 200, page.headers, page.body)
+        if self.offline:
+            raise OfflineError(
+                f"`{redact_url(url)}` is not in the cache and the network is off",
+                hint="run once without --offline",
+            )
+        if page is not None:
+            wanted.update(page.validators())
+        wanted.setdefault("Accept-Encoding", "gzip, deflate")
+        response = self._with_retries(url, lambda: self._fetch("GET", url, wanted))
+        if store is not None:
+            if response.status == 304 and page is not None:
+                page = store.revalidated(key, accept, page, response.headers)
+                return Response(page.url, 200, page.headers, page.body)
+            if response.status == 200 and storable(response.headers):
+                store.store(key, accept, response.url, response.headers, response.body)
+        return response
+
+    def fetch_range(self, url: str, start: int, end: int | None) -> Response | None:
+        """Bytes ``start..end`` (inclusive) of ``url``; a negative ``start`` asks for the last
+        ``-start`` bytes. None when the server does not answer with a range (then its body is
+        left unread)."""
+        self._require_online(url)
+        self.credentials.remember(url)
+        if start < 0:
+            spec = f"bytes={start}"
+        else:
+            spec = f"bytes={start}-" + ("" if end is None else str(end))
+        headers = {"Range": spec, "Accept-Encoding": "identity"}
+
+        def attempt() -> Response | None:
+            final, resp = self._open("GET", url, headers, stream=True)
+            try:
+                if resp.status == 206:
+                    body = resp.read(decode_content=False)
+                    return Response(final, 206, _headers(resp), body)
+                # A 200 carries the whole file: dropping the connection beats reading it.
+                resp.close()
+                if resp.status in _RETRY_STATUSES:
+                    raise _Retry(status_text(resp.status), _retry_after(resp))
+                return None
+            finally:
+                resp.release_conn()
+
+        return self._with_retries(url, attempt)
+
+    def get_range(self, url: str, start: int, end: int | None) -> bytes | None:
+        found = self.fetch_range(url, start, end)
+        return None if found is None else found.body
+
+    def content_length(self, url: str) -> int | None:
+        self._require_online(url)
+        self.credentials.remember(url)
+        response = self._with_retries(url, lambda: self._fetch("HEAD", url, {}))
+        length = response.headers.get("content-length", "")
+        return int(length) if response.ok and length.isdigit() else None
+
+    def download(
+        self,
+        url: str,
+        dest: Path,
+        *,
+        hashes: Hashes,
+        progress: Callable[[int], None] | None = None,
+    ) -> str:
+        """Fetch ``url`` to ``dest`` and return its sha256; ``dest`` exists only on success.
+
+        The file is checked against the strongest of ``hashes`` while it streams.
+        """
+        self.credentials.remember(url)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "w+b") as out:
+                source = local_path(url)
+                if source is not None:
+                    digests = copy_local(url, source, out, hashes, progress)
+                else:
+                    self._require_online(url)
+                    digests = self._with_retries(
+                        url, lambda: self._stream(url, out, hashes, progress)
+                    )
+            sha256, checked = digests
+            verify(dest.name, url, hashes, checked)
+            os.replace(tmp, dest)
+            return sha256
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def close(self) -> None:
+        self._transport.close()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _pages(self) -> HttpCache | None:
+        if self._cache is None:
+            return None
+        with self._cache_lock:
+            if self._http_cache is None:
+                self._http_cache = HttpCache(self._cache.http)
+            return self._http_cache
+
+    def _require_online(self, url: str) -> None:
+        if self.offline:
+            raise OfflineError(
+                f"`{redact_url(url)}` is not in the cache and the network is off",
+                hint="run once without --offline",
+            )
+
+    def _open(
+        self, method: str, url: str, headers: Mapping[str, str], *, stream: bool
+    ) -> tuple[str, urllib3.BaseHTTPResponse]:
+        """One request, following redirects; credentials go only to their own host.
+
+        Returns the URL that answered (without userinfo) and its response."""
+        current = url
+        for _ in range(_MAX_REDIRECTS + 1):
+            wire = strip_userinfo(current)
+            sent = {"User-Agent": self._user_agent, **headers}
+            credentials = self.credentials.for_url(current)
+            if credentials is not None:
+                sent["Authorization"] = credentials.authorization()
+            resp = self._transport.manager(wire).request(
+                method,
+                wire,
+                headers=sent,
+                redirect=False,
+                retries=False,
+                preload_content=not stream,
+                decode_content=not stream,
+                timeout=self._timeout,
+            )
+            location = resp.headers.get("location")
+            if resp.status not in _REDIRECT_STATUSES or not location:
+                return wire, resp
+            resp.drain_conn()
+            resp.release_conn()
+            current = urljoin(wire, location)
+            if resp.status == 303 and method != "HEAD":
+                method = "GET"
+        raise NetworkError(
+            f"failed to fetch `{redact_url(url)}`",
+            causes=(f"more than {_MAX_REDIRECTS} redirects",),
+            hint="check the index URL",
+        )
+
+    def _fetch(self, method: str, url: str, headers: Mapping[str, str]) -> Response:
+        final, resp = self._open(method, url, headers, stream=False)
+        if resp.status in _RETRY_STATUSES:
+            raise _Retry(status_text(resp.status), _retry_after(resp))
+        return Response(final, resp.status, _headers(resp), resp.data)
+
+    def _stream(
+        self,
+        url: str,
+        out: IO[bytes],
+        hashes: Hashes,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[str, str | None]:
+        out.seek(0)
+        out.truncate()
+        _, resp = self._open("GET", url, {"Accept-Encoding": "identity"}, stream=True)
+        try:
+            if resp.status in _RETRY_STATUSES:
+                raise _Retry(status_text(resp.status), _retry_after(resp))
+            if resp.status != 200:
+                raise NetworkError(
+                    f"failed to fetch `{redact_url(url)}`",
+                    causes=(status_text(resp.status),),
+                    hint=status_hint(resp.status),
+                )
+            hasher = Hasher(hashes)
+            for chunk in resp.stream(CHUNK, decode_content=False):
+                out.write(chunk)
+                hasher.update(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            return hasher.result()
+        except BaseException:
+            # Unread or half-read: the connection cannot serve another request.
+            resp.close()
+            raise
+        finally:
+            resp.release_conn()
+
+    def _with_retries(self, url: str, attempt: Callable[[], T]) -> T:
+        last = ""
+        for n in range(self.attempts):
+            try:
+                return attempt()
+            except _Retry as retry:
+                last, wait = retry.description, retry.wait
+            except SSLError as error:
+                # Certificates do not fix themselves between attempts.
+                raise NetworkError(
+                    f"failed to fetch `{redact_url(url)}`",
+                    causes=(describe(error),),
+                    hint="set SSL_CERT_FILE to a CA bundle that signs the index's certificate",
+                ) from None
+            except (HTTPError, OSError) as error:
+                last, wait = describe(error), None
+            if n + 1 < self.attempts:
+                delay = min(self.backoff * 2**n, _MAX_BACKOFF)
+                time.sleep(max(delay, min(wait or 0.0, _MAX_BACKOFF)))
+        count = self.attempts
+        cause = last if count == 1 else f"{last} ({count} attempts)"
+        raise NetworkError(
+            f"failed to fetch `{redact_url(url)}`", causes=(cause,), hint=UNREACHABLE_HINT
+        )
+
+
+def _read_local(url: str, path: Path) -> Response:
+    """A ``file://`` index page: a directory answers with its ``index.html``."""
+    if path.is_dir():
+        path = path / "index.html"
+    try:
+        body = path.read_bytes()
+    except OSError:
+        return Response(url, 404)
+    content_type = "text/html" if path.suffix in (".html", ".htm") else ""
+    if path.suffix == ".json":
+        content_type = "application/vnd.pypi.simple.v1+json"
+    return Response(url, 200, {"content-type": content_type}, body)
+
+
+def _headers(resp: urllib3.BaseHTTPResponse) -> dict[str, str]:
+    return {key.lower(): value for key, value in resp.headers.items()}
+
+
+def _retry_after(resp: urllib3.BaseHTTPResponse) -> float | None:
+    value = resp.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else None
+
+
+def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    return int(value) if value.isdigit() else default

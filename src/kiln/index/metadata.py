@@ -1,0 +1,191 @@
+"""A distribution's core metadata, fetched as cheaply as the index allows.
+
+In order: the metadata cache; a local wheel's own zip; a wheel the metadata fallback already
+downloaded; PEP 658 ``<url>.metadata`` when the index advertises it; HTTP range requests
+reading only the wheel's central directory and METADATA; the whole wheel, kept in the
+cache's archive bucket so installing it later does not download it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+
+from kiln.cache.atomic import write_bytes
+from kiln.cache.layout import Cache
+from kiln.core.dist import DistFile
+from kiln.core.errors import HashMismatchError, KilnError
+from kiln.core.metadata import CoreMetadata, InvalidMetadata
+from kiln.index.lazy_zip import LazyRemoteFile, RangesUnsupported, read_member
+from kiln.net.locations import local_path
+from kiln.net.redact import redact_url
+
+if TYPE_CHECKING:
+    from kiln.net.client import HttpClient
+
+# Enough for the central directory and METADATA of all but the largest wheels.
+TAIL_BYTES = 64 * 1024
+
+
+def cache_key(file: DistFile) -> str:
+    """The file's sha256 when the index gave one, else the sha256 of its URL."""
+    return file.hashes.get("sha256") or hashlib.sha256(file.url.encode()).hexdigest()
+
+
+def archive_path(file: DistFile, cache: Cache) -> Path:
+    """Where the full-download fallback leaves a wheel for the installer to pick up."""
+    return cache.archives / f"{cache_key(file)}.whl"
+
+
+def fetch_metadata(file: DistFile, client: HttpClient, cache: Cache) -> CoreMetadata:
+    if not file.is_wheel:
+        raise KilnError(
+            f"`{file.filename}` is a source distribution; building sdists arrives with the "
+            "build frontend",
+            hint="pin a version that publishes a wheel for this platform",
+        )
+    source = local_path(file.url)
+    if source is not None:
+        return _checked(file, _read_wheel(source, file))
+    entry = cache.metadata / f"{cache_key(file)}.METADATA"
+    with contextlib.suppress(OSError):
+        data = entry.read_bytes()
+        with contextlib.suppress(KilnError):
+            return _checked(file, data)
+    data = _fetch(file, client, cache)
+    metadata = _checked(file, data)
+    with contextlib.suppress(OSError):
+        write_bytes(entry, data)
+    return metadata
+
+
+def _fetch(file: DistFile, client: HttpClient, cache: Cache) -> bytes:
+    archive = archive_path(file, cache)
+    if archive.is_file():
+        with contextlib.suppress(KilnError, OSError):
+            return _read_wheel(archive, file)
+    if file.metadata_file is not None:
+        data = _pep658(file, client)
+        if data is not None:
+            return data
+    try:
+        return _from_ranges(file, client, cache)
+    except (RangesUnsupported, zipfile.BadZipFile, EOFError):
+        pass
+    client.download(file.url, archive, hashes=file.hashes)
+    return _read_wheel(archive, file)
+
+
+def _pep658(file: DistFile, client: HttpClient) -> bytes | None:
+    url = file.url + ".metadata"
+    response = client.get(url)
+    if response.status != 200:
+        # Advertised but not served: the wheel itself still has it.
+        return None
+    expected = file.metadata_file.strongest() if file.metadata_file else None
+    if expected is not None:
+        algo, digest = expected
+        got = hashlib.new(algo, response.body).hexdigest()
+        if got != digest:
+            raise HashMismatchError(
+                f"hash mismatch for `{file.filename}.metadata`",
+                causes=(
+                    f"expected {algo}:{digest}",
+                    f"got {algo}:{got}",
+                    f"from `{redact_url(url)}`",
+                ),
+                hint="the index served different metadata than it listed; run with --refresh "
+                "or report it to the index",
+            )
+    return response.body
+
+
+def _from_ranges(file: DistFile, client: HttpClient, cache: Cache) -> bytes:
+    tail = client.fetch_range(file.url, -TAIL_BYTES, None)
+    if tail is None:
+        raise RangesUnsupported
+    span = _content_range(tail.headers.get("content-range", ""))
+    if span is None:
+        raise RangesUnsupported
+    start, size = span
+    if start == 0 and len(tail.body) == size:
+        # A small wheel came whole: keep it for the installer when it is the listed file.
+        _keep_archive(file, tail.body, cache)
+        return _metadata_from_zip(zipfile.ZipFile(io.BytesIO(tail.body)), file)
+
+    def fetch(first: int, last: int) -> bytes:
+        data = client.get_range(file.url, first, last)
+        if data is None or len(data) != last - first + 1:
+            raise RangesUnsupported
+        return data
+
+    remote = LazyRemoteFile(size, fetch, {start: tail.body})
+    return read_member(remote, lambda names: _metadata_name(names, file))
+
+
+def _content_range(value: str) -> tuple[int, int] | None:
+    """``bytes 100-199/200`` -> (100, 200); None when the total is unknown."""
+    match = re.fullmatch(r"\s*bytes\s+(\d+)-(\d+)/(\d+)\s*", value)
+    if match is None:
+        return None
+    return int(match[1]), int(match[3])
+
+
+def _keep_archive(file: DistFile, data: bytes, cache: Cache) -> None:
+    sha256 = file.hashes.get("sha256")
+    if sha256 is None or hashlib.sha256(data).hexdigest() != sha256:
+        return
+    with contextlib.suppress(OSError):
+        write_bytes(archive_path(file, cache), data)
+
+
+def _read_wheel(path: Path, file: DistFile) -> bytes:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _metadata_from_zip(archive, file)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InvalidMetadata(
+            f"`{file.filename}` is not a readable wheel",
+            causes=(str(exc),),
+            hint="the file is damaged; run with --refresh, or rebuild it",
+        ) from None
+
+
+def _metadata_from_zip(archive: zipfile.ZipFile, file: DistFile) -> bytes:
+    return archive.read(_metadata_name(archive.namelist(), file))
+
+
+def _metadata_name(names: list[str], file: DistFile) -> str:
+    """The top-level ``*.dist-info/METADATA``, preferring the one named for the project."""
+    found = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+    if not found:
+        raise InvalidMetadata(
+            f"wheel `{file.filename}` has no `.dist-info/METADATA`",
+            hint="the wheel is broken; report it to its publisher",
+        )
+    parsed = file.name_version
+    if parsed is not None and len(found) > 1:
+        for name in found:
+            project = name.split("/", 1)[0].removesuffix(".dist-info").rsplit("-", 1)[0]
+            if canonicalize_name(project) == parsed[0]:
+                return name
+    return found[0]
+
+
+def _checked(file: DistFile, data: bytes) -> CoreMetadata:
+    """Parse, and insist the metadata describes the release the file name says it is."""
+    metadata = CoreMetadata.parse(data, origin=f"METADATA of `{file.filename}`")
+    parsed = file.name_version
+    if parsed is not None and (metadata.name, metadata.version) != parsed:
+        raise InvalidMetadata(
+            f"`{file.filename}` contains metadata for `{metadata.display_name} {metadata.version}`",
+            hint="the file name and its contents disagree; report it to the index",
+        )
+    return metadata

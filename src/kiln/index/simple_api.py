@@ -69,8 +69,11 @@ def _json_file(entry: Any, page_url: str, index: str) -> DistFile | None:
     requires_python = entry.get("requires-python")
     size = entry.get("size")
     upload_time = entry.get("upload-time")
-    # PEP 714: prefer the new key; older indexes only send the legacy one.
-    metadata = entry.get("core-metadata", entry.get("dist-info-metadata"))
+    # PEP 714: prefer the new key; older indexes send only a legacy one, and PyPI's JSON
+    # once spelled the legacy key with the HTML attribute's `data-` prefix.
+    metadata = entry.get(
+        "core-metadata", entry.get("dist-info-metadata", entry.get("data-dist-info-metadata"))
+    )
     return DistFile(
         filename=filename,
         url=url,

@@ -1,0 +1,304 @@
+"""IndexFinder: index strategies, explicit indexes, find-links, exclude-newer, caching, downloads."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from packaging.utils import NormalizedName
+
+from kiln.cache.layout import Cache
+from kiln.core.errors import HashMismatchError, NetworkError, NotFoundError
+from kiln.core.protocols import Found, NotFound
+from kiln.index.finder import ACCEPT, IndexFinder, IndexUrl, Strategy
+from kiln.index.metadata import archive_path
+from kiln.net.client import HttpClient
+from tests.support.index_server import IndexServer
+from tests.support.wheels import Pkg, build_wheel
+from tests.unit.net.conftest import closed_port
+
+FOO = NormalizedName("foo")
+
+
+def finder(
+    server: IndexServer,
+    client: HttpClient,
+    cache: Cache,
+    *extra: IndexUrl,
+    find_links: tuple[str, ...] = (),
+    strategy: Strategy = "first-index",
+    exclude_newer: datetime | None = None,
+) -> IndexFinder:
+    indexes = [IndexUrl(server.index_url(), default=True), *extra]
+    return IndexFinder(
+        indexes, find_links, client, cache, strategy=strategy, exclude_newer=exclude_newer
+    )
+
+
+def found(result: object) -> list[str]:
+    assert isinstance(result, Found), result
+    return [f.filename for f in result.files]
+
+
+def pages(server: IndexServer) -> list[str]:
+    return [r.path for r in server.requests if r.kind == "page"]
+
+
+# -- strategies ----------------------------------------------------------------------------
+
+
+def test_first_index_stops_at_the_first_index_with_the_project(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("foo", "2.0"))
+    index_server.add(Pkg("foo", "1.0"), index="extra")
+    search = finder(index_server, client, cache, IndexUrl(index_server.index_url("extra")))
+    # The default index is consulted last even though it was given first.
+    assert found(search.find(FOO)) == ["foo-1.0-py3-none-any.whl"]
+    assert pages(index_server) == ["/extra/foo/"]
+
+
+def test_first_index_moves_on_when_an_index_lacks_the_project(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("foo", "2.0"))
+    index_server.add(Pkg("other", "1.0"), index="extra")
+    search = finder(index_server, client, cache, IndexUrl(index_server.index_url("extra")))
+    assert found(search.find(FOO)) == ["foo-2.0-py3-none-any.whl"]
+    assert pages(index_server) == ["/extra/foo/", "/simple/foo/"]
+
+
+@pytest.mark.parametrize("strategy", ["unsafe-best-match", "unsafe-first-match"])
+def test_unsafe_strategies_merge_every_index(
+    index_server: IndexServer, client: HttpClient, cache: Cache, strategy: Strategy
+) -> None:
+    index_server.add(Pkg("foo", "2.0"), Pkg("foo", "1.0"))
+    index_server.add(Pkg("foo", "1.0"), Pkg("foo", "1.5"), index="extra")
+    search = finder(
+        index_server, client, cache, IndexUrl(index_server.index_url("extra")), strategy=strategy
+    )
+    result = search.find(FOO)
+    assert found(result) == [
+        "foo-1.0-py3-none-any.whl",
+        "foo-1.5-py3-none-any.whl",
+        "foo-2.0-py3-none-any.whl",
+    ]
+    # A file both list comes from the index consulted first.
+    assert isinstance(result, Found)
+    assert result.files[0].url.startswith(index_server.url + "/files/extra/")
+
+
+def test_explicit_index_serves_only_sourced_packages(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("foo", "2.0"))
+    index_server.add(Pkg("foo", "9.0"), index="whl/cpu")
+    pinned = IndexUrl(index_server.index_url("whl/cpu"), name="pytorch-cpu", explicit=True)
+    search = finder(index_server, client, cache, pinned)
+    assert found(search.find(FOO)) == ["foo-2.0-py3-none-any.whl"]
+    assert all(r.index != "whl/cpu" for r in index_server.requests)
+    assert found(search.find_on(FOO, "pytorch-cpu")) == ["foo-9.0-py3-none-any.whl"]
+
+
+def test_find_on_an_unknown_index_name_is_an_error(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        finder(index_server, client, cache).find_on(FOO, "nope")
+    assert caught.value.message == "no index is named `nope`"
+
+
+def test_find_links_are_merged_with_the_index(
+    index_server: IndexServer, client: HttpClient, cache: Cache, tmp_path: Path
+) -> None:
+    index_server.add(Pkg("foo", "2.0"))
+    build_wheel(Pkg("foo", "0.5"), "py3-none-any", tmp_path / "links")
+    build_wheel(Pkg("unrelated", "1.0"), "py3-none-any", tmp_path / "links")
+    search = finder(index_server, client, cache, find_links=(str(tmp_path / "links"),))
+    assert found(search.find(FOO)) == ["foo-0.5-py3-none-any.whl", "foo-2.0-py3-none-any.whl"]
+
+
+def test_flat_format_index_is_read_as_a_folder(
+    index_server: IndexServer, client: HttpClient, cache: Cache, tmp_path: Path
+) -> None:
+    build_wheel(Pkg("foo", "3.0"), "py3-none-any", tmp_path / "flat")
+    flat = IndexUrl(str(tmp_path / "flat"), format="flat")
+    index_server.add(Pkg("foo", "2.0"))
+    assert found(finder(index_server, client, cache, flat).find(FOO)) == [
+        "foo-3.0-py3-none-any.whl"
+    ]
+
+
+def test_exclude_newer_drops_later_uploads(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(
+        Pkg("foo", "1.0", upload_time="2024-01-01T00:00:00Z"),
+        Pkg("foo", "2.0", upload_time="2024-07-01T00:00:00Z"),
+    )
+    cutoff = datetime(2024, 6, 1)  # naive: read as UTC
+    search = finder(index_server, client, cache, exclude_newer=cutoff)
+    assert found(search.find(FOO)) == ["foo-1.0-py3-none-any.whl"]
+
+
+def test_exclude_newer_keeps_files_without_upload_times(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("torch", "2.5.1+cpu", tags=["cp312-cp312-linux_x86_64"]), index="whl/cpu")
+    search = IndexFinder(
+        [IndexUrl(index_server.index_url("whl/cpu"))],
+        (),
+        client,
+        cache,
+        exclude_newer=datetime(2000, 1, 1, tzinfo=timezone.utc),
+    )
+    assert found(search.find(NormalizedName("torch"))) == [
+        "torch-2.5.1+cpu-cp312-cp312-linux_x86_64.whl"
+    ]
+
+
+def test_missing_project_names_every_index_searched(
+    index_server: IndexServer, client: HttpClient, cache: Cache, tmp_path: Path
+) -> None:
+    extra = IndexUrl(index_server.index_url("extra"))
+    search = finder(index_server, client, cache, extra, find_links=(str(tmp_path),))
+    assert search.find(FOO) == NotFound(
+        FOO, (str(tmp_path), index_server.index_url("extra"), index_server.index_url())
+    )
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+def test_pypi_layout_answers_json_and_pytorch_layout_html(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("foo", "1.0", requires_python=">=3.8"))
+    index_server.add(Pkg("torch", "2.5.1+cpu", tags=["cp312-cp312-win_amd64"]), index="whl/cpu")
+    search = finder(index_server, client, cache, IndexUrl(index_server.index_url("whl/cpu")))
+    (foo,) = search.find(FOO).files  # type: ignore[union-attr]
+    assert foo.upload_time is not None  # only the JSON page carries upload times
+    assert foo.requires_python == ">=3.8"
+    (torch,) = search.find(NormalizedName("torch")).files  # type: ignore[union-attr]
+    assert torch.url.endswith("/whl/cpu/torch-2.5.1%2Bcpu-cp312-cp312-win_amd64.whl")
+    assert torch.filename == "torch-2.5.1+cpu-cp312-cp312-win_amd64.whl"
+    assert {r.headers.get("Accept") for r in index_server.requests if r.kind == "page"} == {ACCEPT}
+
+
+def test_each_project_is_looked_up_once_even_from_many_threads(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("foo", "1.0"))
+    search = finder(index_server, client, cache)
+    results: list[object] = []
+    threads = [threading.Thread(target=lambda: results.append(search.find(FOO))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8 and all(isinstance(r, Found) for r in results)
+    assert pages(index_server) == ["/simple/foo/"]
+
+
+def test_project_page_is_revalidated_by_a_later_finder(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("foo", "1.0"))
+    finder(index_server, client, cache).find(FOO)
+    index_server.clear_requests()
+    assert found(finder(index_server, client, cache).find(FOO)) == ["foo-1.0-py3-none-any.whl"]
+    assert [r.status for r in index_server.requests] == [304]
+
+
+def test_unreachable_index_is_a_network_error_with_a_hint(client: HttpClient, cache: Cache) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/simple"
+    search = IndexFinder([IndexUrl(url)], (), client, cache)
+    with pytest.raises(NetworkError) as caught:
+        search.find(FOO)
+    assert caught.value.message == f"failed to fetch `{url}/foo/`"
+    assert caught.value.causes == ("connection refused (3 attempts)",)
+    assert caught.value.hint == (
+        "check the index URL and your network, or pass --offline to use only the cache"
+    )
+
+
+def test_index_that_needs_credentials_says_so(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("foo", "1.0"), index="private")
+    index_server.require_auth("private", "alice", "s3cret")
+    search = IndexFinder([IndexUrl(index_server.index_url("private"))], (), client, cache)
+    with pytest.raises(NetworkError) as caught:
+        search.find(FOO)
+    assert caught.value.causes == ("401 Unauthorized",)
+    assert caught.value.hint is not None and "KILN_INDEX_<NAME>_USERNAME" in caught.value.hint
+
+
+def test_credentials_of_a_named_index_reach_its_pages_and_files(
+    index_server: IndexServer, cache: Cache, tmp_path: Path
+) -> None:
+    index_server.add(Pkg("foo", "1.0"), index="private")
+    index_server.require_auth("private", "alice", "s3cret")
+    index_server.configure("private", advertise_metadata=False)
+    env = {"KILN_INDEX_CORP_USERNAME": "alice", "KILN_INDEX_CORP_PASSWORD": "s3cret"}
+    client = HttpClient(cache=cache, retries=0, env=env)
+    search = IndexFinder(
+        [IndexUrl(index_server.index_url("private"), name="corp")], (), client, cache
+    )
+    (file,) = search.find(FOO).files  # type: ignore[union-attr]
+    assert search.metadata(file).name == "foo"
+    search.download(file, tmp_path / file.filename)
+    assert {r.status for r in index_server.requests} <= {200, 206}
+
+
+# -- metadata and downloads ----------------------------------------------------------------
+
+
+def test_prefetch_warms_metadata_once_per_file(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(*(Pkg("foo", f"1.{i}") for i in range(5)))
+    search = finder(index_server, client, cache)
+    files = search.find(FOO).files  # type: ignore[union-attr]
+    search.prefetch(files)
+    versions = [str(search.metadata(f).version) for f in files]
+    search.close()
+    assert versions == [f"1.{i}" for i in range(5)]
+    fetched = [str(r.filename) for r in index_server.requests if r.kind == "metadata"]
+    assert sorted(fetched) == sorted(f"{f.filename}.metadata" for f in files)
+
+
+def test_download_reuses_the_wheel_the_metadata_fallback_fetched(
+    index_server: IndexServer, client: HttpClient, cache: Cache, tmp_path: Path
+) -> None:
+    index_server.add(Pkg("foo", "1.0"))
+    index_server.configure(advertise_metadata=False, serve_ranges=False)
+    search = finder(index_server, client, cache)
+    (file,) = search.find(FOO).files  # type: ignore[union-attr]
+    search.metadata(file)
+    assert archive_path(file, cache).exists()
+    index_server.clear_requests()
+    seen: list[int] = []
+
+    def advance(advanced_bytes: int) -> None:
+        seen.append(advanced_bytes)
+
+    digest = search.download(file, tmp_path / file.filename, advance)
+    assert index_server.requests == []
+    assert digest == file.hashes.get("sha256")
+    assert sum(seen) == (tmp_path / file.filename).stat().st_size
+    assert not archive_path(file, cache).exists()
+
+
+def test_download_of_a_tampered_file_fails(
+    index_server: IndexServer, client: HttpClient, cache: Cache, tmp_path: Path
+) -> None:
+    index_server.add(Pkg("foo", "1.0"))
+    index_server.tamper("foo")
+    search = finder(index_server, client, cache)
+    (file,) = search.find(FOO).files  # type: ignore[union-attr]
+    with pytest.raises(HashMismatchError):
+        search.download(file, tmp_path / file.filename)
+    assert not (tmp_path / file.filename).exists()

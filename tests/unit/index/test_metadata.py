@@ -1,0 +1,190 @@
+"""Metadata without downloads: PEP 658, range requests, and the full-download fallback."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from kiln.cache.layout import Cache
+from kiln.core.dist import DistFile
+from kiln.core.errors import HashMismatchError, KilnError, OfflineError
+from kiln.core.hashes import Hashes
+from kiln.core.metadata import InvalidMetadata
+from kiln.index.metadata import archive_path, fetch_metadata
+from kiln.net.client import HttpClient
+from tests.support.index_server import IndexServer
+from tests.support.wheels import Pkg, build_wheel
+
+FOO = Pkg("foo", "1.0", requires_dist=["bar>=2", "baz; extra == 'x'"], requires_python=">=3.9")
+
+
+def listed(server: IndexServer, pkg: Pkg, *, index: str = "pypi") -> DistFile:
+    """The wheel of ``pkg`` as the index lists it (hash, and PEP 658 when advertised)."""
+    (stored,) = [f for f in server.files(pkg.name, index) if f.filename.endswith(".whl")]
+    advertised = server.options(index).advertise_metadata
+    return DistFile(
+        filename=stored.filename,
+        url=server.file_url(stored.filename, index),
+        hashes=Hashes.of({"sha256": stored.sha256}),
+        metadata_file=Hashes.of({"sha256": stored.metadata_sha256 or ""}) if advertised else None,
+        index=server.index_url(index),
+    )
+
+
+def big_pkg() -> Pkg:
+    """A wheel whose central directory alone is larger than the 64 KiB first read."""
+    rng = random.Random(7)
+    files = {
+        f"big/module_{i:04d}.py": "".join(rng.choice("abcdef0123456789") for _ in range(200))
+        for i in range(2500)
+    }
+    return Pkg("big", "3.0", requires_dist=["numpy"], files=files)
+
+
+def test_advertised_core_metadata_is_fetched_alone(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(FOO)
+    metadata = fetch_metadata(listed(index_server, FOO), client, cache)
+    assert metadata.name == "foo"
+    assert [str(r) for r in metadata.requires_dist] == ["bar>=2", 'baz; extra == "x"']
+    assert str(metadata.requires_python) == ">=3.9"
+    assert [(r.kind, r.method) for r in index_server.requests] == [("metadata", "GET")]
+
+
+def test_core_metadata_with_a_wrong_hash_is_refused(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(FOO)
+    file = listed(index_server, FOO)
+    wrong = DistFile(
+        filename=file.filename,
+        url=file.url,
+        hashes=file.hashes,
+        metadata_file=Hashes.of({"sha256": "0" * 64}),
+    )
+    with pytest.raises(HashMismatchError) as caught:
+        fetch_metadata(wrong, client, cache)
+    assert caught.value.message == f"hash mismatch for `{file.filename}.metadata`"
+    assert f"expected sha256:{'0' * 64}" in caught.value.causes
+    assert not list(cache.metadata.iterdir())
+
+
+def test_without_core_metadata_only_ranges_are_requested(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(FOO)
+    index_server.configure(advertise_metadata=False)
+    metadata = fetch_metadata(listed(index_server, FOO), client, cache)
+    assert metadata.version.public == "1.0"
+    assert index_server.requests, "nothing was fetched"
+    assert all(r.kind == "file" and r.range is not None for r in index_server.requests)
+    assert not any(r.fetched_body for r in index_server.requests)
+
+
+def test_large_wheel_is_read_through_several_ranges_never_whole(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    pkg = big_pkg()
+    index_server.add(pkg)
+    index_server.configure(advertise_metadata=False)
+    file = listed(index_server, pkg)
+    size = len(index_server.files("big")[0].data)
+    assert size > 256 * 1024
+    metadata = fetch_metadata(file, client, cache)
+    assert [str(r) for r in metadata.requires_dist] == ["numpy"]
+    ranges = [r.range for r in index_server.requests]
+    assert ranges[0] == "bytes=-65536"
+    assert 2 <= len(ranges) <= 3
+    assert all(r is not None for r in ranges)
+    assert not any(r.fetched_body for r in index_server.requests)
+    # Nothing close to the whole file came over the wire.
+    assert not archive_path(file, cache).exists()
+
+
+def test_advertised_but_missing_core_metadata_falls_back_to_ranges(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(FOO)
+    index_server.configure(serve_metadata=False)
+    assert fetch_metadata(listed(index_server, FOO), client, cache).name == "foo"
+    kinds = [(r.kind, r.status) for r in index_server.requests]
+    assert kinds[0] == ("metadata", 404)
+    assert not any(r.fetched_body for r in index_server.requests)
+
+
+def test_server_without_ranges_gets_one_full_download_kept_for_install(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(FOO)
+    index_server.configure(advertise_metadata=False, serve_ranges=False)
+    file = listed(index_server, FOO)
+    assert fetch_metadata(file, client, cache).name == "foo"
+    assert sum(r.fetched_body for r in index_server.requests) == 1
+    kept = archive_path(file, cache)
+    assert kept.read_bytes() == index_server.files("foo")[0].data
+
+
+def test_full_download_of_a_tampered_wheel_fails_and_keeps_nothing(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(FOO)
+    index_server.configure(advertise_metadata=False, serve_ranges=False)
+    index_server.tamper("foo")
+    file = listed(index_server, FOO)
+    with pytest.raises(HashMismatchError):
+        fetch_metadata(file, client, cache)
+    assert not archive_path(file, cache).exists()
+    assert list(cache.archives.iterdir()) == []
+
+
+def test_metadata_is_cached_across_runs(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(FOO)
+    index_server.configure(advertise_metadata=False)
+    file = listed(index_server, FOO)
+    fetch_metadata(file, client, cache)
+    index_server.clear_requests()
+    later = HttpClient(cache=cache, retries=0, env={})
+    assert fetch_metadata(file, later, cache).name == "foo"
+    assert index_server.requests == []
+
+
+def test_offline_uses_cached_metadata_and_names_what_is_missing(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(FOO, Pkg("other", "1.0"))
+    fetch_metadata(listed(index_server, FOO), client, cache)
+    offline = HttpClient(cache=cache, offline=True, env={})
+    assert fetch_metadata(listed(index_server, FOO), offline, cache).name == "foo"
+    with pytest.raises(OfflineError) as caught:
+        fetch_metadata(listed(index_server, Pkg("other", "1.0")), offline, cache)
+    assert "is not in the cache and the network is off" in caught.value.message
+
+
+def test_local_wheel_is_read_in_place(tmp_path: Path, client: HttpClient, cache: Cache) -> None:
+    path = build_wheel(FOO, "py3-none-any", tmp_path / "wheels")
+    file = DistFile(filename=path.name, url=path.as_uri())
+    assert fetch_metadata(file, client, cache).name == "foo"
+    assert list(cache.metadata.iterdir()) == []
+
+
+def test_wheel_whose_metadata_names_another_project_is_refused(
+    tmp_path: Path, client: HttpClient, cache: Cache
+) -> None:
+    built = build_wheel(Pkg("bar", "1.0"), "py3-none-any", tmp_path)
+    renamed = built.rename(tmp_path / "foo-1.0-py3-none-any.whl")
+    with pytest.raises(InvalidMetadata) as caught:
+        fetch_metadata(DistFile(filename=renamed.name, url=renamed.as_uri()), client, cache)
+    assert "`foo-1.0-py3-none-any.whl` contains metadata for `bar 1.0`" in caught.value.message
+
+
+def test_sdists_wait_for_the_build_frontend(client: HttpClient, cache: Cache) -> None:
+    file = DistFile(filename="foo-1.0.tar.gz", url="https://example.invalid/foo-1.0.tar.gz")
+    with pytest.raises(KilnError) as caught:
+        fetch_metadata(file, client, cache)
+    assert caught.value.message.startswith("`foo-1.0.tar.gz` is a source distribution")
+    assert caught.value.hint

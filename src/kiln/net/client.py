@@ -90,6 +90,7 @@ class HttpClient:
         credentials: CredentialStore | None = None,
         backoff: float = 0.5,
         env: Mapping[str, str] | None = None,
+        refresh: bool = False,
     ) -> None:
         environ = os.environ if env is None else env
         if retries is None:
@@ -97,6 +98,8 @@ class HttpClient:
         if timeout is None:
             timeout = float(_int_env(environ, "KILN_HTTP_TIMEOUT", 30))
         self.offline = offline
+        # --refresh: cached pages are revalidated even while Cache-Control calls them fresh.
+        self.refresh = refresh
         # As uv counts them: retries after the first attempt.
         self.attempts = max(0, retries) + 1
         self.backoff = backoff
@@ -125,7 +128,7 @@ class HttpClient:
         store = self._pages() if cache_page else None
         if store is not None:
             page = store.load(key, accept)
-            if page is not None and (self.offline or page.is_fresh()):
+            if page is not None and (self.offline or (page.is_fresh() and not self.refresh)):
                 return Response(page.url, 200, page.headers, page.body)
         if self.offline:
             raise OfflineError(

@@ -283,3 +283,36 @@ def test_offline_download_of_a_remote_file_is_refused(tmp_path: Path) -> None:
             "https://example.invalid/a.whl", tmp_path / "a.whl", hashes=Hashes()
         )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_download_cut_off_midway_starts_over(http_server: ScriptedServer, tmp_path: Path) -> None:
+    data = b"0123456789" * 1000
+    cut = Reply(200, data[:100], {"Content-Length": str(len(data)), "Connection": "close"})
+    url = http_server.script("/a.whl", cut, Reply(200, data))
+    digest = hashlib.sha256(data).hexdigest()
+    dest = tmp_path / "a.whl"
+    assert client().download(url, dest, hashes=Hashes.of({"sha256": digest})) == digest
+    assert dest.read_bytes() == data
+    assert len(http_server.seen("/a.whl")) == 2
+
+
+def test_a_damaged_cache_entry_is_fetched_again(
+    http_server: ScriptedServer, tmp_path: Path
+) -> None:
+    url = http_server.script("/page", Reply(200, b"good", {"Cache-Control": "max-age=600"}))
+    client(tmp_path).get(url, cache_page=True)
+    (entry,) = (tmp_path / "cache" / "http-v1").rglob("*.page")
+    entry.write_bytes(b"garbage without a header line")
+    assert client(tmp_path).get(url, cache_page=True).body == b"good"
+    assert len(http_server.seen("/page")) == 2
+
+
+def test_refresh_revalidates_pages_that_are_still_fresh(
+    http_server: ScriptedServer, tmp_path: Path
+) -> None:
+    url = http_server.script(
+        "/page", Reply(200, b"v1", {"Cache-Control": "max-age=600", "ETag": '"1"'}), Reply(304)
+    )
+    client(tmp_path).get(url, cache_page=True)
+    assert client(tmp_path, refresh=True).get(url, cache_page=True).body == b"v1"
+    assert http_server.seen("/page")[1].headers.get("If-None-Match") == '"1"'

@@ -156,14 +156,16 @@ class IndexFinder:
                     path_to_url(archive), dest, hashes=file.hashes, progress=progress
                 )
             except KilnError:
-                pass
-            else:
-                with contextlib.suppress(OSError):
-                    archive.unlink()
+                sha256 = None
+            # Used or unusable, the archive has served its purpose.
+            with contextlib.suppress(OSError):
+                archive.unlink()
+            if sha256 is not None:
                 return sha256
         return self.client.download(file.url, dest, hashes=file.hashes, progress=progress)
 
     def close(self) -> None:
+        """Drop prefetches not yet started; commands call this when resolution is done."""
         with self._pool_lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)

@@ -302,3 +302,16 @@ def test_download_of_a_tampered_file_fails(
     with pytest.raises(HashMismatchError):
         search.download(file, tmp_path / file.filename)
     assert not (tmp_path / file.filename).exists()
+
+
+def test_a_damaged_kept_archive_is_replaced_by_a_fresh_download(
+    index_server: IndexServer, client: HttpClient, cache: Cache, tmp_path: Path
+) -> None:
+    index_server.add(Pkg("foo", "1.0"))
+    search = finder(index_server, client, cache)
+    (file,) = search.find(FOO).files  # type: ignore[union-attr]
+    archive_path(file, cache).write_bytes(b"truncated")
+    digest = search.download(file, tmp_path / file.filename)
+    assert digest == file.hashes.get("sha256")
+    assert sum(r.fetched_body for r in index_server.requests) == 1
+    assert not archive_path(file, cache).exists()

@@ -114,7 +114,7 @@ def list_(ctx: CommandContext, args: argparse.Namespace, console: Console) -> in
     elif rows:
         width = max(len("Package"), *(len(n) for n, _ in rows))
         vwidth = max(len("Version"), *(len(v) for _, v in rows))
-        console.out(f"{'Package':<{width}} {'Version':<{vwidth}}")
+        console.out(f"{'Package':<{width}} Version")
         console.out(f"{'-' * width} {'-' * vwidth}")
         for name, version in rows:
             console.out(f"{name:<{width}} {version}")

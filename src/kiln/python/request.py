@@ -89,6 +89,9 @@ def parse_request(text: str | None) -> PythonRequest:
     if version is not None:
         return version
     if match is None:
+        # As uv does: an existing folder or file by that name is a path (`--python venv`).
+        if Path(text).exists():
+            return PathRequest(Path(text))
         return NameRequest(text)
     raise UsageError(
         f"invalid python request `{text}`",

@@ -74,3 +74,12 @@ def test_display_names_what_to_install() -> None:
     request = parse_request("3.14")
     assert isinstance(request, VersionRequest)
     assert request.display == "CPython 3.14"
+
+
+def test_an_existing_folder_named_plainly_is_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "demo").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert parse_request("demo") == PathRequest(Path("demo"))
+    assert parse_request("python3.99") == NameRequest("python3.99")

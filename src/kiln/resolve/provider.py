@@ -123,16 +123,13 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             self._lookahead.submit(self._warm_one, req)
 
     def _warm_one(self, req: Req) -> None:
-        try:
-            table = self.table(req.name)
-            for choice in table.usable():
-                if choice.file is not None and req.specifier.contains(
-                    choice.version, prereleases=True
-                ):
-                    self.finder.prefetch([choice.file])
-                    return
-        except Exception:
-            return
+        # Runs in the look-ahead pool: a failure stays in its future, unobserved, and the
+        # solver meets the same failure itself when it gets there.
+        table = self.table(req.name)
+        for choice in table.usable():
+            if choice.file is not None and req.specifier.contains(choice.version, prereleases=True):
+                self.finder.prefetch([choice.file])
+                return
 
     # -- resolvelib protocol -------------------------------------------------------------
 

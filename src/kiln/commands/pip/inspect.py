@@ -9,6 +9,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.commands.context import CommandContext
 from kiln.commands.pip.target import target_interpreter
+from kiln.core.errors import KilnError
 from kiln.core.metadata import CoreMetadata
 from kiln.install.installed import InstalledDist, installed_distributions
 from kiln.python.interpreter import Interpreter
@@ -48,7 +49,7 @@ def pip_show(
     for d in inventory.dists:
         try:
             metadata[d.name] = d.metadata()
-        except Exception:  # noqa: BLE001 - a broken neighbour must not break `show`
+        except (KilnError, OSError):  # a broken neighbour must not break `show`
             continue
     shown: list[ShownDist] = []
     missing: list[str] = []

@@ -130,15 +130,18 @@ def pip_install(
     if not request.upgrade:
         preferences = {d.name: d.version for d in installed if d.name not in upgrade_names}
     env = interpreter.environment()
-    resolution = resolve(
-        wanted.requirements,
-        finder,
-        env,
-        constraints=wanted.constraints,
-        preferences=preferences,
-        direct=direct_files(wanted.requirements),
-        no_deps=request.no_deps,
-    )
+    try:
+        resolution = resolve(
+            wanted.requirements,
+            finder,
+            env,
+            constraints=wanted.constraints,
+            preferences=preferences,
+            direct=direct_files(wanted.requirements),
+            no_deps=request.no_deps,
+        )
+    finally:
+        finder.close()  # drop metadata prefetches nobody will read
     timings["resolve"] = time.perf_counter() - started
 
     reinstall_names = {c.name for c in resolution.candidates} if request.reinstall else set()

@@ -1,0 +1,84 @@
+"""The platforms a universal lock is resolved for, as marker values and wheel tags.
+
+A lock serves machines kiln never runs on, so their environments are described here rather
+than inspected: the markers a CPython on that platform reports, and the tags it accepts,
+best first, computed with `packaging.tags` exactly as that interpreter would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from packaging import tags as ptags
+from packaging.markers import Marker
+
+from kiln.core.environment import Environment
+
+
+@dataclass(frozen=True)
+class Platform:
+    key: str  # "linux-x86_64"
+    sys_platform: str
+    platform_system: str
+    platform_machine: str
+    os_name: str
+    platform_tags: tuple[str, ...]  # best first
+
+    @property
+    def marker(self) -> Marker:
+        return Marker(
+            f"sys_platform == '{self.sys_platform}' and platform_machine == '{self.platform_machine}'"
+        )
+
+
+def _manylinux(arch: str) -> tuple[str, ...]:
+    # glibc 2.17 (manylinux2014) to 2.28 covers what current wheels target; newest first.
+    out: list[str] = []
+    for minor in range(28, 16, -1):
+        out.append(f"manylinux_2_{minor}_{arch}")
+        if minor == 17:
+            out.append(f"manylinux2014_{arch}")
+    out.append(f"linux_{arch}")
+    return tuple(out)
+
+
+LINUX_X86_64 = Platform("linux-x86_64", "linux", "Linux", "x86_64", "posix", _manylinux("x86_64"))
+LINUX_AARCH64 = Platform(
+    "linux-aarch64", "linux", "Linux", "aarch64", "posix", _manylinux("aarch64")
+)
+MACOS_ARM64 = Platform(
+    "macos-arm64",
+    "darwin",
+    "Darwin",
+    "arm64",
+    "posix",
+    tuple(ptags.mac_platforms((14, 0), "arm64")),
+)
+WINDOWS_AMD64 = Platform("windows-amd64", "win32", "Windows", "AMD64", "nt", ("win_amd64",))
+
+DEFAULT_PLATFORMS: tuple[Platform, ...] = (LINUX_X86_64, LINUX_AARCH64, MACOS_ARM64, WINDOWS_AMD64)
+
+
+def platform_environment(platform: Platform, python: tuple[int, int]) -> Environment:
+    """The environment of CPython ``python`` on ``platform``."""
+    major, minor = python
+    version = f"{major}.{minor}"
+    markers = {
+        "implementation_name": "cpython",
+        "implementation_version": f"{version}.0",
+        "os_name": platform.os_name,
+        "platform_machine": platform.platform_machine,
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_system": platform.platform_system,
+        "platform_version": "",
+        "python_full_version": f"{version}.0",
+        "python_version": version,
+        "sys_platform": platform.sys_platform,
+    }
+    interpreter = f"cp{major}{minor}"
+    found = [
+        *ptags.cpython_tags((major, minor), [interpreter], list(platform.platform_tags)),
+        *ptags.compatible_tags((major, minor), interpreter, list(platform.platform_tags)),
+    ]
+    return Environment(markers, tuple(dict.fromkeys(found)))

@@ -2,9 +2,10 @@
 
 What it reproduces: CUDA builds on PyPI for Linux x86_64 with `nvidia-*` dependencies behind
 markers, CPU builds on macOS and Windows; local versions (`+cpu`, `+cu124`, `+rocm6.2`) on the
-PyTorch indexes, no macOS wheel there, compressed manylinux tag sets; no cp313 wheel for torch
-2.5.1 (so `requires-python >= 3.13` needs 2.6.0); and a newer `jinja2` on the CPU index that a
-client must not take when that index is explicit.
+PyTorch indexes, where macOS gets plain-version CPU wheels (the CPU index has `2.5.1` for macOS
+beside `2.5.1+cpu` for Linux and Windows, as download.pytorch.org does), compressed manylinux
+tag sets; cp310–cp313 wheels for torch 2.5.1 and 2.6.0 on PyPI; and a newer `jinja2` on the CPU
+index that a client must not take when that index is explicit.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def _vision_audio(local: str, tags: list[str]) -> list[Pkg]:
 
 
 def pypi_packages() -> list[Pkg]:
-    pypi_tags_25 = cpython_tags(PY_310_312, PYPI_PLATFORMS)
+    pypi_tags_25 = cpython_tags(PY_310_313, PYPI_PLATFORMS)
     return [
         *common_packages(),
         *nvidia_packages(),
@@ -149,18 +150,22 @@ def pypi_packages() -> list[Pkg]:
 
 
 def cpu_packages() -> list[Pkg]:
-    tags = cpython_tags(PY_310_312, CPU_INDEX_PLATFORMS)
+    tags = cpython_tags(PY_310_313, CPU_INDEX_PLATFORMS)
+    mac = [f"cp{py}-none-macosx_11_0_arm64" for py in PY_310_313]
     return [
         *common_packages(),
         # Newer than PyPI's: proves an explicit index is consulted only for what it sources.
         Pkg("Jinja2", "3.1.99", requires_dist=["MarkupSafe>=2.0"], requires_python=">=3.7"),
         _torch(f"{TORCH}+cpu", tags),
         *_vision_audio("+cpu", tags),
+        # macOS builds are CPU builds without a local version, on the CPU index too.
+        _torch(TORCH, mac),
+        *_vision_audio("", mac),
     ]
 
 
 def cu124_packages() -> list[Pkg]:
-    tags = cpython_tags(PY_310_312, CUDA_INDEX_PLATFORMS)
+    tags = cpython_tags(PY_310_313, CUDA_INDEX_PLATFORMS)
     return [
         *common_packages(),
         *nvidia_packages(),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from packaging import tags as ptags
 from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
 
 from kiln.core.environment import Environment
 
@@ -59,8 +60,34 @@ WINDOWS_AMD64 = Platform("windows-amd64", "win32", "Windows", "AMD64", "nt", ("w
 DEFAULT_PLATFORMS: tuple[Platform, ...] = (LINUX_X86_64, LINUX_AARCH64, MACOS_ARM64, WINDOWS_AMD64)
 
 
-def platform_environment(platform: Platform, python: tuple[int, int]) -> Environment:
-    """The environment of CPython ``python`` on ``platform``."""
+# The newest CPython a lock resolves for by default; markers written for it are open-ended,
+# so newer Pythons follow its choices.
+NEWEST_PYTHON = (3, 13)
+OLDEST_PYTHON = (3, 8)
+
+
+def lock_pythons(requires_python: SpecifierSet | None) -> tuple[tuple[int, int], ...]:
+    """The Python minor versions a lock is resolved at: those ``requires-python`` admits."""
+    out = []
+    for minor in range(OLDEST_PYTHON[1], NEWEST_PYTHON[1] + 1):
+        if requires_python is None or any(
+            requires_python.contains(f"3.{minor}.{patch}", prereleases=True) for patch in (0, 99)
+        ):
+            out.append((3, minor))
+    return tuple(out)
+
+
+def platform_environment(
+    platform: Platform, python: tuple[int, int], floor: tuple[int, int] | None = None
+) -> Environment:
+    """The environment of CPython ``python`` on ``platform``.
+
+    With ``floor``, wheels built for any CPython from ``floor`` up to ``python`` also count as
+    fitting (after the interpreter's own): a lock for ``requires-python >= 3.12`` accepts a
+    release with cp312 wheels only, as uv does, and installing it on 3.13 is what fails,
+    with a message that names the missing wheel. Without it, the tags are exactly those the
+    interpreter accepts.
+    """
     major, minor = python
     version = f"{major}.{minor}"
     markers = {
@@ -77,8 +104,12 @@ def platform_environment(platform: Platform, python: tuple[int, int]) -> Environ
         "sys_platform": platform.sys_platform,
     }
     interpreter = f"cp{major}{minor}"
+    plats = list(platform.platform_tags)
     found = [
-        *ptags.cpython_tags((major, minor), [interpreter], list(platform.platform_tags)),
-        *ptags.compatible_tags((major, minor), interpreter, list(platform.platform_tags)),
+        *ptags.cpython_tags((major, minor), [interpreter], plats),
+        *ptags.compatible_tags((major, minor), interpreter, plats),
     ]
+    if floor is not None:
+        for lower in range(minor - 1, floor[1] - 1, -1):
+            found.extend(ptags.cpython_tags((major, lower), [f"cp{major}{lower}"], plats))
     return Environment(markers, tuple(dict.fromkeys(found)))

@@ -42,18 +42,23 @@ def test_pytorch_layout_serves_files_at_the_listed_urls_with_ranges(
     assert fetch(url, headers={"Range": "bytes=-22"}).status == 206
 
 
-def test_torch_251_has_no_cp313_wheel_but_260_does(torch_server: IndexServer) -> None:
+def test_torch_releases_cover_cp313_and_the_cpu_index_has_plain_macos_builds(
+    torch_server: IndexServer,
+) -> None:
     names = filenames(torch_server, "torch", "pypi")
-    assert not any(n.startswith("torch-2.5.1-cp313") for n in names)
+    assert "torch-2.5.1-cp313-cp313-manylinux_2_28_x86_64.whl" in names
     assert "torch-2.6.0-cp313-cp313-manylinux_2_28_x86_64.whl" in names
     assert "torch-2.5.1-cp312-cp312-macosx_11_0_arm64.whl" in names
+    cpu = filenames(torch_server, "torch", "whl/cpu")
+    assert "torch-2.5.1-cp312-none-macosx_11_0_arm64.whl" in cpu
+    assert not any("macosx" in n for n in cpu if "+cpu" in n)
 
 
-def test_cpu_index_has_no_macos_torch_and_a_compressed_aarch64_tag(
+def test_cpu_index_has_no_macos_local_build_and_a_compressed_aarch64_tag(
     torch_server: IndexServer,
 ) -> None:
     names = filenames(torch_server, "torch", "whl/cpu")
-    assert not any("macosx" in n for n in names)
+    assert not any("macosx" in n for n in names if "+cpu" in n)
     assert "torch-2.5.1+cpu-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl" in names
 
 

@@ -4,7 +4,7 @@ What it reproduces: CUDA builds on PyPI for Linux x86_64 with `nvidia-*` depende
 markers, CPU builds on macOS and Windows; local versions (`+cpu`, `+cu124`, `+rocm6.2`) on the
 PyTorch indexes, where macOS gets plain-version CPU wheels (the CPU index has `2.5.1` for macOS
 beside `2.5.1+cpu` for Linux and Windows, as download.pytorch.org does), compressed manylinux
-tag sets; cp310–cp313 wheels for torch 2.5.1 and 2.6.0 on PyPI; and a newer `jinja2` on the CPU
+tag sets; cp310 to cp313 wheels for torch 2.5.1 and 2.6.0 on PyPI; and a newer `jinja2` on the CPU
 index that a client must not take when that index is explicit.
 """
 

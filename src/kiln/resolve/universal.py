@@ -67,6 +67,21 @@ class UniversalEntry:
     requires_python: str | None
 
 
+@dataclass(frozen=True)
+class Unsupported:
+    """A fork that cannot be installed on a target, kept in the lock so that installing it
+    there fails with the reason found at lock time instead of a half-empty environment."""
+
+    marker: Marker
+    reason: str
+
+
+@dataclass(frozen=True)
+class UniversalResolution:
+    entries: tuple[UniversalEntry, ...]
+    unsupported: tuple[Unsupported, ...] = ()
+
+
 FinderFor = Callable[[TargetSpec, ForkSpec], PackageFinder]
 
 # Where one resolution saw a package: (target key, fork index) -> the activators that reach it.
@@ -158,7 +173,14 @@ def resolve_universal(
     *,
     constraints: Sequence[Requirement] = (),
     preferences: Mapping[NormalizedName, Version] | None = None,
-) -> tuple[UniversalEntry, ...]:
+) -> UniversalResolution:
+    """Resolve every (target, fork) pair and merge the results.
+
+    A fork that fails on a target while another fork succeeds there is recorded as
+    unsupported on that target (S4's `cu124` extra on macOS); a target where every fork
+    fails makes the whole lock fail, with that target named.
+    """
+    unsupported: list[Unsupported] = []
     prefs: dict[NormalizedName, Version] = dict(preferences or {})
     # (name, version, index) -> {(target key, fork i): activators}
     seen: dict[tuple[NormalizedName, Version, str], dict[tuple[str, int], _Activators]] = (
@@ -168,6 +190,8 @@ def resolve_universal(
     deps: dict[tuple[NormalizedName, Version, str], set[NormalizedName]] = defaultdict(set)
     finders: dict[tuple[NormalizedName, Version, str], PackageFinder] = {}
     for target in targets:
+        failures: list[tuple[ForkSpec, ResolutionError]] = []
+        succeeded = False
         for i, fork in enumerate(forks):
             requirements = [*roots.base]
             for extra in sorted(fork.extras):
@@ -180,17 +204,9 @@ def resolve_universal(
                     requirements, finder, target.env, constraints=constraints, preferences=prefs
                 )
             except ResolutionError as exc:
-                where = target.env.description
-                if fork.extras or fork.groups:
-                    where += " with " + ", ".join(
-                        [f"extra `{e}`" for e in sorted(fork.extras)]
-                        + [f"group `{g}`" for g in sorted(fork.groups)]
-                    )
-                raise type(exc)(
-                    f"{exc.message} (while locking for {where})",
-                    causes=exc.causes,
-                    hint=exc.hint,
-                ) from None
+                failures.append((fork, exc))
+                continue
+            succeeded = True
             reach = _activators(roots, fork, resolution, target)
             for cand in resolution.candidates:
                 prefs.setdefault(cand.name, cand.version)
@@ -199,7 +215,24 @@ def resolve_universal(
                 chosen.setdefault(key, cand.file)
                 finders.setdefault(key, finder)
                 deps[key].update(resolution.graph.get(cand.name, ()))
-    return tuple(
+        if failures and (not succeeded or len(forks) == 1):
+            failed_fork, error = failures[0]
+            raise type(error)(
+                f"{error.message} (while locking for {_where(target, failed_fork)})",
+                causes=error.causes,
+                hint=error.hint,
+            ) from None
+        for failed_fork, error in failures:
+            marker = _and(
+                target.platform_marker, f"python_version == '{target.python[0]}.{target.python[1]}'"
+            )
+            unsupported.append(
+                Unsupported(
+                    Marker(_and(marker, failed_fork.condition) or ""),
+                    f"{error.message} ({_where(target, failed_fork)})",
+                )
+            )
+    entries = tuple(
         sorted(
             (
                 _entry(key, seen, chosen[key], finders[key], deps[key], targets, forks)
@@ -208,6 +241,17 @@ def resolve_universal(
             key=lambda e: (e.name, e.version, str(e.marker)),
         )
     )
+    return UniversalResolution(entries, tuple(unsupported))
+
+
+def _where(target: TargetSpec, fork: ForkSpec) -> str:
+    where = target.env.description
+    if fork.extras or fork.groups:
+        where += " with " + ", ".join(
+            [f"extra `{e}`" for e in sorted(fork.extras)]
+            + [f"group `{g}`" for g in sorted(fork.groups)]
+        )
+    return where
 
 
 def _entry(

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import pytest
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from kiln.core.errors import ResolutionError
 from kiln.python.platforms import DEFAULT_PLATFORMS, platform_environment
 from kiln.resolve.universal import (
     ForkSpec,
@@ -61,7 +63,7 @@ def test_one_version_everywhere_has_no_marker() -> None:
     f.add("six", "1.16.0")
     entries = resolve_universal(
         RootRequirements((Requirement("six"),)), targets(), [ForkSpec()], lambda t, k: f
-    )
+    ).entries
     assert [(e.name, str(e.version), e.marker) for e in entries] == [("six", "1.16.0", None)]
 
 
@@ -76,7 +78,7 @@ def test_python_split_gives_disjoint_python_markers() -> None:
         )
     )
     ts = targets()
-    entries = resolve_universal(roots, ts, [ForkSpec()], lambda t, k: f)
+    entries = resolve_universal(roots, ts, [ForkSpec()], lambda t, k: f).entries
     for t in ts:
         expected = "2.1.0" if t.python == (3, 13) else "1.26.4"
         assert picked(entries, "numpy", t) == [expected], t.key
@@ -88,7 +90,7 @@ def test_platform_only_wheels_fall_back_to_an_older_release_on_other_platforms()
     f.add("torch", "2.5.1", tags=ALL_TAGS)
     entries = resolve_universal(
         RootRequirements((Requirement("torch>=2.5.1"),)), targets(), [ForkSpec()], lambda t, k: f
-    )
+    ).entries
     for t in targets():
         expected = "2.5.1" if t.platform == "macos-arm64" else "2.5.1+cpu"
         assert picked(entries, "torch", t) == [expected], t.key
@@ -120,7 +122,7 @@ def test_conflicting_extras_fork_and_are_marked_by_extra() -> None:
     def finder_for(target: TargetSpec, fork: ForkSpec) -> FakeFinder:
         return cpu if cpu_name in fork.extras else cuda
 
-    entries = resolve_universal(roots, ts, forks, finder_for)
+    entries = resolve_universal(roots, ts, forks, finder_for).entries
     for t in ts:
         assert picked(entries, "torch", t, frozenset({"cpu"})) == ["2.5.1+cpu"], t.key
         assert picked(entries, "torch", t, frozenset({"cu124"})) == ["2.5.1+cu124"], t.key
@@ -137,3 +139,25 @@ def test_fork_conditions_cover_choosing_none() -> None:
     conditions = [Marker(f.condition or "") for f in forks]
     none_env = {"extras": frozenset(), "dependency_groups": frozenset()}
     assert [m.evaluate(none_env, "lock_file") for m in conditions] == [True, False]  # type: ignore[arg-type]
+
+
+def test_a_fork_without_wheels_on_a_platform_is_recorded_not_fatal() -> None:
+    cpu, cuda = FakeFinder(), FakeFinder()
+    cpu.add("torch", "2.5.1", tags=ALL_TAGS)
+    cuda.add("torch", "2.5.1+cu124", tags=[t for t in ALL_TAGS if "macosx" not in t])
+    a, b = canonicalize_name("cpu"), canonicalize_name("cu124")
+    forks = forks_for([[("extra", a), ("extra", b)]], [a, b], [])
+    roots = RootRequirements((), extras={a: (Requirement("torch"),), b: (Requirement("torch"),)})
+    result = resolve_universal(roots, targets(), forks, lambda t, k: cpu if a in k.extras else cuda)
+    mac = [u for u in result.unsupported if "darwin" in str(u.marker)]
+    assert len(mac) == 2 and len(result.unsupported) == 2  # macOS at 3.12 and 3.13, cu124 only
+    assert all("cu124" in str(u.marker) and "torch" in u.reason for u in mac)
+
+
+def test_a_target_where_every_fork_fails_fails_the_lock() -> None:
+    f = FakeFinder()
+    f.add("torch", "2.5.1", tags=["cp312-cp312-win_amd64"])
+    with pytest.raises(ResolutionError, match=r"while locking for CPython 3\.12 on linux"):
+        resolve_universal(
+            RootRequirements((Requirement("torch"),)), targets(), [ForkSpec()], lambda t, k: f
+        )

@@ -173,14 +173,18 @@ def resolve_universal(
     *,
     constraints: Sequence[Requirement] = (),
     preferences: Mapping[NormalizedName, Version] | None = None,
+    required: Callable[[TargetSpec], bool] = lambda target: False,
 ) -> UniversalResolution:
     """Resolve every (target, fork) pair and merge the results.
 
-    A fork that fails on a target while another fork succeeds there is recorded as
-    unsupported on that target (S4's `cu124` extra on macOS); a target where every fork
-    fails makes the whole lock fail, with that target named.
+    What cannot be resolved for one target (no wheels for Linux aarch64 on a CUDA index, or
+    for macOS under a `cu124` extra) is recorded as unsupported there, with its reason, so
+    that the lock serves every other target and installing on that one fails with the reason.
+    The lock fails instead when a ``required`` target fails (`required-environments`) or
+    when no target resolves at all (seed S6: nothing has wheels for the Python asked for).
     """
     unsupported: list[Unsupported] = []
+    first_failure: tuple[TargetSpec, ForkSpec, ResolutionError] | None = None
     prefs: dict[NormalizedName, Version] = dict(preferences or {})
     # (name, version, index) -> {(target key, fork i): activators}
     seen: dict[tuple[NormalizedName, Version, str], dict[tuple[str, int], _Activators]] = (
@@ -205,6 +209,8 @@ def resolve_universal(
                 )
             except ResolutionError as exc:
                 failures.append((fork, exc))
+                if first_failure is None:
+                    first_failure = (target, fork, exc)
                 continue
             succeeded = True
             reach = _activators(roots, fork, resolution, target)
@@ -215,13 +221,15 @@ def resolve_universal(
                 chosen.setdefault(key, cand.file)
                 finders.setdefault(key, finder)
                 deps[key].update(resolution.graph.get(cand.name, ()))
-        if failures and (not succeeded or len(forks) == 1):
+        if failures and required(target):
             failed_fork, error = failures[0]
             raise type(error)(
                 f"{error.message} (while locking for {_where(target, failed_fork)})",
                 causes=error.causes,
                 hint=error.hint,
             ) from None
+        if failures and not succeeded:
+            failures = [(ForkSpec(), failures[0][1])]
         for failed_fork, error in failures:
             marker = _and(
                 target.platform_marker, f"python_version == '{target.python[0]}.{target.python[1]}'"
@@ -232,6 +240,14 @@ def resolve_universal(
                     f"{error.message} ({_where(target, failed_fork)})",
                 )
             )
+    if not seen and first_failure is not None:
+        failed_target, failed_fork, error = first_failure
+        raise type(error)(
+            f"{error.message} (while locking for {_where(failed_target, failed_fork)}, "
+            "and no other platform resolved either)",
+            causes=error.causes,
+            hint=error.hint,
+        )
     entries = tuple(
         sorted(
             (

@@ -154,10 +154,28 @@ def test_a_fork_without_wheels_on_a_platform_is_recorded_not_fatal() -> None:
     assert all("cu124" in str(u.marker) and "torch" in u.reason for u in mac)
 
 
-def test_a_target_where_every_fork_fails_fails_the_lock() -> None:
+def test_a_platform_without_wheels_is_unsupported_unless_required() -> None:
     f = FakeFinder()
-    f.add("torch", "2.5.1", tags=["cp312-cp312-win_amd64"])
+    f.add("torch", "2.5.1", tags=["cp312-cp312-win_amd64", "cp313-cp313-win_amd64"])
+    result = resolve_universal(
+        RootRequirements((Requirement("torch"),)), targets(), [ForkSpec()], lambda t, k: f
+    )
+    assert [e.marker for e in result.entries] == [Marker("sys_platform == 'win32'")]
+    assert len(result.unsupported) == 6
     with pytest.raises(ResolutionError, match=r"while locking for CPython 3\.12 on linux"):
+        resolve_universal(
+            RootRequirements((Requirement("torch"),)),
+            targets(),
+            [ForkSpec()],
+            lambda t, k: f,
+            required=lambda t: t.platform == "linux-x86_64",
+        )
+
+
+def test_nothing_resolving_anywhere_fails_the_lock() -> None:
+    f = FakeFinder()
+    f.add("torch", "2.5.1", tags=["cp311-cp311-win_amd64"])
+    with pytest.raises(ResolutionError, match="no other platform resolved either"):
         resolve_universal(
             RootRequirements((Requirement("torch"),)), targets(), [ForkSpec()], lambda t, k: f
         )

@@ -51,21 +51,33 @@ def _add_python(parser: argparse.ArgumentParser, what: str) -> None:
 def _add_index(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("index options")
     group.add_argument(
+        "--index",
+        dest="index",
+        metavar="[NAME=]URL",
+        action="append",
+        default=[],
+        help="an index consulted before the default, in the order given (KILN_INDEX)",
+    )
+    group.add_argument(
+        "--default-index",
+        dest="default_index",
+        metavar="[NAME=]URL",
+        help="the default index, consulted last (KILN_DEFAULT_INDEX; default: PyPI)",
+    )
+    group.add_argument(
         "-i",
         "--index-url",
-        "--default-index",
         dest="index_url",
         metavar="URL",
-        help="the default index (instead of PyPI)",
+        help="pip's spelling of --default-index (KILN_INDEX_URL)",
     )
     group.add_argument(
         "--extra-index-url",
-        "--index",
         dest="extra_index_url",
         metavar="URL",
         action="append",
         default=[],
-        help="more indexes, consulted before the default",
+        help="pip's spelling of --index (KILN_EXTRA_INDEX_URL)",
     )
     group.add_argument(
         "-f",
@@ -73,7 +85,7 @@ def _add_index(parser: argparse.ArgumentParser) -> None:
         metavar="LOCATION",
         action="append",
         default=[],
-        help="a directory or page of distribution files",
+        help="a directory or page of distribution files (KILN_FIND_LINKS)",
     )
     group.add_argument(
         "--no-index", action="store_true", help="consult no index, only --find-links"
@@ -82,7 +94,18 @@ def _add_index(parser: argparse.ArgumentParser) -> None:
         "--index-strategy",
         choices=["first-index", "unsafe-first-match", "unsafe-best-match"],
         default=None,
-        help="how to pick among indexes that have the same project",
+        help="how to pick among indexes that have the same project (KILN_INDEX_STRATEGY)",
+    )
+    group.add_argument(
+        "--exclude-newer",
+        metavar="DATE",
+        default=None,
+        help="ignore files uploaded at or after this date or RFC 3339 time (KILN_EXCLUDE_NEWER)",
+    )
+    group.add_argument(
+        "--refresh",
+        action="store_true",
+        help="revalidate cached index pages even when they are still fresh",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +17,13 @@ from kiln.core.metadata import CoreMetadata
 @dataclass(frozen=True)
 class Found:
     files: tuple[DistFile, ...]
+    # Files that exclude-newer dropped (uploaded at or after ``exclude_newer``, or with no
+    # upload time), kept so a failed resolution can say why those versions were not used.
+    excluded: tuple[DistFile, ...] = ()
+    exclude_newer: datetime | None = None
+    # unsafe-first-match: the indexes (as `DistFile.index` names them) in priority order;
+    # candidates are tried index by index, newest first within each. Empty: newest first.
+    priority: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,9 @@ class NotFound:
 
     name: NormalizedName
     searched: tuple[str, ...]
+    # As on `Found`: files that exist but that exclude-newer dropped.
+    excluded: tuple[DistFile, ...] = ()
+    exclude_newer: datetime | None = None
 
 
 FindResult = Found | NotFound

@@ -3,35 +3,49 @@
 `IndexFinder` is what the resolver asks (`core.protocols.PackageFinder`) and what the
 installer downloads through (`core.protocols.Downloader`). It is safe to call from many
 threads: the resolver looks ahead in parallel while the installer downloads.
+
+Which indexes a project is looked up on, as uv decides it:
+- a project pinned to an index (``pins``, from `[tool.uv.sources]`) is looked up there only;
+- any other project on the non-explicit indexes in priority order, the default index last,
+  plus every find-links location;
+- ``first-index`` stops at the first index that lists the project (even when exclude-newer
+  then drops every file there: falling through to the next index is what dependency
+  confusion attacks rely on); the ``unsafe-*`` strategies read every index, taking each
+  version from the first index that lists it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from kiln.cache.layout import Cache
 from kiln.core.dist import DistFile
-from kiln.core.errors import KilnError, NotFoundError
+from kiln.core.errors import KilnError, NetworkError, NotFoundError, OfflineError
 from kiln.core.metadata import CoreMetadata
 from kiln.core.protocols import FindResult, Found, NotFound, ProgressCallback
 from kiln.index.flat import list_flat
-from kiln.index.metadata import archive_path, fetch_metadata
+from kiln.index.index_url import IndexUrl
+from kiln.index.metadata import MetadataProbe, archive_path, fetch_metadata
 from kiln.index.simple_api import is_json_page, parse_html_page, parse_json_page
-from kiln.net.failures import status_error
-from kiln.net.locations import path_to_url
+from kiln.net.auth import env_var_prefix, userinfo
+from kiln.net.failures import status_error, status_text
+from kiln.net.locations import local_path, path_to_url
 from kiln.net.redact import redact_url
 
 if TYPE_CHECKING:
     from kiln.net.client import HttpClient
+
+__all__ = ["ACCEPT", "IndexFinder", "IndexUrl", "Strategy"]
 
 Strategy = Literal["first-index", "unsafe-first-match", "unsafe-best-match"]
 K = TypeVar("K")
@@ -43,21 +57,6 @@ ACCEPT = (
     "text/html;q=0.01"
 )
 PREFETCH_WORKERS = 8
-
-
-@dataclass(frozen=True)
-class IndexUrl:
-    url: str
-    name: str | None = None
-    # Explicit indexes serve only packages whose source names them (`find_on`).
-    explicit: bool = False
-    # The default index is consulted last, after every other index.
-    default: bool = False
-    format: Literal["simple", "flat"] = "simple"
-
-    @property
-    def shown(self) -> str:
-        return redact_url(self.url)
 
 
 class _Memo:
@@ -85,6 +84,23 @@ class _Memo:
         return future.result()  # type: ignore[return-value]
 
 
+class _Shared:
+    """What every view of one finder (`IndexFinder.with_pins`) shares: pages, metadata,
+    the prefetch pool, and what was learned about each index."""
+
+    def __init__(self) -> None:
+        self.pages = _Memo()
+        self.flat = _Memo()
+        self.found = _Memo()
+        self.metadata = _Memo()
+        self.pool_lock = threading.Lock()
+        self.pool: ThreadPoolExecutor | None = None
+        self.probes: dict[str, MetadataProbe] = {}
+        self.notes_lock = threading.Lock()
+        # (project, index label) -> files exclude-newer dropped for lack of an upload time
+        self.untimed: dict[tuple[NormalizedName, str], int] = {}
+
+
 class IndexFinder:
     def __init__(
         self,
@@ -95,6 +111,7 @@ class IndexFinder:
         *,
         strategy: Strategy = "first-index",
         exclude_newer: datetime | None = None,
+        pins: Mapping[NormalizedName, str] | None = None,
     ) -> None:
         # The default index goes last; the others keep the order they were given in.
         self.indexes = tuple(sorted(indexes, key=lambda index: index.default))
@@ -103,47 +120,65 @@ class IndexFinder:
         self.cache = cache
         self.strategy = strategy
         self.exclude_newer = _utc(exclude_newer) if exclude_newer is not None else None
+        self.pins: dict[NormalizedName, str] = dict(pins or {})
+        self._shared = _Shared()
         for index in self.indexes:
-            if index.name:
-                client.credentials.register(index.name, index.url)
-            else:
-                client.credentials.remember(index.url)
-        self._pages = _Memo()
-        self._flat = _Memo()
-        self._found = _Memo()
-        self._metadata = _Memo()
-        self._pool_lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+            self._shared.probes[index.shown] = MetadataProbe()
+            _prepare_credentials(index, client)
+
+    def with_pins(self, pins: Mapping[NormalizedName, str]) -> IndexFinder:
+        """This finder with other pins, sharing its pages, metadata and connections: the
+        project resolver pins per target (`settings.index_settings.pins_for`)."""
+        twin = copy.copy(self)
+        twin.pins = dict(pins)
+        return twin
 
     # -- PackageFinder ---------------------------------------------------------------------
 
     def find(self, name: NormalizedName) -> FindResult:
-        return self._found.get(("find", name), lambda: self._find(name))
+        pinned = self.pins.get(name)
+        if pinned is not None:
+            return self.find_on(name, pinned)
+        return self._shared.found.get(("find", name), lambda: self._find(name))
 
     def find_on(self, name: NormalizedName, index_name: str) -> FindResult:
-        """The files of ``name`` on the index called ``index_name`` only (pinned sources)."""
-        matches = [index for index in self.indexes if index.name == index_name]
-        if not matches:
-            raise NotFoundError(
-                f"no index is named `{index_name}`",
-                hint="define it under `[[tool.uv.index]]` with `name = ...`",
-            )
-        index = matches[0]
+        """The files of ``name`` on the index called ``index_name`` only (pinned sources);
+        explicit or not, the index is consulted, and find-links are not."""
+        index = self._named(index_name)
 
         def search() -> FindResult:
-            files = self._keep(name, self._on_index(index, name))
-            return Found(tuple(files)) if files else NotFound(name, (index.shown,))
+            listed = self._on_index(index, name)
+            kept, dropped = self._split(name, index, listed)
+            if kept:
+                return Found(tuple(kept), tuple(dropped), self.exclude_newer)
+            return NotFound(name, (index.shown,), tuple(dropped), self.exclude_newer)
 
-        return self._found.get(("on", index_name, name), search)
+        return self._shared.found.get(("on", index_name, name), search)
 
     def metadata(self, file: DistFile) -> CoreMetadata:
-        return self._metadata.get(file.url, lambda: fetch_metadata(file, self.client, self.cache))
+        probe = self._shared.probes.get(file.index)
+        return self._shared.metadata.get(
+            file.url, lambda: fetch_metadata(file, self.client, self.cache, probe=probe)
+        )
 
     def prefetch(self, files: Sequence[DistFile]) -> None:
         pool = self._executor()
         for file in files:
             if file.is_wheel:
                 pool.submit(self._warm, file)
+
+    def notes(self) -> list[str]:
+        """Warnings worth showing after a run: files exclude-newer dropped for having no
+        upload time (uv drops them too, and says so)."""
+        with self._shared.notes_lock:
+            untimed = sorted(self._shared.untimed.items())
+        cutoff = _moment(self.exclude_newer) if self.exclude_newer else ""
+        return [
+            f"{count} file{'s' if count != 1 else ''} of `{name}` on `{label}` "
+            f"{'have' if count != 1 else 'has'} no upload time and "
+            f"{'were' if count != 1 else 'was'} left out by exclude-newer ({cutoff})"
+            for (name, label), count in untimed
+        ]
 
     # -- Downloader ------------------------------------------------------------------------
 
@@ -166,79 +201,197 @@ class IndexFinder:
 
     def close(self) -> None:
         """Drop prefetches not yet started; commands call this when resolution is done."""
-        with self._pool_lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+        with self._shared.pool_lock:
+            if self._shared.pool is not None:
+                self._shared.pool.shutdown(wait=False, cancel_futures=True)
+                self._shared.pool = None
 
     # -- finding ---------------------------------------------------------------------------
+
+    def _named(self, index_name: str) -> IndexUrl:
+        for index in self.indexes:
+            if index.name == index_name:
+                return index
+        known = sorted(index.name for index in self.indexes if index.name)
+        raise NotFoundError(
+            f"no index is named `{index_name}`",
+            causes=(f"indexes with names: {', '.join(f'`{n}`' for n in known)}",) if known else (),
+            hint="define it under `[[tool.uv.index]]` with `name = ...`, or fix the name in "
+            "`[tool.uv.sources]`",
+        )
 
     def _find(self, name: NormalizedName) -> FindResult:
         files: list[DistFile] = []
         for location in self.find_links:
             files.extend(self._flat_listing(location).get(name, ()))
         searched = [redact_url(location) for location in self.find_links]
+        priority = [redact_url(location) for location in self.find_links]
+        excluded: list[DistFile] = []
+        taken: set[Version | None] = set()
         for index in self.indexes:
             if index.explicit:
                 continue
             searched.append(index.shown)
-            on_index = self._keep(name, self._on_index(index, name))
-            files.extend(on_index)
-            if on_index and self.strategy == "first-index":
+            listed = self._on_index(index, name)
+            kept, dropped = self._split(name, index, listed)
+            excluded.extend(dropped)
+            if self.strategy != "first-index":
+                # A version several indexes list comes from the first of them, as in uv.
+                kept = [f for f in kept if _version(f) not in taken]
+                taken.update(_version(f) for f in kept)
+            if kept:
+                files.extend(kept)
+                priority.append(index.shown)
+            if listed and self.strategy == "first-index":
                 break
-        files = _unique(self._keep(name, files))
-        return Found(tuple(files)) if files else NotFound(name, tuple(searched))
+        files = _unique(files)
+        ordered = tuple(priority) if self.strategy == "unsafe-first-match" else ()
+        if files:
+            return Found(tuple(files), tuple(excluded), self.exclude_newer, ordered)
+        return NotFound(name, tuple(searched), tuple(excluded), self.exclude_newer)
 
     def _on_index(self, index: IndexUrl, name: NormalizedName) -> list[DistFile]:
+        """The files ``index`` lists for ``name`` (by their file names), before exclude-newer."""
         if index.format == "flat":
-            return list(self._flat_listing(index.url).get(name, ()))
-        return self._pages.get((index.url, name), lambda: self._project_page(index, name))
+            listed = list(self._flat_listing(index.url).get(name, ()))
+        else:
+            listed = self._shared.pages.get(
+                (index.url, name), lambda: self._project_page(index, name)
+            )
+        return [f for f in listed if (parsed := f.name_version) is not None and parsed[0] == name]
 
     def _project_page(self, index: IndexUrl, name: NormalizedName) -> list[DistFile]:
         page_url = index.url.rstrip("/") + f"/{name}/"
-        response = self.client.get(page_url, headers={"Accept": ACCEPT}, cache_page=True)
-        if response.status in (404, 410):
+        try:
+            response = self.client.get(page_url, headers={"Accept": ACCEPT}, cache_page=True)
+        except OfflineError:
+            raise OfflineError(
+                f"`{name}` is not in the cache for index `{index.label}`, and the network is off",
+                causes=(f"wanted `{redact_url(page_url)}`",),
+                hint="run once without --offline to fill the cache",
+            ) from None
+        if response.status in (404, 410) or index.ignores(response.status):
             return []
         if not response.ok:
-            raise status_error(page_url, response.status)
+            raise self._refused(index, page_url, response.status)
         if is_json_page(response.headers.get("content-type", "")):
-            return parse_json_page(response.body, response.url, index.shown)
-        return parse_html_page(response.text(), response.url, index.shown)
+            files = parse_json_page(response.body, response.url, index.shown)
+        else:
+            files = parse_html_page(response.text(), response.url, index.shown)
+        if index.authenticate == "never":
+            self.client.credentials.forbid_exact(
+                url for f in files for url in (f.url, f.url + ".metadata")
+            )
+        return files
+
+    def _refused(self, index: IndexUrl, url: str, status: int) -> KilnError:
+        if status not in (401, 403):
+            return status_error(url, status)
+        sent = self.client.credentials.for_url(url) is not None
+        where = (
+            f"`{env_var_prefix(index.name)}_USERNAME` and `{env_var_prefix(index.name)}_PASSWORD`"
+            if index.name
+            else "the index URL (`https://user:password@host/...`)"
+        )
+        hint = f"put credentials for `{index.label}` in {where}, or in ~/.netrc"
+        if sent:
+            hint = f"check the credentials for `{index.label}` (from {where} or ~/.netrc)"
+        if status == 403:
+            hint += "; if the index answers 403 for projects it lacks, add 403 to its "
+            hint += "`ignore-error-codes`"
+        return NetworkError(
+            f"index `{index.label}` refused `{redact_url(url)}`",
+            causes=(
+                status_text(status),
+                "the credentials sent were rejected" if sent else "no credentials were sent",
+            ),
+            hint=hint,
+        )
 
     def _flat_listing(self, location: str) -> dict[NormalizedName, list[DistFile]]:
-        return self._flat.get(("flat", location), lambda: list_flat(location, self.client))
+        return self._shared.flat.get(("flat", location), lambda: list_flat(location, self.client))
 
-    def _keep(self, name: NormalizedName, files: Sequence[DistFile]) -> list[DistFile]:
-        """Files of this project (by file name) that exclude-newer lets through.
+    def _split(
+        self, name: NormalizedName, index: IndexUrl, files: Sequence[DistFile]
+    ) -> tuple[list[DistFile], list[DistFile]]:
+        """(kept, dropped) by exclude-newer, which keeps files uploaded before the cutoff.
 
-        A file without an upload time is kept: flat indexes and download.pytorch.org publish
-        none, and dropping them would empty those indexes.
+        On a Simple API index a file without an upload time is dropped, as uv drops it (and
+        the run warns, `notes`); a flat index has no upload times at all, so its files stay.
         """
+        cutoff = self.exclude_newer
+        if cutoff is None:
+            return list(files), []
         kept: list[DistFile] = []
+        dropped: list[DistFile] = []
+        untimed = 0
         for file in files:
-            parsed = file.name_version
-            if parsed is None or parsed[0] != name:
-                continue
-            cutoff, uploaded = self.exclude_newer, file.upload_time
-            if cutoff is not None and uploaded is not None and _utc(uploaded) > cutoff:
-                continue
-            kept.append(file)
-        return kept
+            uploaded = file.upload_time
+            if uploaded is None:
+                if index.format == "flat":
+                    kept.append(file)
+                else:
+                    untimed += 1
+                    dropped.append(file)
+            elif _utc(uploaded) >= cutoff:
+                dropped.append(file)
+            else:
+                kept.append(file)
+        if untimed:
+            with self._shared.notes_lock:
+                self._shared.untimed[(name, index.label)] = untimed
+        return kept, dropped
 
     # -- prefetch --------------------------------------------------------------------------
 
     def _executor(self) -> ThreadPoolExecutor:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
+        with self._shared.pool_lock:
+            if self._shared.pool is None:
+                self._shared.pool = ThreadPoolExecutor(
                     max_workers=PREFETCH_WORKERS, thread_name_prefix="kiln-metadata"
                 )
-            return self._pool
+            return self._shared.pool
 
     def _warm(self, file: DistFile) -> None:
         # Failures surface when the resolver asks for this metadata itself.
         with contextlib.suppress(Exception):
             self.metadata(file)
+
+
+def _prepare_credentials(index: IndexUrl, client: HttpClient) -> None:
+    """Register what the index may send, and fail now when its rules cannot be met."""
+    store = client.credentials
+    if index.format == "flat" and local_path(index.url) is not None:
+        return
+    if index.authenticate == "never":
+        if userinfo(index.url) is not None:
+            raise KilnError(
+                f'index `{index.label}` has `authenticate = "never"` but its URL carries '
+                "credentials",
+                hint='remove the credentials from the URL, or set `authenticate = "auto"`',
+            )
+        store.forbid(index.url)
+        return
+    if index.name:
+        store.register(index.name, index.url)
+    else:
+        store.remember(index.url)
+    if index.authenticate == "always" and store.for_url(index.url) is None:
+        where = (
+            f"`{env_var_prefix(index.name)}_USERNAME` and `{env_var_prefix(index.name)}_PASSWORD`"
+            if index.name
+            else "the index URL"
+        )
+        raise KilnError(
+            f"index `{index.label}` requires credentials, and none were found",
+            causes=('the index sets `authenticate = "always"`',),
+            hint=f"put them in {where}, or in ~/.netrc",
+        )
+
+
+def _version(file: DistFile) -> Version | None:
+    parsed = file.name_version
+    return parsed[1] if parsed is not None else None
 
 
 def _unique(files: list[DistFile]) -> list[DistFile]:
@@ -255,3 +408,7 @@ def _unique(files: list[DistFile]) -> list[DistFile]:
 def _utc(moment: datetime) -> datetime:
     # Naive times are UTC, as uv reads `exclude-newer = "2024-06-01T00:00:00"`.
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def _moment(moment: datetime) -> str:
+    return _utc(moment).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,9 +1,11 @@
 """A distribution's core metadata, fetched as cheaply as the index allows.
 
 In order: the metadata cache; a local wheel's own zip; a wheel the metadata fallback already
-downloaded; PEP 658 ``<url>.metadata`` when the index advertises it; HTTP range requests
-reading only the wheel's central directory and METADATA; the whole wheel, kept in the
-cache's archive bucket so installing it later does not download it again.
+downloaded; PEP 658 ``<url>.metadata`` when the index advertises it, or when it is an index
+that serves such files without saying so (some mirrors do: `MetadataProbe` learns it from the
+first try); HTTP range requests reading only the wheel's central directory and METADATA; the
+whole wheel, kept in the cache's archive bucket so installing it later does not download it
+again.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import hashlib
 import io
 import re
+import threading
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,7 +47,30 @@ def archive_path(file: DistFile, cache: Cache) -> Path:
     return cache.archives / f"{cache_key(file)}.whl"
 
 
-def fetch_metadata(file: DistFile, client: HttpClient, cache: Cache) -> CoreMetadata:
+class MetadataProbe:
+    """Whether one index serves ``<url>.metadata`` files it does not advertise.
+
+    Unknown until the first try; a miss turns probing off for the index, so an index without
+    them costs one extra request per run (a few, when prefetches race the first answer).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._served: bool | None = None
+
+    def worth_trying(self) -> bool:
+        with self._lock:
+            return self._served is not False
+
+    def learn(self, served: bool) -> None:
+        with self._lock:
+            if self._served is None or served:
+                self._served = served
+
+
+def fetch_metadata(
+    file: DistFile, client: HttpClient, cache: Cache, *, probe: MetadataProbe | None = None
+) -> CoreMetadata:
     if not file.is_wheel:
         raise KilnError(
             f"`{file.filename}` is a source distribution; building sdists arrives with the "
@@ -59,20 +85,25 @@ def fetch_metadata(file: DistFile, client: HttpClient, cache: Cache) -> CoreMeta
         data = entry.read_bytes()
         with contextlib.suppress(KilnError):
             return _checked(file, data)
-    data = _fetch(file, client, cache)
+    data = _fetch(file, client, cache, probe)
     metadata = _checked(file, data)
     with contextlib.suppress(OSError):
         write_bytes(entry, data)
     return metadata
 
 
-def _fetch(file: DistFile, client: HttpClient, cache: Cache) -> bytes:
+def _fetch(file: DistFile, client: HttpClient, cache: Cache, probe: MetadataProbe | None) -> bytes:
     archive = archive_path(file, cache)
     if archive.is_file():
         with contextlib.suppress(KilnError, OSError):
             return _read_wheel(archive, file)
     if file.metadata_file is not None:
         data = _pep658(file, client)
+        if data is not None:
+            return data
+    elif probe is not None and probe.worth_trying():
+        data = _unadvertised(file, client)
+        probe.learn(data is not None)
         if data is not None:
             return data
     try:
@@ -104,6 +135,19 @@ def _pep658(file: DistFile, client: HttpClient) -> bytes | None:
                 hint="the index served different metadata than it listed; run with --refresh "
                 "or report it to the index",
             )
+    return response.body
+
+
+def _unadvertised(file: DistFile, client: HttpClient) -> bytes | None:
+    """``<url>.metadata`` from an index that did not list it; only if it really is this
+    file's metadata (a server may answer any URL with a page)."""
+    response = client.get(file.url + ".metadata")
+    if response.status != 200:
+        return None
+    try:
+        _checked(file, response.body)
+    except KilnError:
+        return None
     return response.body
 
 

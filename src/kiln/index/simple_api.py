@@ -2,8 +2,9 @@
 
 Both parsers accept what real indexes serve: PyPI's JSON with PEP 700 upload times and sizes,
 PEP 714's ``core-metadata`` beside the legacy ``dist-info-metadata``, PEP 592 yanks; and
-download.pytorch.org's HTML with absolute hrefs, ``%2B`` in local versions and ``#sha256=``
-fragments. Unknown keys are ignored, as the PEPs ask.
+download.pytorch.org's HTML with absolute hrefs, ``%2B`` in local versions, ``#sha256=``
+fragments and ``data-upload-time`` (PEP 700's key, which that index also writes into its
+HTML). Unknown keys are ignored, as the PEPs ask.
 """
 
 from __future__ import annotations
@@ -156,12 +157,14 @@ def _html_file(attrs: dict[str, str | None], base: str, index: str) -> DistFile 
         yanked = attrs["data-yanked"] or ""
     metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
     has_metadata = "data-core-metadata" in attrs or "data-dist-info-metadata" in attrs
+    uploaded = attrs.get("data-upload-time")
     return DistFile(
         filename=filename,
         url=url,
         hashes=Hashes.from_fragment(fragment) if fragment else Hashes(),
         requires_python=attrs.get("data-requires-python") or None,
         yanked=yanked,
+        upload_time=parse_upload_time(uploaded) if uploaded else None,
         metadata_file=_html_metadata(metadata) if has_metadata else None,
         index=index,
     )

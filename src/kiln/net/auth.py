@@ -8,7 +8,8 @@ Sources, first match wins for a URL:
 3. ``~/.netrc`` (or the file ``NETRC`` names).
 
 Credentials go only to the exact host and port they belong to, never to a redirect target on
-another host, and never into a message (see `kiln.net.redact`).
+another host, and never into a message (see `kiln.net.redact`). An index with
+``authenticate = "never"`` is forbidden any credentials (`CredentialStore.forbid`), netrc's too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import base64
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -92,6 +93,8 @@ class CredentialStore:
         self._netrc_loaded = False
         self._netrc: dict[str, Credentials] = {}
         self._netrc_default: Credentials | None = None
+        self._forbidden_prefixes: list[tuple[HostKey, str]] = []
+        self._forbidden_urls: set[str] = set()
 
     def remember(self, url: str) -> None:
         """Keep the userinfo of ``url``, if any, for later requests to its host."""
@@ -111,8 +114,35 @@ class CredentialStore:
             return
         self._add(url, Credentials(username or "", password or ""))
 
+    def forbid(self, url: str) -> None:
+        """Send no credentials to ``url`` or anything below it (``authenticate = "never"``)."""
+        key = host_key(url)
+        if key is None:
+            return
+        with self._lock:
+            self._forbidden_prefixes.append((key, _dir_path(url)))
+
+    def forbid_exact(self, urls: Iterable[str]) -> None:
+        """Send no credentials to these URLs: the files a never-authenticated index lists,
+        which may live on another path of a host that has credentials."""
+        stripped = {_bare(url) for url in urls}
+        with self._lock:
+            self._forbidden_urls.update(stripped)
+
+    def forbidden(self, url: str) -> bool:
+        key = host_key(url)
+        with self._lock:
+            if not self._forbidden_prefixes and not self._forbidden_urls:
+                return False
+            if _bare(url) in self._forbidden_urls:
+                return True
+            path = _dir_path(url)
+            return any(k == key and path.startswith(p) for k, p in self._forbidden_prefixes)
+
     def for_url(self, url: str) -> Credentials | None:
         """What to send to ``url``: only credentials that belong to its host and port."""
+        if self.forbidden(url):
+            return None
         inline = userinfo(url)
         if inline is not None:
             return inline
@@ -166,3 +196,22 @@ class CredentialStore:
                 self._netrc_default = credentials
             else:
                 self._netrc[host.lower()] = credentials
+
+
+def _dir_path(url: str) -> str:
+    """The URL's path with exactly one trailing slash, so prefixes match whole segments."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return "/"
+    return path.rstrip("/") + "/"
+
+
+def _bare(url: str) -> str:
+    """The URL without userinfo or fragment, as forbidden URLs are compared."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=netloc, fragment="").geturl()

@@ -16,6 +16,7 @@ from packaging.version import Version
 
 from kiln.core.dist import DistFile
 from kiln.core.environment import Target
+from kiln.core.protocols import FindResult, Found
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,19 @@ def _requires_python_ok(spec: str | None, python_full_version: str) -> bool:
         return True  # an unparsable bound does not exclude, as pip does
 
 
-def choose_files(name: NormalizedName, files: Sequence[DistFile], target: Target) -> VersionTable:
+def choose_files(
+    name: NormalizedName,
+    files: Sequence[DistFile],
+    target: Target,
+    *,
+    priority: Sequence[str] = (),
+) -> VersionTable:
     """Group ``files`` by version and pick, per version, the best wheel for ``target``.
+
+    Versions come newest first. With a ``priority`` (`Found.priority`, the unsafe-first-match
+    strategy: index names in the order they are consulted), they come index by index instead,
+    newest first within each, so the solver exhausts the first index that has a fitting
+    version before it looks at a newer one elsewhere.
 
     Preference inside a version: a non-yanked file before a yanked one, then the best tag
     rank. Source distributions are never chosen yet (there is no build frontend); they only
@@ -69,10 +81,27 @@ def choose_files(name: NormalizedName, files: Sequence[DistFile], target: Target
             continue
         by_version[parsed[1]].append(file)
 
+    order = sorted(by_version, reverse=True)
+    if priority:
+        rank = {index: n for n, index in enumerate(priority)}
+        unranked = len(rank)
+
+        def index_rank(version: Version) -> int:
+            return min(rank.get(f.index, unranked) for f in by_version[version])
+
+        # Stable: newest first within one index.
+        order.sort(key=index_rank)
     table = VersionTable(name)
-    for version in sorted(by_version, reverse=True):
+    for version in order:
         table.choices.append(_choose_one(version, by_version[version], target))
     return table
+
+
+def table_for(name: NormalizedName, found: FindResult, target: Target) -> VersionTable:
+    """The version table of what a finder returned, in the order its strategy asks for."""
+    if isinstance(found, Found):
+        return choose_files(name, found.files, target, priority=found.priority)
+    return VersionTable(name)
 
 
 def _choose_one(version: Version, files: list[DistFile], target: Target) -> VersionChoice:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from kiln.core.environment import Target
-from kiln.core.errors import NotFoundError, ResolutionError
+from kiln.core.errors import KilnError, NotFoundError, ResolutionError
+from kiln.core.protocols import FindResult, Found, NotFound
 from kiln.resolve.provider import PYTHON, KilnProvider, PythonCandidate, Req
 
 _SHOWN_VERSIONS = 5
@@ -61,6 +64,16 @@ def explain_impossible(causes: Sequence[Any], provider: KilnProvider, target: Ta
         if missing is not None:
             wanted = infos[0].requirement
             searched = ", ".join(f"`{s}`" for s in missing.searched) or "no index"
+            excluded = _excluded_causes(norm, [info.requirement for info in infos], missing)
+            if excluded and missing.exclude_newer is not None:
+                return ResolutionError(
+                    f"no version of `{wanted.name}` was uploaded before "
+                    f"{_moment(missing.exclude_newer)} (exclude-newer)",
+                    causes=[f"{_who(info.parent)} `{info.requirement}`" for info in infos]
+                    + excluded
+                    + [f"searched {searched}"],
+                    hint=_EXCLUDE_HINT,
+                )
             return NotFoundError(
                 f"package `{wanted.name}` was not found in the package index",
                 causes=[f"{_who(info.parent)} `{info.requirement}`" for info in infos]
@@ -73,12 +86,15 @@ def explain_impossible(causes: Sequence[Any], provider: KilnProvider, target: Ta
     table = provider.table(NormalizedName(name))
     reqs: list[Req] = [info.requirement for info in infos]
     chain = [f"{_who(info.parent)} `{info.requirement}`" for info in infos]
+    excluded = _excluded_causes(NormalizedName(name), reqs, _found(provider, name))
     all_versions = [c.version for c in table.choices]
     if not all_versions:
         return NotFoundError(
             f"package `{name}` has no installable files on the index",
-            causes=chain,
-            hint="check the index URL, or whether the project publishes wheels",
+            causes=[*chain, *excluded],
+            hint=_EXCLUDE_HINT
+            if excluded
+            else "check the index URL, or whether the project publishes wheels",
         )
     matching = [
         c
@@ -98,8 +114,8 @@ def explain_impossible(causes: Sequence[Any], provider: KilnProvider, target: Ta
         spec = " and ".join(f"`{r}`" for r in reqs)
         return ResolutionError(
             f"no version of `{name}` matches {spec}",
-            causes=[*chain, f"available versions: {_versions_words(all_versions)}"],
-            hint=f"choose a version of `{name}` that exists",
+            causes=[*chain, f"available versions: {_versions_words(all_versions)}", *excluded],
+            hint=_EXCLUDE_HINT if excluded else f"choose a version of `{name}` that exists",
         )
     rejected = [c for c in matching if c.file is None]
     if rejected and len(rejected) == len(matching):
@@ -109,14 +125,65 @@ def explain_impossible(causes: Sequence[Any], provider: KilnProvider, target: Ta
         return ResolutionError(
             f"no version of `{name}` that matches {' and '.join(f'`{r}`' for r in reqs)} "
             f"can be installed on {target.description}",
-            causes=[*chain, *reasons],
+            causes=[*chain, *reasons, *excluded],
             hint=_hint_for(rejected[0].rejected or ""),
         )
     return ResolutionError(
         f"the requirements on `{name}` cannot be met together with the rest",
-        causes=chain,
+        causes=[*chain, *excluded],
         hint="relax one of the requirements named above",
     )
+
+
+_EXCLUDE_HINT = (
+    "move `--exclude-newer` (or `tool.uv.exclude-newer`) later, or relax the requirement"
+)
+
+
+def _found(provider: KilnProvider, name: str) -> FindResult | None:
+    """What the finder returned for ``name`` (it remembers: this costs no request)."""
+    norm = NormalizedName(name)
+    if norm in provider.direct:
+        return None
+    missing = provider.state.not_found.get(norm)
+    if missing is not None:
+        return missing
+    try:
+        return provider.finder.find(norm)
+    except KilnError:
+        return None
+
+
+def _excluded_causes(
+    name: NormalizedName, reqs: Sequence[Req], found: FindResult | None
+) -> list[str]:
+    """One line per version that exclude-newer left out and that the requirements accept."""
+    if not isinstance(found, (Found, NotFound)) or found.exclude_newer is None:
+        return []
+    cutoff = _moment(found.exclude_newer)
+    untimed: dict[Version, bool] = {}
+    for file in found.excluded:
+        parsed = file.name_version
+        if parsed is None:
+            continue
+        version = parsed[1]
+        if not all(r.specifier.contains(version, prereleases=True) for r in reqs):
+            continue
+        untimed[version] = untimed.get(version, False) or file.upload_time is None
+    lines = []
+    for version in sorted(untimed, reverse=True)[:_SHOWN_VERSIONS]:
+        if untimed[version]:
+            lines.append(f"`{name}` {version} has no upload time, so exclude-newer leaves it out")
+        else:
+            lines.append(f"`{name}` {version} was uploaded after {cutoff} (exclude-newer)")
+    if len(untimed) > _SHOWN_VERSIONS:
+        lines.append(f"and {len(untimed) - _SHOWN_VERSIONS} more versions, for the same reason")
+    return lines
+
+
+def _moment(moment: datetime) -> str:
+    aware = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _most_telling(by_name: dict[str, list[Any]], provider: KilnProvider) -> tuple[str, list[Any]]:

@@ -143,20 +143,54 @@ def test_exclude_newer_drops_later_uploads(
     assert found(search.find(FOO)) == ["foo-1.0-py3-none-any.whl"]
 
 
-def test_exclude_newer_keeps_files_without_upload_times(
+def test_exclude_newer_drops_files_without_upload_times_as_uv_does(
     index_server: IndexServer, client: HttpClient, cache: Cache
 ) -> None:
     index_server.add(Pkg("torch", "2.5.1+cpu", tags=["cp312-cp312-linux_x86_64"]), index="whl/cpu")
     search = IndexFinder(
-        [IndexUrl(index_server.index_url("whl/cpu"))],
+        [IndexUrl(index_server.index_url("whl/cpu"), name="pytorch-cpu")],
         (),
         client,
         cache,
-        exclude_newer=datetime(2000, 1, 1, tzinfo=timezone.utc),
+        exclude_newer=datetime(2030, 1, 1, tzinfo=timezone.utc),
     )
-    assert found(search.find(NormalizedName("torch"))) == [
-        "torch-2.5.1+cpu-cp312-cp312-linux_x86_64.whl"
+    result = search.find(NormalizedName("torch"))
+    assert isinstance(result, NotFound)
+    assert [f.filename for f in result.excluded] == ["torch-2.5.1+cpu-cp312-cp312-linux_x86_64.whl"]
+    assert search.notes() == [
+        "1 file of `torch` on `pytorch-cpu` has no upload time and was left out by "
+        "exclude-newer (2030-01-01T00:00:00Z)"
     ]
+
+
+def test_exclude_newer_keeps_flat_index_files_which_never_have_upload_times(
+    index_server: IndexServer, client: HttpClient, cache: Cache, tmp_path: Path
+) -> None:
+    build_wheel(Pkg("foo", "3.0"), "py3-none-any", tmp_path / "flat")
+    flat = IndexUrl(str(tmp_path / "flat"), format="flat")
+    search = finder(
+        index_server, client, cache, flat, exclude_newer=datetime(2000, 1, 1, tzinfo=timezone.utc)
+    )
+    assert found(search.find(FOO)) == ["foo-3.0-py3-none-any.whl"]
+
+
+def test_first_index_stops_at_an_index_whose_files_exclude_newer_drops(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("foo", "2.0", upload_time="2024-07-01T00:00:00Z"), index="internal")
+    index_server.add(Pkg("foo", "1.0", upload_time="2024-01-01T00:00:00Z"))
+    search = finder(
+        index_server,
+        client,
+        cache,
+        IndexUrl(index_server.index_url("internal")),
+        exclude_newer=datetime(2024, 6, 1, tzinfo=timezone.utc),
+    )
+    result = search.find(FOO)
+    # Falling through to the default index is what a dependency-confusion attack needs.
+    assert isinstance(result, NotFound)
+    assert [f.filename for f in result.excluded] == ["foo-2.0-py3-none-any.whl"]
+    assert pages(index_server) == ["/internal/foo/"]
 
 
 def test_missing_project_names_every_index_searched(
@@ -232,8 +266,10 @@ def test_index_that_needs_credentials_says_so(
     search = IndexFinder([IndexUrl(index_server.index_url("private"))], (), client, cache)
     with pytest.raises(NetworkError) as caught:
         search.find(FOO)
-    assert caught.value.causes == ("401 Unauthorized",)
-    assert caught.value.hint is not None and "KILN_INDEX_<NAME>_USERNAME" in caught.value.hint
+    url = index_server.index_url("private")
+    assert caught.value.message == f"index `{url}` refused `{url}foo/`"
+    assert caught.value.causes == ("401 Unauthorized", "no credentials were sent")
+    assert caught.value.hint is not None and "~/.netrc" in caught.value.hint
 
 
 def test_credentials_of_a_named_index_reach_its_pages_and_files(
@@ -274,7 +310,7 @@ def test_download_reuses_the_wheel_the_metadata_fallback_fetched(
     index_server: IndexServer, client: HttpClient, cache: Cache, tmp_path: Path
 ) -> None:
     index_server.add(Pkg("foo", "1.0"))
-    index_server.configure(advertise_metadata=False, serve_ranges=False)
+    index_server.configure(advertise_metadata=False, serve_metadata=False, serve_ranges=False)
     search = finder(index_server, client, cache)
     (file,) = search.find(FOO).files  # type: ignore[union-attr]
     search.metadata(file)

@@ -16,7 +16,6 @@ from kiln.commands.pip.target import target_interpreter
 from kiln.core.dist import DistFile
 from kiln.core.errors import UsageError
 from kiln.core.hashes import Hashes
-from kiln.index.finder import IndexFinder, IndexUrl
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
@@ -70,13 +69,6 @@ def gather(request: PipInstallRequest) -> RequirementsFile:
     return collected
 
 
-def index_urls(settings: IndexSettings) -> list[IndexUrl]:
-    urls = [IndexUrl(url) for url in settings.extra_indexes]
-    if settings.default_index:
-        urls.append(IndexUrl(settings.default_index, default=True))
-    return urls
-
-
 def direct_files(requirements: Sequence[Requirement]) -> dict[NormalizedName, DistFile]:
     """Requirements that name a wheel by URL become the only candidate for that project."""
     direct: dict[NormalizedName, DistFile] = {}
@@ -117,12 +109,11 @@ def pip_install(
         file_index_url=wanted.index_url,
         file_extra_index_urls=wanted.extra_index_urls,
         file_find_links=wanted.find_links,
+        file_no_index=wanted.no_index,
     )
-    if wanted.no_index:
-        settings = IndexSettings(None, (), settings.find_links, settings.strategy)
-    finder = IndexFinder(
-        index_urls(settings), settings.find_links, ctx.client, ctx.cache, strategy=settings.strategy
-    )
+    if getattr(index_args, "refresh", False):
+        ctx.client.refresh = True
+    finder = settings.finder(ctx.client, ctx.cache)
     site = interpreter.site_packages()
     installed = installed_distributions(site)
     upgrade_names = {canonicalize_name(n) for n in request.upgrade_packages}
@@ -152,7 +143,7 @@ def pip_install(
         f"`{c.name}=={c.version}` is yanked"
         + (f" (reason: {c.file.yanked})" if c.file.yanked else "")
         for c in resolution.yanked
-    )
+    ) + tuple(finder.notes())
     if request.dry_run:
         return PipInstallResult(interpreter, resolution, plan, None, timings, warnings)
 

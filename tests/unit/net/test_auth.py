@@ -112,6 +112,28 @@ def test_a_broken_netrc_is_ignored(tmp_path: Path) -> None:
     assert store(netrc=netrc).for_url("https://h.example.com/") is None
 
 
+def test_a_forbidden_prefix_gets_no_credentials_not_even_from_netrc(tmp_path: Path) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine h.example.com login carol password pw3\n")
+    netrc.chmod(0o600)
+    creds = store(netrc=netrc)
+    creds.remember("https://u:p@h.example.com/private/simple")
+    creds.forbid("https://h.example.com/public/simple")
+    assert creds.for_url("https://h.example.com/public/simple/foo/") is None
+    assert creds.for_url("https://h.example.com/public/simple") is None
+    # Whole path segments only: a sibling path keeps what the host has.
+    assert creds.for_url("https://h.example.com/public/simple2/") == Credentials("u", "p")
+    assert creds.for_url("https://h.example.com/private/simple/x/") == Credentials("u", "p")
+
+
+def test_forbidden_file_urls_get_no_credentials_on_a_shared_host() -> None:
+    creds = store()
+    creds.remember("https://u:p@h.example.com/simple")
+    creds.forbid_exact(["https://h.example.com/files/a.whl#sha256=00"])
+    assert creds.for_url("https://h.example.com/files/a.whl") is None
+    assert creds.for_url("https://h.example.com/files/b.whl") == Credentials("u", "p")
+
+
 # -- on the wire ---------------------------------------------------------------------------
 
 

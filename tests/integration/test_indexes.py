@@ -18,6 +18,7 @@ from kiln.cache.layout import Cache
 from kiln.core.environment import Environment
 from kiln.index.finder import ACCEPT, IndexFinder, IndexUrl
 from kiln.net.client import HttpClient
+from kiln.resolve.candidates import table_for
 from kiln.resolve.resolver import resolve
 from tests.support.index_server import IndexServer
 from tests.support.wheels import Pkg
@@ -148,6 +149,28 @@ def test_unsafe_first_match_falls_through_when_the_first_index_has_nothing_that_
         env={"KILN_INDEX_STRATEGY": "unsafe-first-match"}, check=True,
     )  # fmt: skip
     assert would_install(done) == {"foo": "2.0"}
+
+
+def test_unsafe_first_match_orders_candidates_index_by_index(
+    index_server: IndexServer, tmp_path: Path
+) -> None:
+    index_server.add(Pkg("foo", "1.0"), Pkg("foo", "1.1"), index="first")
+    index_server.add(Pkg("foo", "2.0"), Pkg("foo", "0.9"))
+    cache = Cache(tmp_path / "cache")
+    client = HttpClient(cache=cache, retries=0, env={})
+    indexes = [
+        IndexUrl(index_server.index_url(), default=True),
+        IndexUrl(index_server.index_url("first")),
+    ]
+    orders = {}
+    for strategy in ("unsafe-first-match", "unsafe-best-match"):
+        finder = IndexFinder(indexes, (), client, cache, strategy=strategy)
+        table = table_for(NormalizedName("foo"), finder.find(NormalizedName("foo")), LINUX_CP312)
+        orders[strategy] = [str(c.version) for c in table.choices]
+    assert orders == {
+        "unsafe-first-match": ["1.1", "1.0", "2.0", "0.9"],
+        "unsafe-best-match": ["2.0", "1.1", "1.0", "0.9"],
+    }
 
 
 @pytest.mark.xfail(

@@ -31,42 +31,7 @@ if not SCENARIOS_DIR.is_dir():
 
 # Scenarios where kiln resolves differently from what packse (and uv) expect: id -> diagnosis.
 # README.md beside this file gives each one in full.
-_PRE_FALLBACK = (
-    "kiln takes {got} for {spec}: `KilnProvider.find_matches` (resolve/provider.py) filters with "
-    "`SpecifierSet.filter`, which falls back to pre-releases when no final release matches; "
-    "uv allows a pre-release only when the project has no final release at all"
-)
-_PRE_TRANSITIVE = (
-    "kiln takes {got} because a dependency's specifier ({spec}) names a pre-release: "
-    "`KilnProvider.find_matches` lets any requirement opt in; uv counts only the user's own"
-)
-KNOWN_WRONG: dict[str, str] = {
-    "prereleases/package-only-prereleases-in-range": _PRE_FALLBACK.format(
-        got="a 1.0.0a1", spec="`a>0.1.0`"
-    ),
-    "prereleases/transitive-package-only-prereleases-in-range": _PRE_FALLBACK.format(
-        got="b 1.0.0a1", spec="`b>0.1` (from a)"
-    ),
-    "prereleases/transitive-prerelease-and-stable-dependency": _PRE_TRANSITIVE.format(
-        got="c 2.0.0b1", spec="`c==2.0.0b1`"
-    ),
-    "prereleases/transitive-prerelease-and-stable-dependency-many-versions": _PRE_TRANSITIVE.format(
-        got="c 2.0.0b9", spec="`c>=2.0.0b1`"
-    ),
-    "prereleases/transitive-prerelease-and-stable-dependency-many-versions-holes": (
-        _PRE_TRANSITIVE.format(got="c 2.0.0b4", spec="`c>1.0.0,...,<2.0.0b5`")
-    ),
-    "requires_python/python-less-than-current": (
-        "kiln rejects a 1.0.0 (Requires-Python `<=3.8`) on 3.9: `_choose_one` "
-        "(resolve/candidates.py) and `KilnProvider.get_dependencies` enforce upper bounds; "
-        "uv ignores the upper bound of Requires-Python"
-    ),
-    "yanked/transitive-yanked-and-unyanked-dependency": (
-        "kiln takes the yanked c 2.0.0 because a dependency pins `c==2.0.0`: "
-        "`KilnProvider.find_matches` (resolve/provider.py) accepts any exact pin; "
-        "uv accepts a yanked release only when the user pins it"
-    ),
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 _ADDED = re.compile(r"^ \+ (?P<name>[^=\s]+)==(?P<version>\S+)$", re.MULTILINE)
 

@@ -47,11 +47,17 @@ def _platform_words(files: Iterable[DistFile]) -> str:
     return ", ".join(tags)
 
 
+def lower_bounds(spec: SpecifierSet) -> SpecifierSet:
+    """``Requires-Python`` without its upper bounds, which uv ignores: packages put them there
+    as guesses (``<4``, ``<=3.11``) far more often than as facts."""
+    return SpecifierSet(",".join(str(s) for s in spec if s.operator not in ("<", "<=")))
+
+
 def _requires_python_ok(spec: str | None, python_full_version: str) -> bool:
     if not spec:
         return True
     try:
-        return SpecifierSet(spec).contains(python_full_version, prereleases=True)
+        return lower_bounds(SpecifierSet(spec)).contains(python_full_version, prereleases=True)
     except InvalidSpecifier:
         return True  # an unparsable bound does not exclude, as pip does
 

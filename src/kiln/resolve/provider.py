@@ -21,7 +21,7 @@ from resolvelib.providers import AbstractProvider
 from kiln.core.dist import Candidate, DistFile
 from kiln.core.environment import Target
 from kiln.core.protocols import Found, NotFound, PackageFinder
-from kiln.resolve.candidates import VersionTable, choose_files
+from kiln.resolve.candidates import VersionTable, choose_files, lower_bounds
 
 PYTHON = "<python>"
 
@@ -185,15 +185,26 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         bad = {c.version for c in incompatibilities[identifier] if isinstance(c, Candidate)}
         table = self.table(name)
         constraint = self.constraints.get(name)
+        # Only the user's own requirements and constraints opt in to yanked files and to
+        # pre-releases, as uv decides; a dependency's pin does not.
+        user_specs = [r.specifier for r in reqs if r.parent is None]
+        if constraint is not None:
+            user_specs.append(constraint)
         pinned_exact = any(
-            s.operator in ("==", "===") and "*" not in s.version for r in reqs for s in r.specifier
+            s.operator in ("==", "===") and "*" not in s.version
+            for spec in user_specs
+            for s in spec
         )
         allowed = [c for c in table.choices if c.file is not None and c.version not in bad]
-        # Pre-releases only where asked for or where nothing else fits, as PEP 440 installers do.
+        # Pre-releases when the user's requirement names one, or when the project has no
+        # final release at all; never as a fallback inside a range.
+        allow_pre = any(spec.prereleases for spec in user_specs) or all(
+            c.version.is_prerelease for c in table.choices
+        )
         specs = [r.specifier for r in reqs] + ([constraint] if constraint is not None else [])
-        versions = [c.version for c in allowed]
+        versions = [c.version for c in allowed if allow_pre or not c.version.is_prerelease]
         for spec in specs:
-            versions = list(spec.filter(versions))
+            versions = [v for v in versions if spec.contains(v, prereleases=True)]
         if not versions:
             return []
         keep = set(versions)
@@ -236,9 +247,9 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         if self.no_deps:
             return deps
         metadata = self.finder.metadata(candidate.file)
-        if metadata.requires_python is not None and not metadata.requires_python.contains(
-            self._python.version, prereleases=True
-        ):
+        if metadata.requires_python is not None and not lower_bounds(
+            metadata.requires_python
+        ).contains(self._python.version, prereleases=True):
             self.state.requires_python_failures[parent] = str(metadata.requires_python)
             deps.append(
                 Req(

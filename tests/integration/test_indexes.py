@@ -377,6 +377,22 @@ def test_exclude_newer_that_leaves_nothing_says_so(kiln: Kiln, venv: Path, dated
     )
 
 
+def test_exclude_newer_leaves_out_files_without_upload_times_and_says_why(
+    kiln: Kiln, index_server: IndexServer, venv: Path
+) -> None:
+    # The PyTorch layout (HTML, like download.pytorch.org) carries no upload times.
+    index_server.add(Pkg("torchy", "1.0+cpu"), index="whl/cpu")
+    done = kiln(
+        "pip", "install", "torchy", "--index-url", index_server.index_url("whl/cpu"),
+        "--exclude-newer", "2030-01-01", "--dry-run", "--python", str(venv),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "caused by: `torchy` 1.0+cpu has no upload time, so exclude-newer leaves it out" in (
+        done.stderr
+    )
+    assert "hint: the index publishes no upload times" in done.stderr
+
+
 def test_yanked_versions_only_when_pinned_exactly_and_with_a_warning(
     kiln: Kiln, index_server: IndexServer, venv: Path
 ) -> None:

@@ -72,7 +72,7 @@ def explain_impossible(causes: Sequence[Any], provider: KilnProvider, target: Ta
                     causes=[f"{_who(info.parent)} `{info.requirement}`" for info in infos]
                     + excluded
                     + [f"searched {searched}"],
-                    hint=_EXCLUDE_HINT,
+                    hint=_exclude_hint(excluded),
                 )
             return NotFoundError(
                 f"package `{wanted.name}` was not found in the package index",
@@ -92,7 +92,7 @@ def explain_impossible(causes: Sequence[Any], provider: KilnProvider, target: Ta
         return NotFoundError(
             f"package `{name}` has no installable files on the index",
             causes=[*chain, *excluded],
-            hint=_EXCLUDE_HINT
+            hint=_exclude_hint(excluded)
             if excluded
             else "check the index URL, or whether the project publishes wheels",
         )
@@ -115,7 +115,9 @@ def explain_impossible(causes: Sequence[Any], provider: KilnProvider, target: Ta
         return ResolutionError(
             f"no version of `{name}` matches {spec}",
             causes=[*chain, f"available versions: {_versions_words(all_versions)}", *excluded],
-            hint=_EXCLUDE_HINT if excluded else f"choose a version of `{name}` that exists",
+            hint=_exclude_hint(excluded)
+            if excluded
+            else f"choose a version of `{name}` that exists",
         )
     rejected = [c for c in matching if c.file is None]
     if rejected and len(rejected) == len(matching):
@@ -138,6 +140,16 @@ def explain_impossible(causes: Sequence[Any], provider: KilnProvider, target: Ta
 _EXCLUDE_HINT = (
     "move `--exclude-newer` (or `tool.uv.exclude-newer`) later, or relax the requirement"
 )
+_UNTIMED_HINT = (
+    "the index publishes no upload times, and exclude-newer leaves out files without one "
+    "(as uv does); drop exclude-newer, or take the package from an index that has them"
+)
+
+
+def _exclude_hint(lines: Sequence[str]) -> str:
+    if lines and all("has no upload time" in line for line in lines[:_SHOWN_VERSIONS]):
+        return _UNTIMED_HINT
+    return _EXCLUDE_HINT
 
 
 def _found(provider: KilnProvider, name: str) -> FindResult | None:

@@ -92,6 +92,8 @@ def test_s2_torch_from_the_pinned_explicit_index_and_jinja2_from_the_default(
         IndexUrl(torch_server.index_url("pypi"), default=True),
     ]
     finder = IndexFinder(indexes, (), client, cache, pins={NormalizedName("torch"): "pytorch-cpu"})
+    # The server is shared by the session: look only at this test's requests.
+    start = len(torch_server.requests)
     try:
         resolution = resolve([Requirement("torch")], finder, LINUX_CP312)
     finally:
@@ -102,7 +104,9 @@ def test_s2_torch_from_the_pinned_explicit_index_and_jinja2_from_the_default(
     # The CPU index lists a newer jinja2 (3.1.99): explicit means it serves torch only.
     assert str(chosen[NormalizedName("jinja2")].version) == "3.1.4"
     assert not any(name.startswith("nvidia") for name in chosen)
-    cpu_pages = {r.path for r in torch_server.requests if r.index == "whl/cpu" and r.kind == "page"}
+    cpu_pages = {
+        r.path for r in torch_server.requests[start:] if r.index == "whl/cpu" and r.kind == "page"
+    }
     assert cpu_pages == {"/whl/cpu/torch/"}
 
 

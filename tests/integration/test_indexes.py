@@ -177,11 +177,6 @@ def test_unsafe_first_match_orders_candidates_index_by_index(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the resolver's provider must build its version table with Found.priority "
-    "(resolve.candidates.table_for); until then candidates are tried newest first",
-)
 def test_unsafe_first_match_prefers_the_first_index_over_a_newer_version_elsewhere(
     kiln: Kiln, venv: Path, two_indexes: list[str]
 ) -> None:

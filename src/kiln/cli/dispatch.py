@@ -20,6 +20,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
             from kiln.cli.render_venv import venv
 
             return venv(ctx, args, console)
+        if args.verb == "lock":
+            from kiln.cli.render_project import lock
+
+            return lock(ctx, args, console)
         if args.verb == "pip":
             from kiln.cli import render_pip
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from kiln import __version__
+from kiln.cli.parser_project import add_project_verbs
 
 
 def _add_global(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -192,4 +193,5 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--system", action="store_true")
     _add_python(show, "to read")
     _add_global(show)
+    add_project_verbs(verbs, _add_global, _add_index)
     return parser

@@ -99,6 +99,7 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             cached = self.state.tables.get(name)
         if cached is not None:
             return cached
+        priority: tuple[str, ...] = ()
         if name in self.direct:
             files: Sequence[DistFile] = (self.direct[name],)
         else:
@@ -110,7 +111,8 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             else:
                 assert isinstance(found, Found)
                 files = found.files
-        table = choose_files(name, files, self.target)
+                priority = found.priority
+        table = choose_files(name, files, self.target, priority=priority)
         with self._lock:
             self.state.tables[name] = table
         return table

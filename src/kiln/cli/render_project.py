@@ -1,0 +1,32 @@
+"""Output of the project verbs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from kiln.cli.console import Console, elapsed, plural
+from kiln.commands.context import CommandContext
+
+
+def lock(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.project.lock import lock_project
+
+    result = lock_project(
+        ctx,
+        Path(args.project) if args.project else None,
+        args,
+        check=args.check,
+        upgrade=args.upgrade,
+        upgrade_packages=frozenset(canonicalize_name(n) for n in args.upgrade_package),
+    )
+    for warning in result.warnings:
+        console.warn(warning)
+    console.info(f"Resolved {plural(result.packages, 'package')} in {elapsed(result.seconds)}")
+    if args.check:
+        console.info(f"`{result.path.name}` is up to date")
+    elif result.changed:
+        console.info(f"Wrote {result.path}")
+    return 0

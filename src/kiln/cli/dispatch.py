@@ -24,6 +24,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
             from kiln.cli.render_project import lock
 
             return lock(ctx, args, console)
+        if args.verb == "init":
+            from kiln.cli.render_project import init
+
+            return init(ctx, args, console)
         if args.verb == "pip":
             from kiln.cli import render_pip
 

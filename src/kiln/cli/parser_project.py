@@ -20,3 +20,40 @@ def add_project_verbs(
     lock.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME")
     add_index(lock)
     add_global(lock)
+
+    init = verbs.add_parser("init", help="create a new project")
+    init.add_argument("path", nargs="?", metavar="PATH", help="where (default: the current folder)")
+    init.add_argument(
+        "-p",
+        "--python",
+        metavar="PYTHON",
+        help="the interpreter whose version the project requires (default: the first found)",
+    )
+    kind = init.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--app",
+        dest="kind",
+        action="store_const",
+        const="app",
+        help="an application with a main.py (the default)",
+    )
+    kind.add_argument(
+        "--lib", dest="kind", action="store_const", const="lib", help="a library in src/"
+    )
+    kind.add_argument(
+        "--package",
+        dest="kind",
+        action="store_const",
+        const="package",
+        help="an application packaged in src/, with a script entry",
+    )
+    init.set_defaults(kind="app")
+    init.add_argument("--name", metavar="NAME", help="the package name (default: the folder's)")
+    init.add_argument("--no-readme", action="store_true", help="write no README.md")
+    init.add_argument(
+        "--vcs",
+        choices=["git", "none"],
+        default=None,
+        help="initialize a git repository (default: git, unless already inside one)",
+    )
+    add_global(init)

@@ -30,3 +30,20 @@ def lock(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
     elif result.changed:
         console.info(f"Wrote {result.path}")
     return 0
+
+
+def init(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.project.init import InitRequest, init_project
+
+    request = InitRequest(
+        path=Path(args.path) if args.path else None,
+        python=args.python,
+        kind=args.kind,
+        name=args.name,
+        readme=not args.no_readme,
+        vcs=args.vcs,
+    )
+    result = init_project(ctx, request)
+    console.debug(f"Using {result.interpreter}")
+    console.info(f"Initialized project `{result.name}` at `{result.root}`")
+    return 0

@@ -6,6 +6,7 @@ torch 2.5.1 was rejected because no wheel fits CPython 3.13, listing the wheels 
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +54,10 @@ def lower_bounds(spec: SpecifierSet) -> SpecifierSet:
     return SpecifierSet(",".join(str(s) for s in spec if s.operator not in ("<", "<=")))
 
 
+@functools.lru_cache(maxsize=4096)
 def _requires_python_ok(spec: str | None, python_full_version: str) -> bool:
+    # Memoised: a project's hundreds of files share a handful of `requires-python` strings,
+    # and parsing them was most of a warm resolution's time.
     if not spec:
         return True
     try:

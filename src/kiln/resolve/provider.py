@@ -90,6 +90,7 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         self.state = ProviderState()
         self._lock = threading.Lock()
         self._lookahead = lookahead
+        self._warmed: set[NormalizedName] = set()
         self._python = PythonCandidate(Version(target.python_full_version))
 
     # -- tables -----------------------------------------------------------------------
@@ -118,10 +119,19 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         return table
 
     def _warm(self, reqs: Iterable[Req]) -> None:
-        """Look up the next layer of the graph in parallel while the solver works on this one."""
+        """Fetch, in parallel, the pages and metadata the solver is likely to ask for next.
+
+        Each warmed project's likeliest candidate has its metadata read here too, and its
+        dependencies are warmed in turn: the whole probable graph is fetched by the pool
+        while the solver, which asks one question at a time, catches up from the cache.
+        """
         if self._lookahead is None:
             return
         for req in reqs:
+            with self._lock:
+                if req.name in self._warmed:
+                    continue
+                self._warmed.add(req.name)
             self._lookahead.submit(self._warm_one, req)
 
     def _warm_one(self, req: Req) -> None:
@@ -129,9 +139,17 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         # solver meets the same failure itself when it gets there.
         table = self.table(req.name)
         for choice in table.usable():
-            if choice.file is not None and req.specifier.contains(choice.version, prereleases=True):
-                self.finder.prefetch([choice.file])
+            if choice.file is None or not req.specifier.contains(choice.version, prereleases=True):
+                continue
+            if self.no_deps:
                 return
+            metadata = self.finder.metadata(choice.file)
+            self._warm(
+                requirement_to_req(r)
+                for r in metadata.requires_dist
+                if self.target.evaluate(r.marker, frozenset(req.extras))
+            )
+            return
 
     # -- resolvelib protocol -------------------------------------------------------------
 

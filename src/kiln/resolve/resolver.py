@@ -60,7 +60,8 @@ def resolve(
     roots: list[Req] = [
         requirement_to_req(r) for r in requirements if target.evaluate(r.marker, frozenset())
     ]
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="kiln-lookahead") as pool:
+    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kiln-lookahead")
+    try:
         provider = KilnProvider(
             finder,
             target,
@@ -75,14 +76,15 @@ def resolve(
         try:
             result = solver.resolve(roots, max_rounds=_MAX_ROUNDS)
         except ResolutionImpossible as exc:
-            pool.shutdown(wait=False, cancel_futures=True)
             raise explain_impossible(list(exc.causes), provider, target) from None
         except ResolutionTooDeep:
-            pool.shutdown(wait=False, cancel_futures=True)
             raise ResolutionError(
                 "resolution took too many steps and was abandoned",
                 hint="pin some of the requirements more tightly (e.g. `pkg==X.Y`)",
             ) from None
+    finally:
+        # Look-ahead the solver no longer needs must not delay the answer.
+        pool.shutdown(wait=False, cancel_futures=True)
 
     pinned: dict[NormalizedName, Candidate] = {}
     for candidate in result.mapping.values():

@@ -1,0 +1,83 @@
+"""The lock as values: what `kiln lock` resolved, for every environment at once (PEP 751).
+
+Each value puts itself in canonical order when built (packages by name, version and marker;
+wheels by file name; names of extras and groups sorted), so two locks with the same content
+are equal and write the same bytes whatever order the resolver produced them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+__all__ = ["Lock", "LockedDependency", "LockedFile", "LockedPackage"]
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    """A wheel or an sdist of a locked version."""
+
+    name: str  # the file name
+    url: str  # never with userinfo: a lock is shared, credentials are not
+    size: int | None
+    upload_time: datetime | None
+    hashes: Mapping[str, str]  # at least sha256 when the index gave one
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hashes", dict(sorted(self.hashes.items())))
+
+
+@dataclass(frozen=True)
+class LockedDependency:
+    name: NormalizedName
+    marker: Marker | None = None
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: NormalizedName
+    version: Version
+    marker: Marker | None  # where this entry applies; may use `extras` / `dependency_groups`
+    index: str | None  # the index URL it came from
+    requires_python: SpecifierSet | None
+    wheels: tuple[LockedFile, ...]  # every wheel of this version on that index
+    sdist: LockedFile | None
+    dependencies: tuple[LockedDependency, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "wheels", tuple(sorted(self.wheels, key=lambda w: w.name)))
+        deps = sorted(set(self.dependencies), key=lambda d: (d.name, str(d.marker or "")))
+        object.__setattr__(self, "dependencies", tuple(deps))
+
+    @property
+    def sort_key(self) -> tuple[NormalizedName, Version, str]:
+        return (self.name, self.version, str(self.marker))
+
+
+@dataclass(frozen=True)
+class Lock:
+    requires_python: SpecifierSet | None
+    environments: tuple[Marker, ...]  # what the lock was resolved for; empty: everywhere
+    extras: tuple[str, ...]
+    dependency_groups: tuple[str, ...]
+    default_groups: tuple[str, ...]
+    packages: tuple[LockedPackage, ...]
+    fingerprint: str  # [tool.kiln] input-fingerprint: the hash of what the lock was made from
+    created_by: str = "kiln"
+    # Regions the lock knowingly cannot serve, each with the reason to show there.
+    unsupported: tuple[tuple[Marker, str], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "packages", tuple(sorted(self.packages, key=_package_key)))
+        for name in ("extras", "dependency_groups", "default_groups"):
+            object.__setattr__(self, name, tuple(sorted(set(getattr(self, name)))))
+
+
+def _package_key(package: LockedPackage) -> tuple[NormalizedName, Version, str]:
+    return package.sort_key

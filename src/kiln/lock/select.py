@@ -1,0 +1,147 @@
+"""What to install from a lock on one machine: the entries that apply there, each with its
+best wheel. This follows PEP 751's installation steps (lock and package requires-python, the
+lock's environments, one entry per name) and fails with a message naming what to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from packaging.tags import Tag
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+from kiln.core.environment import Environment
+from kiln.core.errors import KilnError
+from kiln.core.markers import evaluate
+from kiln.lock.model import Lock, LockedFile, LockedPackage
+
+__all__ = ["LockSelectError", "Selected", "select"]
+
+REGENERATE = "run `kiln lock` to regenerate the lock"
+_LISTED_WHEELS = 12
+
+
+class LockSelectError(KilnError):
+    """The lock has nothing, or something contradictory, for this machine and selection."""
+
+
+@dataclass(frozen=True)
+class Selected:
+    package: LockedPackage
+    wheel: LockedFile
+
+
+def select(
+    lock: Lock, env: Environment, *, extras: frozenset[str], groups: frozenset[str]
+) -> tuple[Selected, ...]:
+    """The packages of ``lock`` that apply in ``env`` with these extras and groups, in lock
+    order, each with the wheel ``env`` ranks best."""
+    extras = _known(extras, lock.extras, "extra", "extras")
+    groups = _known(groups, (*lock.dependency_groups, *lock.default_groups), "group", "groups")
+    _check_python(lock, env)
+    _check_environments(lock, env)
+    chosen: dict[str, LockedPackage] = {}
+    for package in lock.packages:
+        if not evaluate(package.marker, env.markers, extras=extras, groups=groups):
+            continue
+        if package.name in chosen:
+            raise _two_entries(chosen[package.name], package, env)
+        chosen[package.name] = package
+    return tuple(Selected(p, _best_wheel(p, env)) for p in chosen.values())
+
+
+def _known(asked: frozenset[str], known: tuple[str, ...], noun: str, plural: str) -> frozenset[str]:
+    names = frozenset(canonicalize_name(n) for n in asked)
+    known_names = {canonicalize_name(n) for n in known}
+    unknown = sorted(names - known_names)
+    if unknown:
+        listed = ", ".join(f"`{n}`" for n in unknown)
+        have = (
+            f"the lock has {plural} " + ", ".join(f"`{n}`" for n in sorted(known_names))
+            if known_names
+            else f"the lock has no {plural}"
+        )
+        raise LockSelectError(
+            f"{noun if len(unknown) == 1 else plural} {listed} not found in the lock",
+            causes=(have,),
+            hint=f"choose one of the {plural} the lock has, or add it to `pyproject.toml` "
+            "and run `kiln lock`",
+        )
+    return names
+
+
+def _check_python(lock: Lock, env: Environment) -> None:
+    python = env.python_full_version
+    if lock.requires_python is not None and not lock.requires_python.contains(
+        python, prereleases=True
+    ):
+        raise LockSelectError(
+            f"the lock requires Python `{lock.requires_python}`, "
+            f"but {env.description} is Python {python}",
+            hint="use an interpreter the lock allows (`--python`), "
+            "or widen `requires-python` and run `kiln lock`",
+        )
+
+
+def _check_environments(lock: Lock, env: Environment) -> None:
+    if not lock.environments:
+        return
+    if any(evaluate(m, env.markers) for m in lock.environments):
+        return
+    raise LockSelectError(
+        f"the lock was not made for {env.description}",
+        causes=tuple(f"it covers `{m}`" for m in lock.environments),
+        hint="add this platform to `environments` in `[tool.uv]` and run `kiln lock`",
+    )
+
+
+def _two_entries(first: LockedPackage, second: LockedPackage, env: Environment) -> KilnError:
+    return LockSelectError(
+        f"the lock is broken: two entries of `{first.name}` apply to {env.description}",
+        causes=tuple(
+            f"`{p.name}` {p.version} where `{p.marker}`" if p.marker else f"`{p.name}` {p.version}"
+            for p in (first, second)
+        ),
+        hint="if these come from conflicting extras or groups, select only one of them; "
+        f"otherwise {REGENERATE}",
+    )
+
+
+def _wheel_tags(wheel: LockedFile) -> frozenset[Tag]:
+    try:
+        return parse_wheel_filename(wheel.name)[3]
+    except InvalidWheelFilename:
+        return frozenset()
+
+
+def _best_wheel(package: LockedPackage, env: Environment) -> LockedFile:
+    if package.requires_python is not None and not package.requires_python.contains(
+        env.python_full_version, prereleases=True
+    ):
+        raise LockSelectError(
+            f"`{package.name}` {package.version} requires Python `{package.requires_python}`, "
+            f"but {env.description} is Python {env.python_full_version}",
+            hint=REGENERATE,
+        )
+    ranked = [
+        (rank, wheel.name, wheel)
+        for wheel in package.wheels
+        if (rank := env.tag_rank(_wheel_tags(wheel))) is not None
+    ]
+    if ranked:
+        return min(ranked, key=lambda r: (r[0], r[1]))[2]
+    # "torch-2.5.1+cpu-cp312-cp312-linux_x86_64.whl" -> "cp312-cp312-linux_x86_64"
+    tags = [w.name.removesuffix(".whl").split("-", 2)[-1] for w in package.wheels]
+    shown = ", ".join(tags[:_LISTED_WHEELS])
+    if len(tags) > _LISTED_WHEELS:
+        shown += f" and {len(tags) - _LISTED_WHEELS} more"
+    causes = [f"the lock has wheels for {shown}" if tags else "the lock has no wheels for it"]
+    if package.sdist is not None:
+        causes.append(f"only the sdist `{package.sdist.name}` would fit, and kiln installs wheels")
+    where = f" from `{package.index}`" if package.index else ""
+    raise LockSelectError(
+        f"no wheel of `{package.name}` {package.version}{where} fits {env.description}",
+        causes=tuple(causes),
+        hint=f"give `{package.name}` a source with a marker that sends {env.description} to an "
+        "index with wheels for it, or narrow `environments` in `[tool.uv]`; then run `kiln lock`",
+    )

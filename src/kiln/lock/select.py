@@ -40,6 +40,7 @@ def select(
     groups = _known(groups, (*lock.dependency_groups, *lock.default_groups), "group", "groups")
     _check_python(lock, env)
     _check_environments(lock, env)
+    _check_supported(lock, env, extras, groups)
     chosen: dict[str, LockedPackage] = {}
     for package in lock.packages:
         if not evaluate(package.marker, env.markers, extras=extras, groups=groups):
@@ -93,6 +94,25 @@ def _check_environments(lock: Lock, env: Environment) -> None:
         causes=tuple(f"it covers `{m}`" for m in lock.environments),
         hint="add this platform to `environments` in `[tool.uv]` and run `kiln lock`",
     )
+
+
+def _check_supported(
+    lock: Lock, env: Environment, extras: frozenset[str], groups: frozenset[str]
+) -> None:
+    """A region the lock knowingly left out fails with the reason found at lock time, rather
+    than installing an environment that lacks what could not be resolved there."""
+    reasons = tuple(
+        reason
+        for marker, reason in lock.unsupported
+        if evaluate(marker, env.markers, extras=extras, groups=groups)
+    )
+    if reasons:
+        raise LockSelectError(
+            f"the lock cannot be installed on {env.description}",
+            causes=reasons,
+            hint="choose other extras or groups, or change the sources so that this platform "
+            "has wheels; then run `kiln lock`",
+        )
 
 
 def _two_entries(first: LockedPackage, second: LockedPackage, env: Environment) -> KilnError:

@@ -4,6 +4,7 @@ import dataclasses
 import sys
 
 import pytest
+from packaging.markers import Marker
 from packaging.pylock import Pylock, PylockSelectError
 from packaging.specifiers import SpecifierSet
 
@@ -159,3 +160,23 @@ def test_a_machine_outside_the_lock_environments_is_refused() -> None:
     freebsd = machine("freebsd14", "FreeBSD", "amd64", "posix", ["freebsd_14_0_release_amd64"])
     with pytest.raises(KilnError, match=r"the lock was not made for CPython 3\.12 on freebsd14"):
         select(s4_lock(), freebsd, extras=NONE, groups=NONE)
+
+
+def test_a_region_the_lock_left_out_fails_with_its_reason() -> None:
+    lock = dataclasses.replace(
+        s4_lock(),
+        unsupported=(
+            (
+                Marker(
+                    "sys_platform == 'linux' and platform_machine == 'aarch64' and 'cu124' in extras"
+                ),
+                "no wheel of `torch` for linux aarch64 on `pytorch-cu124`",
+            ),
+        ),
+    )
+    with pytest.raises(
+        KilnError, match=r"cannot be installed on CPython 3\.12 on linux aarch64"
+    ) as info:
+        select(lock, linux_aarch64(), extras=CU124, groups=NONE)
+    assert info.value.causes == ("no wheel of `torch` for linux aarch64 on `pytorch-cu124`",)
+    assert picked(lock, linux_aarch64(), NONE)["torch"][0] == "2.5.1"

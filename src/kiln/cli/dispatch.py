@@ -20,10 +20,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
             from kiln.cli.render_venv import venv
 
             return venv(ctx, args, console)
-        if args.verb == "lock":
-            from kiln.cli.render_project import lock
+        if args.verb in ("lock", "sync"):
+            from kiln.cli import render_project
 
-            return lock(ctx, args, console)
+            handler = {"lock": render_project.lock, "sync": render_project.sync}[args.verb]
+            return handler(ctx, args, console)
         if args.verb == "init":
             from kiln.cli.render_project import init
 

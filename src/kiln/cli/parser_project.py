@@ -12,14 +12,42 @@ def add_project_verbs(
     add_index: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     lock = verbs.add_parser("lock", help="resolve the project into pylock.toml for every platform")
-    lock.add_argument("--project", "--directory", dest="project", metavar="DIR",
-                      help="the project (default: found from the current folder upwards)")
-    lock.add_argument("--check", "--locked", dest="check", action="store_true",
-                      help="fail if the lock is missing or out of date; change nothing")
-    lock.add_argument("-U", "--upgrade", action="store_true", help="ignore the versions already locked")
+    lock.add_argument(
+        "--project",
+        "--directory",
+        dest="project",
+        metavar="DIR",
+        help="the project (default: found from the current folder upwards)",
+    )
+    lock.add_argument(
+        "--check",
+        "--locked",
+        dest="check",
+        action="store_true",
+        help="fail if the lock is missing or out of date; change nothing",
+    )
+    lock.add_argument(
+        "-U", "--upgrade", action="store_true", help="ignore the versions already locked"
+    )
     lock.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME")
     add_index(lock)
     add_global(lock)
+
+    sync = verbs.add_parser("sync", help="make .venv match the lock for this machine")
+    sync.add_argument("--project", "--directory", dest="project", metavar="DIR")
+    sync.add_argument("--extra", action="append", default=[], metavar="EXTRA")
+    sync.add_argument("--all-extras", action="store_true")
+    sync.add_argument("--group", action="append", default=[], metavar="GROUP")
+    sync.add_argument("--only-group", action="append", default=[], metavar="GROUP")
+    sync.add_argument("--no-dev", action="store_true")
+    sync.add_argument("--no-default-groups", action="store_true")
+    sync.add_argument("--inexact", action="store_true", help="keep packages the lock does not list")
+    sync.add_argument("--locked", action="store_true", help="fail if the lock is out of date")
+    sync.add_argument("--frozen", action="store_true", help="install the lock as it is")
+    sync.add_argument("--dry-run", action="store_true")
+    sync.add_argument("-p", "--python", metavar="PYTHON")
+    add_index(sync)
+    add_global(sync)
 
     init = verbs.add_parser("init", help="create a new project")
     init.add_argument("path", nargs="?", metavar="PATH", help="where (default: the current folder)")

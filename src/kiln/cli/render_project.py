@@ -32,6 +32,44 @@ def lock(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
     return 0
 
 
+def sync(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.project.sync import SyncRequest, sync_project
+
+    request = SyncRequest(
+        extras=args.extra,
+        all_extras=args.all_extras,
+        groups=args.group,
+        only_groups=args.only_group,
+        no_dev=args.no_dev,
+        no_default_groups=args.no_default_groups,
+        inexact=args.inexact,
+        locked=args.locked,
+        frozen=args.frozen,
+        dry_run=args.dry_run,
+        python=args.python,
+    )
+    result = sync_project(ctx, Path(args.project) if args.project else None, args, request)
+    if result.created_venv:
+        console.info(f"Created virtual environment at: {result.project.root / '.venv'}")
+    plan = result.plan
+    to_install = [p.candidate for p in (*plan.cached, *plan.remote)]
+    removed = [*plan.reinstalls, *plan.extraneous]
+    verb = "Would install" if args.dry_run else "Installed"
+    if not to_install and not removed:
+        console.info(f"Audited {plural(len(plan.unchanged), 'package')}")
+        return 0
+    if removed:
+        console.info(
+            f"{'Would uninstall' if args.dry_run else 'Uninstalled'} {plural(len(removed), 'package')}"
+        )
+    console.info(f"{verb} {plural(len(to_install), 'package')}")
+    rows = [(str(d.name), 0, f"{d.display_name}=={d.version}") for d in removed]
+    rows += [(str(c.name), 1, f"{c.name}=={c.version}") for c in to_install]
+    for _, kind, text in sorted(rows):
+        (console.added if kind else console.removed)(text)
+    return 0
+
+
 def init(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
     from kiln.commands.project.init import InitRequest, init_project
 

@@ -21,6 +21,7 @@ from packaging.version import Version
 from kiln.core.dist import DistFile
 from kiln.core.environment import Environment
 from kiln.core.errors import ResolutionError
+from kiln.core.markers import simplify
 from kiln.core.protocols import Found, PackageFinder
 from kiln.resolve.resolver import Resolution, resolve
 
@@ -302,7 +303,7 @@ def _entry(
     return UniversalEntry(
         name=name,
         version=version,
-        marker=Marker(marker_text) if marker_text else None,
+        marker=simplify(Marker(marker_text)) if marker_text else None,
         index=index,
         files=files,
         dependencies=tuple(sorted(deps - {name})),

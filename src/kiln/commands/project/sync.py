@@ -1,0 +1,221 @@
+"""`kiln sync`: make `.venv` hold exactly the lock's slice for this machine and selection."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from kiln.commands.context import CommandContext
+from kiln.commands.project.lock import LOCK_NAME, discover, existing_lock, lock_project
+from kiln.core.dist import Candidate, DistFile
+from kiln.core.errors import KilnError, UsageError
+from kiln.core.hashes import Hashes
+from kiln.install.executor import InstallReport, execute
+from kiln.install.installed import installed_distributions
+from kiln.install.installer import InstallOptions
+from kiln.install.plan import InstallPlan, plan_install
+from kiln.install.preparer import prepare
+from kiln.lock.model import Lock
+from kiln.lock.select import select
+from kiln.project.pyproject import Pyproject
+from kiln.python.discovery import find_interpreter
+from kiln.python.interpreter import Interpreter, inspect_interpreter
+from kiln.python.request import VersionRequest, parse_request
+from kiln.python.venv import create_venv
+from kiln.settings.index_settings import project_indexes
+
+
+@dataclass(frozen=True)
+class Selection:
+    extras: frozenset[NormalizedName]
+    groups: frozenset[NormalizedName]
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    extras: Sequence[str] = ()
+    all_extras: bool = False
+    groups: Sequence[str] = ()
+    only_groups: Sequence[str] = ()
+    no_dev: bool = False
+    no_default_groups: bool = False
+    inexact: bool = False
+    locked: bool = False
+    frozen: bool = False
+    dry_run: bool = False
+    python: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    project: Pyproject
+    interpreter: Interpreter
+    selection: Selection
+    plan: InstallPlan
+    report: InstallReport | None
+    created_venv: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def selection_for(project: Pyproject, request: SyncRequest) -> Selection:
+    known_extras = set(project.optional_dependencies)
+    extras = {canonicalize_name(e) for e in request.extras}
+    if request.all_extras:
+        extras = set(known_extras)
+    unknown = sorted(extras - known_extras)
+    if unknown:
+        raise UsageError(
+            f"extra `{unknown[0]}` is not defined in `{project.path}`",
+            hint=f"known extras: {', '.join(sorted(known_extras)) or 'none'}",
+        )
+    known_groups = set(project.dependency_groups)
+    if request.only_groups:
+        groups = {canonicalize_name(g) for g in request.only_groups}
+    else:
+        defaults: set[NormalizedName] = set()
+        if not (request.no_default_groups or request.no_dev):
+            default = project.uv.default_groups
+            defaults = (
+                set(known_groups) if default == "all" else {canonicalize_name(g) for g in default}
+            )
+        groups = (defaults & known_groups) | {canonicalize_name(g) for g in request.groups}
+        if request.no_dev:
+            groups.discard(canonicalize_name("dev"))
+    unknown = sorted(groups - known_groups)
+    if unknown:
+        raise UsageError(
+            f"group `{unknown[0]}` is not defined in `{project.path}`",
+            hint=f"known groups: {', '.join(sorted(known_groups)) or 'none'}",
+        )
+    for conflict in project.uv.conflicts:
+        chosen = [
+            f"extra `{item.extra}`" if item.extra else f"group `{item.group}`"
+            for item in conflict
+            if (item.extra is not None and item.extra in extras)
+            or (item.group is not None and item.group in groups)
+        ]
+        if len(chosen) > 1:
+            declared = ", ".join(
+                f'{{ extra = "{i.extra}" }}' if i.extra else f'{{ group = "{i.group}" }}'
+                for i in conflict
+            )
+            raise UsageError(
+                f"{' and '.join(chosen)} cannot be installed together",
+                causes=[f"`tool.uv.conflicts` in `{project.path}` declares [{declared}]"],
+                hint="pick one of them",
+            )
+    return Selection(frozenset(extras), frozenset(groups))
+
+
+def project_environment(
+    ctx: CommandContext, project: Pyproject, python: str | None
+) -> tuple[Interpreter, bool]:
+    """The project's `.venv`, created when missing (or when it no longer fits `requires-python`)."""
+    venv = project.root / ".venv"
+    executable = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if executable.exists():
+        interpreter = inspect_interpreter(executable, ctx.cache)
+        fits = project.requires_python is None or project.requires_python.contains(
+            interpreter.version_str, prereleases=True
+        )
+        if fits and _matches(python, interpreter):
+            return interpreter, False
+    request = (
+        python
+        or _pinned_python(project)
+        or (str(project.requires_python) if project.requires_python else None)
+    )
+    base = find_interpreter(request, ctx.cache)
+    if project.requires_python is not None and not project.requires_python.contains(
+        base.version_str, prereleases=True
+    ):
+        raise KilnError(
+            f'{base.description} does not satisfy `requires-python = "{project.requires_python}"`',
+            hint="pass `--python` with a version that fits, or change `.python-version`",
+        )
+    return create_venv(venv, base, cache=ctx.cache), True
+
+
+def _matches(request: str | None, interpreter: Interpreter) -> bool:
+    """Whether the existing environment already is what ``--python`` asks for."""
+    if request is None:
+        return True
+    parsed = parse_request(request)
+    if isinstance(parsed, VersionRequest):
+        return parsed.matches(interpreter.version, interpreter.implementation)
+    return False
+
+
+def _pinned_python(project: Pyproject) -> str | None:
+    pin = project.root / ".python-version"
+    if pin.is_file():
+        text = pin.read_text(encoding="utf-8").strip().splitlines()
+        return text[0].strip() if text else None
+    return None
+
+
+def load_or_lock(
+    ctx: CommandContext, project: Pyproject, index_args: object, request: SyncRequest
+) -> Lock:
+    path = project.root / LOCK_NAME
+    if request.frozen:
+        lock = existing_lock(path)
+        if lock is None:
+            raise KilnError(
+                f"`{path}` does not exist", hint="run `kiln lock` first, or drop `--frozen`"
+            )
+        return lock
+    return lock_project(ctx, project.root, index_args, check=request.locked).lock
+
+
+def sync_project(
+    ctx: CommandContext, project_dir: Path | None, index_args: object, request: SyncRequest
+) -> SyncResult:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    project = discover(project_dir)
+    selection = selection_for(project, request)
+    lock = load_or_lock(ctx, project, index_args, request)
+    timings["lock"] = time.perf_counter() - started
+    interpreter, created = project_environment(ctx, project, request.python)
+    chosen = select(
+        lock, interpreter.environment(), extras=selection.extras, groups=selection.groups
+    )
+    candidates = [
+        Candidate(
+            s.package.name,
+            s.package.version,
+            DistFile(
+                filename=s.wheel.name,
+                url=s.wheel.url,
+                hashes=Hashes.of(s.wheel.hashes),
+                size=s.wheel.size,
+                index=s.package.index or "",
+            ),
+        )
+        for s in chosen
+    ]
+    installed = installed_distributions(interpreter.site_packages())
+    plan = plan_install(candidates, installed, ctx.cache, exact=not request.inexact)
+    if request.dry_run:
+        return SyncResult(project, interpreter, selection, plan, None, created, timings)
+    indexes = project_indexes(index_args, project.uv)
+    finder = indexes.finder(ctx.client, ctx.cache)
+    started = time.perf_counter()
+    try:
+        unpacked = prepare((*plan.cached, *plan.remote), finder, ctx.cache, ctx.reporter)
+    finally:
+        finder.close()
+    timings["prepare"] = time.perf_counter() - started
+    started = time.perf_counter()
+    options = InstallOptions(python_executable=interpreter.executable)
+    report = execute(
+        plan, unpacked, interpreter.scheme, options, requested=frozenset(c.name for c in candidates)
+    )
+    timings["install"] = time.perf_counter() - started
+    return SyncResult(project, interpreter, selection, plan, report, created, timings)

@@ -1,0 +1,78 @@
+"""`kiln sync` from one lock: the slice for this machine and the chosen extras, exactly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.integration.test_lock_scenarios import S2, S4, project
+from tests.support.index_server import IndexServer
+
+
+def installed(root: Path) -> dict[str, str]:
+    out = subprocess.run(
+        [
+            str(root / ".venv" / "bin" / "python"),
+            "-c",
+            "import json, importlib.metadata as m; "
+            "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(out.stdout))
+
+
+def sync(kiln, root: Path, server: IndexServer, *args: str, check: bool = True):  # type: ignore[no-untyped-def]
+    return kiln(
+        "sync", "--project", str(root), "--default-index", server.index_url("pypi"),
+        "--python", "3.12", *args, check=check,
+    )  # fmt: skip
+
+
+def test_s4_switching_extras_swaps_the_torch_build(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = project(tmp_path, S4, torch_server)
+    sync(kiln, root, torch_server, "--extra", "cpu")
+    got = installed(root)
+    assert got["torch"] == "2.5.1+cpu"
+    assert not any(n.startswith("nvidia-") for n in got)
+    lock_text = (root / "pylock.toml").read_text()
+
+    sync(kiln, root, torch_server, "--extra", "cu124")
+    got = installed(root)
+    assert got["torch"] == "2.5.1+cu124"
+    assert any(n.startswith("nvidia-") for n in got)
+    assert (root / "pylock.toml").read_text() == lock_text, "one lock serves both extras"
+
+    sync(kiln, root, torch_server)
+    assert "torch" not in installed(root), "exact sync removes what the selection does not need"
+
+
+def test_s4_both_conflicting_extras_is_a_clear_error(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = project(tmp_path, S4, torch_server)
+    done = sync(kiln, root, torch_server, "--extra", "cpu", "--extra", "cu124", check=False)
+    assert done.returncode != 0
+    assert "extra `cpu` and extra `cu124` cannot be installed together" in done.stderr
+    assert "tool.uv.conflicts" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_s2_sync_then_locked_and_frozen(kiln, torch_server: IndexServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = project(tmp_path, S2, torch_server)
+    sync(kiln, root, torch_server)
+    assert installed(root)["torch"] == "2.5.1+cpu"
+    again = sync(kiln, root, torch_server, "--locked")
+    assert "Audited" in again.stderr
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"jinja2"', '"jinja2", "filelock"'))
+    stale = sync(kiln, root, torch_server, "--locked", check=False)
+    assert stale.returncode != 0 and "out of date" in stale.stderr
+    frozen = sync(kiln, root, torch_server, "--frozen")
+    assert frozen.returncode == 0
+    assert "filelock" in installed(root)  # torch needs it anyway; the lock was trusted as is

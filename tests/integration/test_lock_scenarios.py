@@ -27,7 +27,7 @@ PYTHONS = ((3, 12), (3, 13))
 
 def project(tmp_path: Path, text: str, server: IndexServer) -> Path:
     root = tmp_path / "project"
-    root.mkdir()
+    root.mkdir(parents=True)
     text = text.replace("https://download.pytorch.org", server.url)
     (root / "pyproject.toml").write_text(text)
     return root
@@ -242,3 +242,73 @@ def test_s6_no_wheels_for_the_required_python_is_a_clear_error(
     assert "cp312" in done.stderr  # names the wheels that do exist
     assert "hint:" in done.stderr
     assert not (root / "pylock.toml").exists()
+
+
+def test_relocking_is_byte_identical_keeps_pins_and_upgrades_on_request(
+    kiln, index_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    index_server.add(Pkg("alpha", "1.0"), Pkg("beta", "1.0"))
+    root = project(
+        tmp_path,
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.12"\ndependencies = ["alpha", "beta"]\n',
+        index_server,
+    )
+    args = ("lock", "--project", str(root), "--default-index", index_server.index_url())
+    kiln(*args, check=True)
+    first = (root / "pylock.toml").read_text()
+    kiln(*args, check=True)
+    assert (root / "pylock.toml").read_text() == first, "same inputs, same bytes"
+    assert (
+        kiln(
+            "lock", "--check", "--project", str(root), "--default-index", index_server.index_url()
+        ).returncode
+        == 0
+    )
+
+    index_server.add(Pkg("alpha", "2.0"), Pkg("beta", "2.0"))
+    kiln(*args, check=True)
+    kept = load_lock((root / "pylock.toml").read_text(), root / "pylock.toml")
+    assert {p.name: str(p.version) for p in kept.packages} == {"alpha": "1.0", "beta": "1.0"}
+    kiln(*args, "--upgrade-package", "alpha", check=True)
+    one = load_lock((root / "pylock.toml").read_text(), root / "pylock.toml")
+    assert {p.name: str(p.version) for p in one.packages} == {"alpha": "2.0", "beta": "1.0"}
+    kiln(*args, "--upgrade", check=True)
+    both = load_lock((root / "pylock.toml").read_text(), root / "pylock.toml")
+    assert {p.name: str(p.version) for p in both.packages} == {"alpha": "2.0", "beta": "2.0"}
+
+
+def test_check_fails_when_pyproject_changed_and_leaves_the_lock(
+    kiln, index_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    index_server.add(Pkg("alpha", "1.0"), Pkg("gamma", "1.0"))
+    root = project(
+        tmp_path,
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.12"\ndependencies = ["alpha"]\n',
+        index_server,
+    )
+    kiln("lock", "--project", str(root), "--default-index", index_server.index_url(), check=True)
+    before = (root / "pylock.toml").read_bytes()
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('["alpha"]', '["alpha", "gamma"]'))
+    done = kiln(
+        "lock", "--check", "--project", str(root), "--default-index", index_server.index_url()
+    )
+    assert done.returncode == 1
+    assert "out of date" in done.stderr and "hint: run `kiln lock`" in done.stderr
+    assert (root / "pylock.toml").read_bytes() == before
+
+
+def test_credentials_never_reach_the_lock(kiln, index_server: IndexServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    index_server.add(Pkg("secretpkg", "1.0"), index="private")
+    index_server.require_auth("private", "alice", "s3cr3t-token")
+    url = index_server.index_url("private").replace("http://", "http://alice:s3cr3t-token@")
+    root = project(
+        tmp_path,
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.12"\ndependencies = ["secretpkg"]\n',
+        index_server,
+    )
+    done = kiln("lock", "--project", str(root), "--default-index", url, check=True)
+    text = (root / "pylock.toml").read_text()
+    assert "secretpkg" in text
+    assert "s3cr3t-token" not in text and "alice" not in text
+    assert "s3cr3t-token" not in done.stderr + done.stdout

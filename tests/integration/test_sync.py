@@ -76,3 +76,37 @@ def test_s2_sync_then_locked_and_frozen(kiln, torch_server: IndexServer, tmp_pat
     frozen = sync(kiln, root, torch_server, "--frozen")
     assert frozen.returncode == 0
     assert "filelock" in installed(root)  # torch needs it anyway; the lock was trusted as is
+
+
+def test_uv_installs_the_same_set_from_kilns_lock(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import shutil
+    import sys
+
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    if not Path(uv).exists():
+        import pytest
+
+        pytest.skip("uv is not installed")
+    for text, extras in ((S2, ()), (S4, ("cpu",)), (S4, ("cu124",))):
+        root = project(tmp_path / f"{len(extras)}{''.join(extras)}", text, torch_server)
+        sync(kiln, root, torch_server, *(a for e in extras for a in ("--extra", e)))
+        other = tmp_path / f"uv-{''.join(extras)}"
+        kiln("venv", str(other), "--python", "3.12", check=True)
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_", "VIRTUAL_ENV"))
+        }
+        env.update(UV_NO_CONFIG="1", UV_CACHE_DIR=str(tmp_path / "uv-cache"))
+        command = [uv, "pip", "install", "-r", str(root / "pylock.toml"), "--python", str(other)]
+        command += [a for e in extras for a in ("--extra", e)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        theirs = subprocess.run(
+            [str(other / "bin" / "python"), "-c",
+             "import json, importlib.metadata as m; "
+             "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert json.loads(theirs.stdout) == installed(root), extras

@@ -1,25 +1,25 @@
 """Marker algebra: intersection, union, complement, emptiness and implication of PEP 508 markers.
 
-Our own, not `dep-logic`. Measured against brute-force evaluation over every combination of
-platform, Python and extras, `dep-logic` 0.7 got some answers wrong:
+Our own, not `dep-logic`. Checked against brute-force evaluation over every combination of
+platform, Python and extras, `dep-logic` 0.7.2 gave wrong answers:
 ``python_full_version >= '3.12' and python_version ~= '3.9'`` became
 ``python_full_version ~= "3.12.0"`` (which drops Python 3.13), and
-``python_version in '3.10 3.11'`` raised instead of answering. It also knows nothing of how
-``sys_platform`` and ``platform_system`` move together, so it calls
-``platform_system != 'Darwin'`` and ``sys_platform == 'darwin'`` overlapping, and a
-universal lock asks exactly that. It would also be a runtime dependency beyond those kiln allows.
+``python_version in '3.10 3.11'`` raised instead of answering. It treats ``sys_platform`` and
+``platform_system`` as unrelated, so ``platform_system != 'Darwin'`` (seed S2's source
+marker) overlaps ``sys_platform == 'darwin'`` for it, and a universal lock asks exactly that.
+It would also be a runtime dependency beyond those kiln allows.
 
 The model: a marker is a disjunction of clauses; a clause constrains each variable to a set.
 ``python_version`` and ``python_full_version`` share one set of release versions (3.12 is
 ``[3.12, 3.13)``), string variables to a finite or co-finite set of values, ``extras`` /
 ``dependency_groups`` / ``extra`` to names that must be present or absent. Any other
 comparison (``'linux' in sys_platform``, ``platform_release >= '5'``, pre-release literals) is
-kept verbatim as an opaque atom, free to be true or false. Answers hold for real CPython
-environments: final Python releases; ``sys_platform``, ``platform_system`` and ``os_name`` in
-agreement (linux/Linux/posix, darwin/Darwin/posix, win32/Windows/nt, or none of those).
-Emptiness is exact inside that model and cautious outside it: an opaque atom never makes a
-marker empty. `complement` fails only for atoms without a written opposite (``===``, or
-``<`` / ``>`` on a plain string variable).
+kept verbatim as an opaque atom, related only to its own opposite. Answers hold for real
+CPython environments: final Python releases; ``sys_platform``, ``platform_system`` and
+``os_name`` in agreement (linux/Linux/posix, darwin/Darwin/posix, win32/Windows/nt, or none of
+those). Emptiness is exact inside that model and cautious outside it (an opaque atom can be
+true anywhere, `extra` and `extras` are separate variables). `complement` fails only for atoms
+without a written opposite (``===``, or ``<`` / ``>`` on a plain string variable).
 
 Results are `packaging.markers.Marker` values; ``None`` means "always". The never-true marker
 is `NEVER`. `evaluate` reads ``extras`` and ``dependency_groups`` as sets (PEP 751), and an

@@ -20,10 +20,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
             from kiln.cli.render_venv import venv
 
             return venv(ctx, args, console)
-        if args.verb in ("lock", "sync"):
+        if args.verb in ("lock", "sync", "add", "remove", "run"):
             from kiln.cli import render_project
 
-            handler = {"lock": render_project.lock, "sync": render_project.sync}[args.verb]
+            handler = {
+                "lock": render_project.lock,
+                "sync": render_project.sync,
+                "add": render_project.add,
+                "remove": render_project.remove,
+                "run": render_project.run,
+            }[args.verb]
             return handler(ctx, args, console)
         if args.verb == "init":
             from kiln.cli.render_project import init

@@ -85,3 +85,38 @@ def add_project_verbs(
         help="initialize a git repository (default: git, unless already inside one)",
     )
     add_global(init)
+
+    for verb, what in (
+        ("add", "add dependencies to the project"),
+        ("remove", "remove dependencies"),
+    ):
+        edit = verbs.add_parser(verb, help=what)
+        edit.add_argument("packages", nargs="*", metavar="PACKAGE")
+        edit.add_argument("--project", "--directory", dest="project", metavar="DIR")
+        edit.add_argument("--optional", dest="extra", metavar="EXTRA", help="an optional extra")
+        edit.add_argument("--group", metavar="GROUP", help="a dependency group (PEP 735)")
+        edit.add_argument("--dev", action="store_true", help="the `dev` group")
+        edit.add_argument("--frozen", action="store_true", help="edit pyproject.toml only")
+        edit.add_argument("--no-sync", action="store_true", help="lock, but leave .venv alone")
+        edit.add_argument("-p", "--python", metavar="PYTHON")
+        if verb == "add":
+            edit.add_argument("--marker", "-m", metavar="MARKER", help="marker for the new source")
+            edit.add_argument(
+                "--raw",
+                "--raw-sources",
+                dest="raw",
+                action="store_true",
+                help="write the requirement as given, without a lower bound",
+            )
+        add_index(edit)
+        add_global(edit)
+
+    run = verbs.add_parser("run", help="run a command in the project's environment")
+    run.add_argument("--project", "--directory", dest="project", metavar="DIR")
+    run.add_argument("--extra", action="append", default=[], metavar="EXTRA")
+    run.add_argument("--group", action="append", default=[], metavar="GROUP")
+    run.add_argument("--frozen", action="store_true", help="use the lock as it is")
+    run.add_argument("-p", "--python", metavar="PYTHON")
+    add_index(run)
+    add_global(run)
+    run.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from kiln.cli.console import Console, elapsed, plural
 from kiln.commands.context import CommandContext
+
+if TYPE_CHECKING:
+    from kiln.commands.project.add_remove import EditRequest
 
 
 def lock(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
@@ -85,3 +89,92 @@ def init(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
     console.debug(f"Using {result.interpreter}")
     console.info(f"Initialized project `{result.name}` at `{result.root}`")
     return 0
+
+
+def _edit_request(args: argparse.Namespace) -> EditRequest:
+    from kiln.commands.project.add_remove import EditRequest
+
+    return EditRequest(
+        packages=args.packages,
+        extra=args.extra,
+        group="dev" if args.dev else args.group,
+        indexes=[i for i in (getattr(args, "index", None) or []) if "=" in i]
+        if args.verb == "add"
+        else (),
+        marker=getattr(args, "marker", None),
+        raw=getattr(args, "raw", False),
+        frozen=args.frozen,
+        no_sync=args.no_sync,
+        python=args.python,
+    )
+
+
+def add(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.project.add_remove import add_packages
+
+    result = add_packages(
+        ctx, Path(args.project) if args.project else None, args, _edit_request(args)
+    )
+    _report_edit(result, console)
+    return 0
+
+
+def remove(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.project.add_remove import remove_packages
+
+    result = remove_packages(
+        ctx, Path(args.project) if args.project else None, args, _edit_request(args)
+    )
+    _report_edit(result, console)
+    return 0
+
+
+def _report_edit(result: object, console: Console) -> None:
+    locked = getattr(result, "lock", None)
+    synced = getattr(result, "sync", None)
+    if locked is not None:
+        console.info(f"Resolved {plural(locked.packages, 'package')} in {elapsed(locked.seconds)}")
+    if synced is not None:
+        plan = synced.plan
+        for dist in (*plan.reinstalls, *plan.extraneous):
+            console.removed(f"{dist.display_name}=={dist.version}")
+        for planned in (*plan.cached, *plan.remote):
+            console.added(f"{planned.candidate.name}=={planned.candidate.version}")
+
+
+def run(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    import os
+    import subprocess
+
+    from kiln.commands.project.run import prepare_run
+
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    plan = prepare_run(
+        ctx,
+        Path(args.project) if args.project else None,
+        args,
+        command,
+        extras=args.extra,
+        groups=args.group,
+        python=args.python,
+        frozen=args.frozen,
+    )
+    if plan.installed:
+        console.info(f"Installed {plural(plan.installed, 'package')}")
+    if os.name != "nt":
+        try:
+            os.execvpe(plan.argv[0], list(plan.argv), plan.env)
+        except FileNotFoundError:
+            console.error(
+                f"error: `{plan.argv[0]}` was not found in the project environment or on PATH"
+            )
+            return 2
+    try:
+        return subprocess.call(list(plan.argv), env=plan.env)
+    except FileNotFoundError:
+        console.error(
+            f"error: `{plan.argv[0]}` was not found in the project environment or on PATH"
+        )
+        return 2

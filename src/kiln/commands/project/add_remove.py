@@ -1,0 +1,188 @@
+"""`kiln add` and `kiln remove`: edit pyproject.toml, lock, sync — or change nothing at all.
+
+Both files are restored byte for byte when any step fails (a package that does not exist, a
+resolution conflict, a download that breaks), so a failed command leaves the project as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from kiln.cache.atomic import write_bytes, write_text
+from kiln.commands.context import CommandContext
+from kiln.commands.project.lock import LOCK_NAME, LockResult, discover, lock_project
+from kiln.commands.project.sync import SyncRequest, SyncResult, sync_project
+from kiln.core.errors import KilnError, UsageError
+from kiln.project.edit import (
+    add_dependency,
+    add_index,
+    add_source,
+    remove_dependency,
+    with_lower_bound,
+)
+from kiln.settings.index_settings import parse_index
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    packages: Sequence[str]
+    extra: str | None = None
+    group: str | None = None
+    indexes: Sequence[str] = ()  # `--index NAME=URL`: written to [[tool.uv.index]] + sources
+    marker: str | None = None
+    raw: bool = False
+    frozen: bool = False
+    no_sync: bool = False
+    python: str | None = None
+
+
+@dataclass(frozen=True)
+class EditResult:
+    lock: LockResult | None
+    sync: SyncResult | None
+    changed: tuple[str, ...]
+
+
+@contextmanager
+def restored_on_failure(*paths: Path) -> Iterator[None]:
+    saved = {p: (p.read_bytes() if p.exists() else None) for p in paths}
+    try:
+        yield
+    except BaseException:
+        for path, data in saved.items():
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                write_bytes(path, data)
+        raise
+
+
+def _requirement(text: str) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        raise UsageError(
+            f"`{text}` is not a valid requirement",
+            causes=[str(exc)],
+            hint="write it as PEP 508 describes, e.g. `torch>=2.5` or `torch[opt]`",
+        ) from None
+
+
+def _finish(
+    ctx: CommandContext,
+    root: Path,
+    index_args: object,
+    request: EditRequest,
+    sync_extra: Sequence[str],
+) -> tuple[LockResult | None, SyncResult | None]:
+    if request.frozen:
+        return None, None
+    locked = lock_project(ctx, root, index_args)
+    if request.no_sync:
+        return locked, None
+    synced = sync_project(
+        ctx,
+        root,
+        index_args,
+        SyncRequest(
+            extras=sync_extra,
+            frozen=True,
+            python=request.python,
+            groups=[request.group] if request.group else (),
+        ),
+    )
+    return locked, synced
+
+
+def add_packages(
+    ctx: CommandContext, project_dir: Path | None, index_args: object, request: EditRequest
+) -> EditResult:
+    if not request.packages:
+        raise UsageError("nothing to add", hint="name the packages, e.g. `kiln add torch`")
+    project = discover(project_dir)
+    requirements = [_requirement(p) for p in request.packages]
+    pyproject, lock_path = project.path, project.root / LOCK_NAME
+    with restored_on_failure(pyproject, lock_path):
+        text = pyproject.read_text(encoding="utf-8")
+        for value in request.indexes:
+            index = parse_index(value)
+            if index.name is None:
+                raise UsageError(
+                    f"`--index {value}` has no name",
+                    hint="write `--index NAME=URL` so sources can refer to it",
+                )
+            text = add_index(text, index.name, index.url)
+            for req in requirements:
+                text = add_source(
+                    text,
+                    req.name,
+                    index=index.name,
+                    marker=request.marker,
+                    extra=request.extra,
+                    group=request.group,
+                )
+        for req in requirements:
+            text = add_dependency(
+                text, str(req), extra=request.extra, group=request.group, raw=request.raw
+            )
+        write_text(pyproject, text)
+        sync_extras = [request.extra] if request.extra else []
+        if request.frozen:
+            return EditResult(None, None, tuple(r.name for r in requirements))
+        locked = lock_project(ctx, project.root, index_args)
+        if not request.raw:
+            bounded = text
+            for req in requirements:
+                versions = sorted(
+                    (
+                        p.version
+                        for p in locked.lock.packages
+                        if p.name == canonicalize_name(req.name)
+                    ),
+                    reverse=True,
+                )
+                if versions and not req.specifier and req.url is None:
+                    bounded = add_dependency(
+                        bounded,
+                        with_lower_bound(str(req), str(versions[0])),
+                        extra=request.extra,
+                        group=request.group,
+                    )
+            if bounded != text:
+                write_text(pyproject, bounded)
+        result_lock, result_sync = _finish(ctx, project.root, index_args, request, sync_extras)
+        return EditResult(result_lock or locked, result_sync, tuple(r.name for r in requirements))
+
+
+def remove_packages(
+    ctx: CommandContext, project_dir: Path | None, index_args: object, request: EditRequest
+) -> EditResult:
+    if not request.packages:
+        raise UsageError("nothing to remove", hint="name the packages, e.g. `kiln remove torch`")
+    project = discover(project_dir)
+    pyproject, lock_path = project.path, project.root / LOCK_NAME
+    with restored_on_failure(pyproject, lock_path):
+        text = pyproject.read_text(encoding="utf-8")
+        for name in request.packages:
+            text, removed = remove_dependency(text, name, extra=request.extra, group=request.group)
+            if not removed:
+                where = (
+                    f"optional dependencies `{request.extra}`"
+                    if request.extra
+                    else f"group `{request.group}`"
+                    if request.group
+                    else "dependencies"
+                )
+                raise KilnError(
+                    f"`{name}` is not among the project's {where}",
+                    hint="check the name, or pass `--optional EXTRA` / `--group GROUP` / `--dev`",
+                )
+        write_text(pyproject, text)
+        locked, synced = _finish(ctx, project.root, index_args, request, [])
+        return EditResult(locked, synced, tuple(request.packages))

@@ -1,0 +1,104 @@
+"""What a user types all day: init, add, run, remove — on one pyproject.toml and one lock."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.integration.test_lock_scenarios import S2
+from tests.support.index_server import IndexServer
+
+
+def pypi(server: IndexServer) -> tuple[str, str]:
+    return ("--default-index", server.index_url("pypi"))
+
+
+def installed(root: Path) -> dict[str, str]:
+    out = subprocess.run(
+        [str(root / ".venv" / "bin" / "python"), "-c",
+         "import json, importlib.metadata as m; "
+         "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return dict(json.loads(out.stdout))
+
+
+def test_s1_init_add_run(kiln, torch_server: IndexServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "proj"
+    kiln("init", str(root), "--python", "3.12", "--vcs", "none", check=True)
+    kiln("add", "torch", "torchvision", "--project", str(root), *pypi(torch_server), check=True)
+    text = (root / "pyproject.toml").read_text()
+    assert '"torch>=2.5.1"' in text and '"torchvision>=0.20.1"' in text
+    assert installed(root)["torch"] == "2.5.1"
+    done = kiln(
+        "run", "--project", str(root), *pypi(torch_server),
+        "python", "-c", "import torch; print(torch.__version__)", check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "2.5.1"
+
+
+def test_s2_add_with_index_matches_the_seed_after_the_marker(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "proj"
+    kiln("init", str(root), "--python", "3.12", "--vcs", "none", check=True)
+    cpu = torch_server.index_url("whl/cpu")
+    kiln(
+        "add", "torch", "torchvision", "jinja2", "--index", f"pytorch-cpu={cpu}",
+        "--project", str(root), *pypi(torch_server), check=True,
+    )  # fmt: skip
+    assert installed(root)["torch"] == "2.5.1+cpu"
+    # jinja2 now comes from pytorch-cpu too (it was added with the index); the seed's S2 keeps
+    # it on PyPI, which `kiln remove` + `kiln add` without `--index` restores
+    kiln("remove", "jinja2", "--project", str(root), *pypi(torch_server), check=True)
+    kiln("add", "jinja2", "--project", str(root), *pypi(torch_server), check=True)
+    assert installed(root)["jinja2"] == "3.1.4"
+
+
+def test_run_when_nothing_changed_makes_no_request(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        S2.replace("https://download.pytorch.org", torch_server.url)
+    )
+    kiln("sync", "--project", str(root), *pypi(torch_server), "--python", "3.12", check=True)
+    before = len(torch_server.requests)
+    done = kiln(
+        "run",
+        "--project",
+        str(root),
+        *pypi(torch_server),
+        "python",
+        "-c",
+        "import sys; sys.exit(7)",
+    )
+    assert done.returncode == 7, "the command's exit code passes through"
+    assert len(torch_server.requests) == before, "no network when the lock and env are current"
+
+
+def test_failed_add_leaves_pyproject_and_lock_byte_identical(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "proj"
+    kiln("init", str(root), "--python", "3.12", "--vcs", "none", check=True)
+    kiln("add", "filelock", "--project", str(root), *pypi(torch_server), check=True)
+    pyproject, lock = (root / "pyproject.toml").read_bytes(), (root / "pylock.toml").read_bytes()
+    done = kiln("add", "no-such-package-anywhere", "--project", str(root), *pypi(torch_server))
+    assert done.returncode != 0
+    assert "no-such-package-anywhere" in done.stderr and "Traceback" not in done.stderr
+    assert (root / "pyproject.toml").read_bytes() == pyproject
+    assert (root / "pylock.toml").read_bytes() == lock
+
+
+def test_remove_of_an_unknown_dependency_is_a_clear_error(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "proj"
+    kiln("init", str(root), "--python", "3.12", "--vcs", "none", check=True)
+    before = (root / "pyproject.toml").read_bytes()
+    done = kiln("remove", "nothing-here", "--project", str(root), *pypi(torch_server))
+    assert done.returncode != 0 and "`nothing-here` is not among" in done.stderr
+    assert (root / "pyproject.toml").read_bytes() == before

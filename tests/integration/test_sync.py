@@ -110,3 +110,34 @@ def test_uv_installs_the_same_set_from_kilns_lock(
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         assert json.loads(theirs.stdout) == installed(root), extras
+
+
+def test_a_sync_that_fails_midway_leaves_the_previous_environment_working(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = project(tmp_path, S4, torch_server)
+    sync(kiln, root, torch_server, "--extra", "cpu")
+    kiln(
+        "lock",
+        "--project",
+        str(root),
+        "--default-index",
+        torch_server.index_url("pypi"),
+        check=True,
+    )
+    before = installed(root)
+    torch_server.fail_next(10_000)  # every request from now on fails: downloads die mid-sync
+    try:
+        done = kiln(
+            "sync", "--project", str(root), "--default-index", torch_server.index_url("pypi"),
+            "--python", "3.12", "--extra", "cu124", env={"KILN_HTTP_RETRIES": "0"},
+        )  # fmt: skip
+    finally:
+        torch_server.clear_failures()
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert installed(root) == before
+    check = subprocess.run(
+        [str(root / ".venv" / "bin" / "python"), "-c", "import torch; print(torch.__version__)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert check.stdout.strip() == "2.5.1+cpu"

@@ -226,6 +226,11 @@ class IndexServer:
         with self._lock:
             self._fail.extend([status] * n)
 
+    def clear_failures(self) -> None:
+        """Drop failures still queued by `fail_next` (a shared server must be left healthy)."""
+        with self._lock:
+            self._fail.clear()
+
     def tamper(self, project: str, index: str = "pypi") -> None:
         """Serve other bytes for every file of `project` while listing the original hashes."""
         target = self._index(index)

@@ -178,6 +178,22 @@ def lock_project(
             project.warnings,
         )
 
+    if (
+        previous is not None
+        and previous.fingerprint == inputs_hash
+        and not (upgrade or upgrade_packages)
+    ):
+        # Nothing the lock was made from has changed: it stands as it is, without a request.
+        return LockResult(
+            project,
+            previous,
+            path,
+            False,
+            len(previous.packages),
+            time.perf_counter() - started,
+            project.warnings,
+        )
+
     preferences: dict[NormalizedName, Version] = {}
     if previous is not None and not upgrade:
         for package in previous.packages:

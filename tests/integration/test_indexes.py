@@ -21,6 +21,7 @@ from kiln.net.client import HttpClient
 from kiln.resolve.candidates import table_for
 from kiln.resolve.resolver import resolve
 from tests.support.index_server import IndexServer
+from tests.support.venvs import installed_versions
 from tests.support.wheels import Pkg
 
 PY312 = "/root/.pyenv/versions/3.12.1/bin/python3"
@@ -48,18 +49,7 @@ LINUX_CP312 = Environment(
 
 
 def installed(venv: Path) -> dict[str, str]:
-    out = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-c",
-            "import json, importlib.metadata as m; "
-            "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return dict(json.loads(out.stdout))
+    return installed_versions(venv)
 
 
 def would_install(done: subprocess.CompletedProcess[str]) -> dict[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.index_server import IndexServer
+from tests.support.venvs import installed_versions
 from tests.support.wheels import Pkg
 
 PY312 = "/root/.pyenv/versions/3.12.1/bin/python3"
@@ -28,12 +29,7 @@ def run_py(venv: Path, code: str) -> str:
 
 def dist_infos(venv: Path) -> dict[str, str]:
     """name -> version of everything installed, read straight from the dist-info folders."""
-    out = run_py(
-        venv,
-        "import json, importlib.metadata as m; "
-        "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))",
-    )
-    return dict(json.loads(out))
+    return installed_versions(venv)
 
 
 @pytest.fixture

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 from tests.integration.test_lock_scenarios import S2
 from tests.support.index_server import IndexServer
+from tests.support.venvs import installed_versions
 
 
 def pypi(server: IndexServer) -> tuple[str, str]:
@@ -15,13 +14,7 @@ def pypi(server: IndexServer) -> tuple[str, str]:
 
 
 def installed(root: Path) -> dict[str, str]:
-    out = subprocess.run(
-        [str(root / ".venv" / "bin" / "python"), "-c",
-         "import json, importlib.metadata as m; "
-         "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return dict(json.loads(out.stdout))
+    return installed_versions(root / ".venv")
 
 
 def test_s1_init_add_run(kiln, torch_server: IndexServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 from tests.integration.test_lock_scenarios import S2, S4, project
 from tests.support.index_server import IndexServer
+from tests.support.venvs import installed_versions
 
 
 def installed(root: Path) -> dict[str, str]:
-    out = subprocess.run(
-        [
-            str(root / ".venv" / "bin" / "python"),
-            "-c",
-            "import json, importlib.metadata as m; "
-            "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return dict(json.loads(out.stdout))
+    return installed_versions(root / ".venv")
 
 
 def sync(kiln, root: Path, server: IndexServer, *args: str, check: bool = True):  # type: ignore[no-untyped-def]
@@ -103,13 +92,7 @@ def test_uv_installs_the_same_set_from_kilns_lock(
         command += [a for e in extras for a in ("--extra", e)]
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-        theirs = subprocess.run(
-            [str(other / "bin" / "python"), "-c",
-             "import json, importlib.metadata as m; "
-             "print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))"],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        assert json.loads(theirs.stdout) == installed(root), extras
+        assert installed_versions(other) == installed(root), extras
 
 
 def test_a_sync_that_fails_midway_leaves_the_previous_environment_working(

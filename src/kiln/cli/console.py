@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 def _colour_allowed(stream: object) -> bool:
@@ -67,3 +69,11 @@ def elapsed(seconds: float) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def print_changes(console: Console, removed: Iterable[Any], added: Iterable[Any]) -> None:
+    """` - name==old` and ` + name==new` lines, sorted by name, removals first (as uv)."""
+    rows = [(str(d.name), 0, f"{d.display_name}=={d.version}") for d in removed]
+    rows += [(str(c.name), 1, f"{c.name}=={c.version}") for c in added]
+    for _, kind, text in sorted(rows):
+        (console.added if kind else console.removed)(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from kiln.cli.console import Console, elapsed, plural
+from kiln.cli.console import Console, elapsed, plural, print_changes
 from kiln.cli.dispatch import paths
 from kiln.commands.context import CommandContext
 
@@ -66,12 +66,7 @@ def install(ctx: CommandContext, args: argparse.Namespace, console: Console) -> 
     console.info(
         f"Installed {plural(len(to_install), 'package')} in {elapsed(result.timings.get('install', 0.0))}"
     )
-    changes: list[tuple[str, int, str]] = [
-        (str(d.name), 0, f"{d.display_name}=={d.version}") for d in plan.reinstalls
-    ]
-    changes += [(str(c.name), 1, f"{c.name}=={c.version}") for c in to_install]
-    for _, kind, text in sorted(changes):
-        (console.added if kind else console.removed)(text)
+    print_changes(console, plan.reinstalls, to_install)
     return 0
 
 

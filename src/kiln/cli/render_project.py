@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from kiln.cli.console import Console, elapsed, plural
+from kiln.cli.console import Console, elapsed, plural, print_changes
 from kiln.commands.context import CommandContext
 
 if TYPE_CHECKING:
@@ -67,10 +67,7 @@ def sync(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
             f"{'Would uninstall' if args.dry_run else 'Uninstalled'} {plural(len(removed), 'package')}"
         )
     console.info(f"{verb} {plural(len(to_install), 'package')}")
-    rows = [(str(d.name), 0, f"{d.display_name}=={d.version}") for d in removed]
-    rows += [(str(c.name), 1, f"{c.name}=={c.version}") for c in to_install]
-    for _, kind, text in sorted(rows):
-        (console.added if kind else console.removed)(text)
+    print_changes(console, removed, to_install)
     return 0
 
 
@@ -136,10 +133,11 @@ def _report_edit(result: object, console: Console) -> None:
         console.info(f"Resolved {plural(locked.packages, 'package')} in {elapsed(locked.seconds)}")
     if synced is not None:
         plan = synced.plan
-        for dist in (*plan.reinstalls, *plan.extraneous):
-            console.removed(f"{dist.display_name}=={dist.version}")
-        for planned in (*plan.cached, *plan.remote):
-            console.added(f"{planned.candidate.name}=={planned.candidate.version}")
+        print_changes(
+            console,
+            (*plan.reinstalls, *plan.extraneous),
+            [p.candidate for p in (*plan.cached, *plan.remote)],
+        )
 
 
 def run(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:

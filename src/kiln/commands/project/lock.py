@@ -168,22 +168,13 @@ def lock_project(
                 f"`{path}` is out of date with `{project.path}`",
                 hint="run `kiln lock` to update it",
             )
-        return LockResult(
-            project,
-            previous,
-            path,
-            False,
-            len(previous.packages),
-            time.perf_counter() - started,
-            project.warnings,
-        )
-
-    if (
+    if check or (
         previous is not None
         and previous.fingerprint == inputs_hash
         and not (upgrade or upgrade_packages)
     ):
         # Nothing the lock was made from has changed: it stands as it is, without a request.
+        assert previous is not None
         return LockResult(
             project,
             previous,

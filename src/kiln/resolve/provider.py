@@ -78,6 +78,7 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
         preferences: Mapping[NormalizedName, Version] | None = None,
         no_deps: bool = False,
+        overrides: Mapping[NormalizedName, Sequence[Requirement]] | None = None,
         direct: Mapping[NormalizedName, DistFile] | None = None,
         lookahead: ThreadPoolExecutor | None = None,
     ) -> None:
@@ -86,6 +87,7 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         self.constraints = dict(constraints or {})
         self.preferences = dict(preferences or {})
         self.no_deps = no_deps
+        self.overrides = dict(overrides or {})
         self.direct = dict(direct or {})
         self.state = ProviderState()
         self._lock = threading.Lock()
@@ -247,6 +249,18 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             return candidate.file.url == requirement.url or requirement.name in self.direct
         return requirement.specifier.contains(candidate.version, prereleases=True)
 
+    def overridden(self, requirements: Sequence[Requirement]) -> list[Requirement]:
+        """``override-dependencies``: a requirement on an overridden project is replaced by the
+        override, wherever it comes from; the override's own marker then decides."""
+        out: list[Requirement] = []
+        for requirement in requirements:
+            replacement = self.overrides.get(canonicalize_name(requirement.name))
+            if replacement is None:
+                out.append(requirement)
+            elif requirement not in out:
+                out.extend(r for r in replacement if r not in out)
+        return out
+
     def get_dependencies(self, candidate: Cand) -> list[Req]:
         if isinstance(candidate, PythonCandidate):
             return []
@@ -281,7 +295,7 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
                 )
             )
             return deps
-        for requirement in metadata.requires_dist:
+        for requirement in self.overridden(metadata.requires_dist):
             if not self.target.evaluate(requirement.marker, frozenset(candidate.extras)):
                 continue
             deps.append(requirement_to_req(requirement, parent))

@@ -46,6 +46,7 @@ def resolve(
     preferences: Mapping[NormalizedName, Version] | None = None,
     direct: Mapping[NormalizedName, DistFile] | None = None,
     no_deps: bool = False,
+    overrides: Sequence[Requirement] = (),
 ) -> Resolution:
     """Pick one version of every project that ``requirements`` reach on ``target``.
 
@@ -57,9 +58,9 @@ def resolve(
             continue
         name = canonicalize_name(c.name)
         constraint_specs[name] = constraint_specs.get(name, SpecifierSet()) & c.specifier
-    roots: list[Req] = [
-        requirement_to_req(r) for r in requirements if target.evaluate(r.marker, frozenset())
-    ]
+    override_map: dict[NormalizedName, list[Requirement]] = {}
+    for o in overrides:
+        override_map.setdefault(canonicalize_name(o.name), []).append(o)
     pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kiln-lookahead")
     try:
         provider = KilnProvider(
@@ -69,8 +70,14 @@ def resolve(
             preferences=preferences,
             no_deps=no_deps,
             direct=direct,
+            overrides=override_map,
             lookahead=pool,
         )
+        roots: list[Req] = [
+            requirement_to_req(r)
+            for r in provider.overridden(list(requirements))
+            if target.evaluate(r.marker, frozenset())
+        ]
         provider._warm(roots)
         solver: Resolver = Resolver(provider, BaseReporter())  # type: ignore[type-arg]
         try:

@@ -173,6 +173,7 @@ def resolve_universal(
     finder_for: FinderFor,
     *,
     constraints: Sequence[Requirement] = (),
+    overrides: Sequence[Requirement] = (),
     preferences: Mapping[NormalizedName, Version] | None = None,
     required: Callable[[TargetSpec], bool] = lambda target: False,
 ) -> UniversalResolution:
@@ -206,7 +207,12 @@ def resolve_universal(
             finder = finder_for(target, fork)
             try:
                 resolution = resolve(
-                    requirements, finder, target.env, constraints=constraints, preferences=prefs
+                    requirements,
+                    finder,
+                    target.env,
+                    constraints=constraints,
+                    overrides=overrides,
+                    preferences=prefs,
                 )
             except ResolutionError as exc:
                 failures.append((fork, exc))

@@ -166,3 +166,16 @@ def test_best_tag_wins_within_a_version() -> None:
     f.add("np", "2.0", tags=["py3-none-any", "cp312-cp312-manylinux_2_28_x86_64"])
     (cand,) = resolve([Requirement("np")], f, linux_env()).candidates
     assert "manylinux" in cand.file.filename
+
+
+def test_overrides_replace_requirements_wherever_they_come_from() -> None:
+    f = FakeFinder()
+    f.add("app", "1.0", ["lib<2"])
+    f.add("lib", "1.0")
+    f.add("lib", "2.0")
+    # `lib<2` from app's metadata is replaced: the override wins over a dependency's bound
+    result = resolve([Requirement("app")], f, linux_env(), overrides=[Requirement("lib>=2")])
+    assert pins(result) == {"app": "1.0", "lib": "2.0"}
+    # and over the user's own requirement too
+    result = resolve([Requirement("lib==1.0")], f, linux_env(), overrides=[Requirement("lib==2.0")])
+    assert pins(result) == {"lib": "2.0"}

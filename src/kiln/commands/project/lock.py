@@ -209,6 +209,7 @@ def lock_project(
             project_forks(project),
             finder_for,
             constraints=project.uv.constraint_dependencies,
+            overrides=project.uv.override_dependencies,
             preferences=preferences,
             required=lambda target: required(project, target),
         )

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             from kiln.cli.render_venv import venv
 
             return venv(ctx, args, console)
-        if args.verb in ("lock", "sync", "add", "remove", "run"):
+        if args.verb in ("lock", "sync", "add", "remove", "run", "tree", "export"):
             from kiln.cli import render_project
 
             handler = {
@@ -29,6 +29,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 "add": render_project.add,
                 "remove": render_project.remove,
                 "run": render_project.run,
+                "tree": render_project.tree,
+                "export": render_project.export,
             }[args.verb]
             return handler(ctx, args, console)
         if args.verb == "init":

@@ -120,3 +120,33 @@ def add_project_verbs(
     add_index(run)
     add_global(run)
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
+
+    tree = verbs.add_parser("tree", help="show the project's dependency tree from the lock")
+    tree.add_argument("--project", "--directory", dest="project", metavar="DIR")
+    tree.add_argument("--universal", action="store_true", help="every platform, not just this one")
+    tree.add_argument("--depth", "-d", type=int, default=None, metavar="N")
+    tree.add_argument("--invert", action="store_true", help="show what depends on each package")
+    tree.add_argument("--package", action="append", default=[], metavar="NAME")
+    tree.add_argument("--extra", action="append", default=[], metavar="EXTRA")
+    tree.add_argument("--group", action="append", default=[], metavar="GROUP")
+    tree.add_argument("--frozen", action="store_true", help="read the lock as it is")
+    tree.add_argument("-p", "--python", metavar="PYTHON")
+    add_index(tree)
+    add_global(tree)
+
+    export = verbs.add_parser("export", help="write the lock in another format")
+    export.add_argument("--project", "--directory", dest="project", metavar="DIR")
+    export.add_argument(
+        "--format",
+        dest="format",
+        default="requirements.txt",
+        choices=["requirements.txt", "pylock.toml"],
+    )
+    export.add_argument("-o", "--output-file", dest="output", metavar="FILE")
+    export.add_argument("--extra", action="append", default=[], metavar="EXTRA")
+    export.add_argument("--all-extras", action="store_true")
+    export.add_argument("--group", action="append", default=[], metavar="GROUP")
+    export.add_argument("--no-hashes", action="store_true")
+    export.add_argument("--frozen", action="store_true", help="read the lock as it is")
+    add_index(export)
+    add_global(export)

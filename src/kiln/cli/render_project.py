@@ -176,3 +176,43 @@ def run(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
             f"error: `{plan.argv[0]}` was not found in the project environment or on PATH"
         )
         return 2
+
+
+def tree(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.project.inspect import TreeRequest, project_tree
+
+    request = TreeRequest(
+        universal=args.universal,
+        depth=args.depth,
+        invert=args.invert,
+        package=args.package,
+        extras=args.extra,
+        groups=args.group,
+        frozen=args.frozen,
+        python=args.python,
+    )
+    for line in project_tree(ctx, Path(args.project) if args.project else None, args, request):
+        console.out(line)
+    return 0
+
+
+def export(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    from kiln.commands.project.inspect import project_export
+
+    text = project_export(
+        ctx,
+        Path(args.project) if args.project else None,
+        args,
+        fmt=args.format,
+        extras=args.extra,
+        groups=args.group,
+        all_extras=args.all_extras,
+        output=Path(args.output) if args.output else None,
+        frozen=args.frozen,
+        hashes=not args.no_hashes,
+    )
+    if args.output is None:
+        console.out(text.rstrip("\n"))
+    else:
+        console.info(f"Wrote {args.output}")
+    return 0

@@ -46,6 +46,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 "list": render_pip.list_,
                 "freeze": render_pip.freeze,
                 "show": render_pip.show,
+                "compile": render_pip.compile_,
             }[args.pip_verb]
             return handler(ctx, args, console)
     finally:

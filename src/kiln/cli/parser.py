@@ -110,6 +110,45 @@ def _add_index(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_compile(pip_verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    compile_ = pip_verbs.add_parser(
+        "compile", help="resolve requirements into pinned requirements.txt or pylock.toml"
+    )
+    compile_.add_argument(
+        "src_files",
+        nargs="+",
+        metavar="SRC",
+        help="requirements.in, requirements.txt or pyproject.toml",
+    )
+    compile_.add_argument("-o", "--output-file", metavar="FILE", help="write here, not to stdout")
+    compile_.add_argument(
+        "--universal", action="store_true", help="one output for every platform and Python"
+    )
+    compile_.add_argument(
+        "--format", metavar="FORMAT", help="requirements.txt (default) or pylock.toml"
+    )
+    compile_.add_argument(
+        "-c",
+        "--constraint",
+        "--constraints",
+        dest="constraints",
+        action="append",
+        default=[],
+        metavar="FILE",
+    )
+    compile_.add_argument(
+        "--python-version", metavar="X.Y", help="the Python to resolve for (the floor, universally)"
+    )
+    compile_.add_argument("--extra", action="append", default=[], metavar="EXTRA")
+    compile_.add_argument("--all-extras", action="store_true")
+    compile_.add_argument("--no-header", action="store_true", help="leave out the header comment")
+    compile_.add_argument("-U", "--upgrade", action="store_true", help="ignore earlier pins")
+    compile_.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME")
+    _add_python(compile_, "to resolve for")
+    _add_index(compile_)
+    _add_global(compile_)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kiln",
@@ -193,5 +232,6 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--system", action="store_true")
     _add_python(show, "to read")
     _add_global(show)
+    _add_compile(pip_verbs)
     add_project_verbs(verbs, _add_global, _add_index)
     return parser

@@ -152,3 +152,62 @@ def show(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
             for f in item.files:
                 console.out(f"  {f}")
     return 1 if missing and not shown else 0
+
+
+# Flags the header leaves out, as uv's does: they change how kiln runs, not what it pins,
+# or (index URLs) may carry credentials.
+_HEADER_SKIP_FLAG = {"-q", "--quiet", "-v", "--verbose", "-U", "--upgrade", "-n", "--no-cache"}
+_HEADER_SKIP_VALUE = {
+    "-P", "--upgrade-package", "--cache-dir", "-i", "--index-url", "--extra-index-url",
+    "--index", "--default-index", "-f", "--find-links",
+}  # fmt: skip
+
+
+def compile_command(argv: list[str]) -> str:
+    """The command line the header repeats."""
+    kept: list[str] = []
+    skip_next = False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+            continue
+        flag = arg.split("=", 1)[0]
+        if arg in _HEADER_SKIP_FLAG or (flag in _HEADER_SKIP_VALUE and "=" in arg):
+            continue
+        if arg in _HEADER_SKIP_VALUE:
+            skip_next = True
+            continue
+        if arg.startswith("-q") and set(arg[1:]) == {"q"}:
+            continue
+        kept.append(arg)
+    return " ".join(["kiln", *kept])
+
+
+def compile_(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    import sys
+    from pathlib import Path
+
+    from kiln.commands.pip.compile import PipCompileRequest, pip_compile
+
+    request = PipCompileRequest(
+        sources=paths(args.src_files),
+        constraint_files=paths(args.constraints),
+        output_file=Path(args.output_file) if args.output_file else None,
+        universal=args.universal,
+        format=args.format,
+        python=args.python,
+        python_version=args.python_version,
+        extras=args.extra,
+        all_extras=args.all_extras,
+        upgrade=args.upgrade,
+        upgrade_packages=args.upgrade_package,
+        header=not args.no_header,
+        command=compile_command(sys.argv[1:]),
+    )
+    result = pip_compile(ctx, request, args)
+    console.info(f"Resolved {plural(len(result.pins), 'package')} in {elapsed(result.seconds)}")
+    for warning in result.warnings:
+        console.warn(warning)
+    if result.output_file is None:
+        sys.stdout.write(result.text)
+    return 0

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
@@ -110,7 +112,35 @@ def _locked_file(file: DistFile) -> LockedFile:
     )
 
 
-def to_lock(project: Pyproject, result: UniversalResolution, inputs_hash: str) -> Lock:
+@dataclass(frozen=True)
+class LockScope:
+    """What a lock says it was made for, beside its packages."""
+
+    requires_python: SpecifierSet | None
+    environments: tuple[Marker, ...] = ()
+    extras: tuple[str, ...] = ()
+    dependency_groups: tuple[str, ...] = ()
+    default_groups: tuple[str, ...] = ()
+
+
+def project_scope(project: Pyproject) -> LockScope:
+    groups = tuple(sorted(project.dependency_groups))
+    default_groups = (
+        groups
+        if project.uv.default_groups == "all"
+        else tuple(g for g in project.uv.default_groups if g in groups)
+    )
+    return LockScope(
+        requires_python=project.requires_python,
+        environments=tuple(project.uv.environments),
+        extras=tuple(sorted(project.optional_dependencies)),
+        dependency_groups=groups,
+        default_groups=default_groups,
+    )
+
+
+def resolution_to_lock(scope: LockScope, result: UniversalResolution, inputs_hash: str) -> Lock:
+    """A universal resolution as a lock: `kiln lock` and `kiln pip compile` write the same."""
     packages = []
     for entry in result.entries:
         wheels = tuple(_locked_file(f) for f in entry.files if f.is_wheel)
@@ -127,22 +157,20 @@ def to_lock(project: Pyproject, result: UniversalResolution, inputs_hash: str) -
                 dependencies=tuple(LockedDependency(d) for d in entry.dependencies),
             )
         )
-    groups = tuple(sorted(project.dependency_groups))
-    default_groups = (
-        groups
-        if project.uv.default_groups == "all"
-        else tuple(g for g in project.uv.default_groups if g in groups)
-    )
     return Lock(
-        requires_python=project.requires_python,
-        environments=tuple(project.uv.environments),
-        extras=tuple(sorted(project.optional_dependencies)),
-        dependency_groups=groups,
-        default_groups=default_groups,
+        requires_python=scope.requires_python,
+        environments=scope.environments,
+        extras=scope.extras,
+        dependency_groups=scope.dependency_groups,
+        default_groups=scope.default_groups,
         packages=tuple(sorted(packages, key=lambda p: (p.name, p.version, str(p.marker)))),
         fingerprint=inputs_hash,
         unsupported=tuple((u.marker, u.reason) for u in result.unsupported),
     )
+
+
+def to_lock(project: Pyproject, result: UniversalResolution, inputs_hash: str) -> Lock:
+    return resolution_to_lock(project_scope(project), result, inputs_hash)
 
 
 def lock_project(

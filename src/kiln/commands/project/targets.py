@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
 from kiln.project.pyproject import Pyproject
@@ -12,14 +16,22 @@ from kiln.resolve.universal import ForkSpec, RootRequirements, TargetSpec, forks
 def lock_targets(project: Pyproject) -> list[TargetSpec]:
     """Every default platform at every Python ``requires-python`` admits, narrowed by
     ``tool.uv.environments`` when it is set."""
-    pythons = lock_pythons(project.requires_python)
+    return universal_targets(project.requires_python, project.uv.environments)
+
+
+def universal_targets(
+    requires_python: SpecifierSet | None, environments: Sequence[Marker] = ()
+) -> list[TargetSpec]:
+    """Every default platform at every Python ``requires_python`` admits, narrowed by
+    ``environments`` when given: what `kiln lock` and `kiln pip compile --universal` resolve for."""
+    pythons = lock_pythons(requires_python)
     floor = pythons[0] if pythons else None
     targets: list[TargetSpec] = []
     for platform in DEFAULT_PLATFORMS:
         for python in pythons:
             env = platform_environment(platform, python, floor)
-            if project.uv.environments and not any(
-                marker.evaluate(dict(env.markers)) for marker in project.uv.environments
+            if environments and not any(
+                marker.evaluate(dict(env.markers)) for marker in environments
             ):
                 continue
             targets.append(

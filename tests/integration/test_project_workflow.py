@@ -95,3 +95,41 @@ def test_remove_of_an_unknown_dependency_is_a_clear_error(
     done = kiln("remove", "nothing-here", "--project", str(root), *pypi(torch_server))
     assert done.returncode != 0 and "`nothing-here` is not among" in done.stderr
     assert (root / "pyproject.toml").read_bytes() == before
+
+
+def test_run_with_adds_a_package_for_one_run_only(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "proj"
+    kiln("init", str(root), "--python", "3.12", "--vcs", "none", check=True)
+    kiln("add", "filelock", "--project", str(root), *pypi(torch_server), check=True)
+    code = "import filelock, fsspec; print(fsspec.__version__)"
+    done = kiln(
+        "run", "--with", "fsspec", "--project", str(root), *pypi(torch_server),
+        "python", "-c", code, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "2024.10.0"
+    assert "fsspec" not in installed(root), "the project environment keeps only the lock's slice"
+
+
+def test_a_pep723_script_runs_in_its_own_cached_environment(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "hello.py"
+    script.write_text(
+        "# /// script\n"
+        '# requires-python = ">=3.11"\n'
+        '# dependencies = ["sympy"]\n'
+        "# ///\n"
+        "import sympy, sys\n"
+        "print(sympy.__version__, sys.version_info[:2] >= (3, 11))\n"
+    )
+    cache = tmp_path / "cache"
+    first = kiln("run", "--default-index", torch_server.index_url("pypi"), str(script),
+                 env={"KILN_CACHE_DIR": str(cache)}, check=True)  # fmt: skip
+    assert first.stdout.strip() == "1.13.1 True"
+    torch_server.clear_requests()
+    again = kiln("run", "--default-index", torch_server.index_url("pypi"), str(script),
+                 env={"KILN_CACHE_DIR": str(cache)}, check=True)  # fmt: skip
+    assert again.stdout.strip() == "1.13.1 True"
+    assert not torch_server.requests, "the second run reuses the cached environment"

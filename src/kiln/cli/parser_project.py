@@ -116,6 +116,14 @@ def add_project_verbs(
     run.add_argument("--extra", action="append", default=[], metavar="EXTRA")
     run.add_argument("--group", action="append", default=[], metavar="GROUP")
     run.add_argument("--frozen", action="store_true", help="use the lock as it is")
+    run.add_argument(
+        "--with",
+        dest="with_",
+        action="append",
+        default=[],
+        metavar="PKG",
+        help="also make PKG available for this run only",
+    )
     run.add_argument("-p", "--python", metavar="PYTHON")
     add_index(run)
     add_global(run)

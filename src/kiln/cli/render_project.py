@@ -158,6 +158,7 @@ def run(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
         groups=args.group,
         python=args.python,
         frozen=args.frozen,
+        with_=args.with_,
     )
     if plan.installed:
         console.info(f"Installed {plural(plan.installed, 'package')}")

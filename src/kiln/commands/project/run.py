@@ -11,7 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 from kiln.commands.context import CommandContext
+from kiln.commands.project.ephemeral import ephemeral_environment
 from kiln.commands.project.lock import (
     LOCK_NAME,
     discover,
@@ -22,6 +25,8 @@ from kiln.commands.project.lock import (
 from kiln.commands.project.sync import SyncRequest, sync_project
 from kiln.core.errors import UsageError
 from kiln.lock.fingerprint import fingerprint
+from kiln.project.inline_script import read_script_metadata
+from kiln.python.discovery import find_interpreter
 from kiln.settings.index_settings import project_indexes
 
 
@@ -31,6 +36,40 @@ class RunPlan:
     env: dict[str, str]
     relocked: bool
     installed: int
+
+
+def _environment_vars(bin_dirs: Sequence[Path], venv: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = os.pathsep.join([*map(str, bin_dirs), env.get("PATH", "")])
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def _script_run(
+    ctx: CommandContext,
+    index_args: object,
+    command: Sequence[str],
+    python: str | None,
+    with_: Sequence[str],
+) -> RunPlan | None:
+    """A `.py` file with PEP 723 metadata runs in its own cached environment, as uv does."""
+    script = Path(command[0])
+    if not (command[0].endswith(".py") and script.is_file()):
+        return None
+    metadata = read_script_metadata(script)
+    if metadata is None:
+        return None
+    request = python or (str(metadata.requires_python) if metadata.requires_python else None)
+    base = find_interpreter(request, ctx.cache)
+    requirements = [*metadata.dependencies, *(Requirement(w) for w in with_)]
+    env = ephemeral_environment(ctx, base, requirements, index_args)
+    return RunPlan(
+        (str(env.executable), *command),
+        _environment_vars([env.executable.parent], env.prefix),
+        False,
+        0,
+    )
 
 
 def prepare_run(
@@ -43,11 +82,15 @@ def prepare_run(
     groups: Sequence[str] = (),
     python: str | None = None,
     frozen: bool = False,
+    with_: Sequence[str] = (),
 ) -> RunPlan:
     if not command:
         raise UsageError(
             "nothing to run", hint="give a command, e.g. `kiln run python -c 'import torch'`"
         )
+    scripted = _script_run(ctx, index_args, command, python, with_)
+    if scripted is not None:
+        return scripted
     project = discover(project_dir)
     relocked = False
     if not frozen:
@@ -63,13 +106,25 @@ def prepare_run(
         SyncRequest(extras=extras, groups=groups, frozen=True, python=python),
     )
     venv = project.root / ".venv"
-    bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
-    env = dict(os.environ)
-    env["VIRTUAL_ENV"] = str(venv)
-    env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])
-    env.pop("PYTHONHOME", None)
+    bin_dirs = [venv / ("Scripts" if os.name == "nt" else "bin")]
+    interpreter = synced.interpreter
+    if with_:
+        # Extra packages for this run only: a cached environment that sees the project's
+        # packages through a .pth file, so `.venv` keeps exactly the lock's slice.
+        overlay = ephemeral_environment(
+            ctx,
+            interpreter,
+            [Requirement(w) for w in with_],
+            index_args,
+            overlay=interpreter.site_packages(),
+        )
+        bin_dirs.insert(0, overlay.executable.parent)
+        interpreter = overlay
+    env = _environment_vars(bin_dirs, venv)
     argv = list(command)
     if argv[0].endswith(".py") and Path(argv[0]).is_file():
-        argv = [str(synced.interpreter.executable), *argv]
+        argv = [str(interpreter.executable), *argv]
+    elif with_ and argv[0] in ("python", "python3"):
+        argv[0] = str(interpreter.executable)
     installed = len(synced.plan.cached) + len(synced.plan.remote)
     return RunPlan(tuple(argv), env, relocked, installed)

@@ -14,6 +14,7 @@ scenario gets an index of its own.
 
 from __future__ import annotations
 
+import json
 import platform
 import re
 import sys
@@ -41,6 +42,12 @@ PYENV_VERSIONS = Path("/root/.pyenv/versions")
 # A reason given for every yanked file: the Simple API's JSON form treats "" as not yanked
 # in some readers, and a reason also shows in kiln's warning.
 YANKED_REASON = "yanked in the packse scenario"
+# Lock-mode scenarios whose point lies on a platform kiln does not lock for (it locks Linux
+# x86_64/aarch64, macOS arm64 and Windows AMD64, CPython only): id -> what is missing.
+OUTSIDE_LOCK_TARGETS = {
+    "fork/conflict-in-fork": "the conflict is on `sys_platform == 'os1'`",
+    "tag_and_markers/unreachable-wheels": "`c` (darwin) has wheels for macOS x86_64 only",
+}
 
 
 @dataclass(frozen=True)
@@ -133,10 +140,8 @@ class Scenario:
     def unsupported(self) -> str | None:
         """Why kiln cannot run this scenario as written, or None when it can."""
         opts = self.options
-        if opts.universal:
-            return "universal resolution (lock mode); kiln pip install resolves for one interpreter"
-        if opts.required_environments:
-            return "needs `required-environments` (lock mode)"
+        if self.lock_mode:
+            return self._lock_unsupported()
         if opts.python is not None:
             return f"needs `--python-version {opts.python}` (resolve for another Python than the environment's); kiln has no such flag"
         if opts.python_platform is not None and not host_matches(opts.python_platform):
@@ -152,6 +157,43 @@ class Scenario:
         if interpreter_for(self.python) is None:
             return f"needs CPython {self.python}, which is not installed"
         return None
+
+    @property
+    def lock_mode(self) -> bool:
+        """Whether the scenario asks for one resolution valid everywhere (`uv lock`)."""
+        return self.options.universal or bool(self.options.required_environments)
+
+    def _lock_unsupported(self) -> str | None:
+        opts = self.options
+        if self.id in OUTSIDE_LOCK_TARGETS:
+            return f"needs a lock target outside kiln's four platforms: {OUTSIDE_LOCK_TARGETS[self.id]}"
+        if opts.python is not None:
+            return f"needs `--python-version {opts.python}` in lock mode; kiln has no such flag"
+        if opts.python_platform is not None:
+            return f"needs `--python-platform {opts.python_platform}`; kiln has no such flag"
+        if opts.prereleases:
+            return "needs `--prerelease=allow`; kiln has no such flag"
+        if opts.no_binary:
+            return "needs `--no-binary` and building sdists; kiln has neither"
+        return None
+
+    def pyproject(self) -> str:
+        """The project `uv lock` would be run in: the root requirements as dependencies."""
+        lines = [
+            "[project]",
+            'name = "project"',
+            'version = "0.1.0"',
+            f"dependencies = {_toml_list(self.root_requires)}",
+        ]
+        if self.root_requires_python is not None:
+            lines.append(f"requires-python = {_toml_str(self.root_requires_python)}")
+        if self.options.required_environments:
+            lines += [
+                "",
+                "[tool.uv]",
+                f"required-environments = {_toml_list(self.options.required_environments)}",
+            ]
+        return "\n".join(lines) + "\n"
 
     def _expected_from_sdist(self) -> list[str]:
         """Releases the environment could only get by building their sdist.
@@ -198,6 +240,15 @@ def _find_release(
             if Version(text) == wanted:
                 return release
     return None
+
+
+def _toml_str(text: str) -> str:
+    # TOML basic strings share JSON's escapes for everything a requirement can hold.
+    return json.dumps(text)
+
+
+def _toml_list(items: Iterable[str]) -> str:
+    return "[" + ", ".join(_toml_str(i) for i in items) + "]"
 
 
 # -- loading ---------------------------------------------------------------------------------

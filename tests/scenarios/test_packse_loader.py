@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scenarios.packse import Scenario, interpreter_for, load_scenario
+from tests.scenarios.packse import Scenario, interpreter_for, load_scenario, tomllib
 
 
 def _write(tmp_path: Path, text: str, category: str = "wheels") -> Scenario:
@@ -77,7 +77,6 @@ def test_expected_versions_are_compared_in_normal_form(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "reason"),
     [
-        ("universal = true", "universal"),
         ('python = "3.11"', "--python-version"),
         ("prereleases = true", "--prerelease"),
         ('no_binary = ["a"]', "--no-binary"),
@@ -89,6 +88,27 @@ def test_scenarios_needing_a_missing_flag_say_which(
 ) -> None:
     scenario = _write(tmp_path, _BASIC + f"\n[resolver_options]\n{options}\n")
     assert reason in (scenario.unsupported() or "")
+
+
+def test_a_universal_scenario_runs_in_lock_mode_with_its_requirements_as_a_project(
+    tmp_path: Path,
+) -> None:
+    scenario = _write(tmp_path, _BASIC + "\n[resolver_options]\nuniversal = true\n")
+    assert scenario.lock_mode
+    assert scenario.unsupported() is None
+    project = tomllib.loads(scenario.pyproject())["project"]
+    assert project["dependencies"] == list(scenario.root_requires)
+    assert project["requires-python"] == ">=3.12"
+
+
+def test_required_environments_go_to_tool_uv(tmp_path: Path) -> None:
+    scenario = _write(
+        tmp_path,
+        _BASIC + "\n[resolver_options]\nrequired_environments = ['sys_platform == \"linux\"']\n",
+    )
+    assert scenario.lock_mode
+    uv = tomllib.loads(scenario.pyproject())["tool"]["uv"]
+    assert uv["required-environments"] == ['sys_platform == "linux"']
 
 
 def test_a_satisfiable_scenario_that_needs_an_sdist_build_is_unsupported(tmp_path: Path) -> None:

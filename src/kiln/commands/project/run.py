@@ -14,7 +14,6 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from kiln.commands.context import CommandContext
-from kiln.commands.project.ephemeral import ephemeral_environment
 from kiln.commands.project.lock import (
     LOCK_NAME,
     discover,
@@ -60,6 +59,8 @@ def _script_run(
     metadata = read_script_metadata(script)
     if metadata is None:
         return None
+    from kiln.commands.project.ephemeral import ephemeral_environment
+
     request = python or (str(metadata.requires_python) if metadata.requires_python else None)
     base = find_interpreter(request, ctx.cache)
     requirements = [*metadata.dependencies, *(Requirement(w) for w in with_)]
@@ -111,6 +112,8 @@ def prepare_run(
     if with_:
         # Extra packages for this run only: a cached environment that sees the project's
         # packages through a .pth file, so `.venv` keeps exactly the lock's slice.
+        from kiln.commands.project.ephemeral import ephemeral_environment
+
         overlay = ephemeral_environment(
             ctx,
             interpreter,

@@ -202,7 +202,8 @@ def sync_project(
     ]
     installed = installed_distributions(interpreter.site_packages())
     plan = plan_install(candidates, installed, ctx.cache, exact=not request.inexact)
-    if request.dry_run:
+    if request.dry_run or plan.is_empty:
+        # Nothing to fetch or change: no HTTP client, no index settings (kiln run's fast path).
         return SyncResult(project, interpreter, selection, plan, None, created, timings)
     indexes = project_indexes(index_args, project.uv)
     finder = indexes.finder(ctx.client, ctx.cache)

@@ -51,8 +51,6 @@ KNOWN_WRONG: dict[str, str] = {
     "platform on its own, so the `foo`/`bar` conflict across the fork never meets",
     "tag_and_markers/requires-python-wheels": "`platform_environment` accepts no "
     "`cpXY-cpXY-any` tag, so a wheel tagged for an interpreter on any platform fits no target",
-    "wheels/specific-architecture": "`platforms._manylinux` starts at glibc 2.17, so "
-    "`manylinux2010` (glibc 2.12) wheels fit no Linux target",
 }
 
 _ADDED = re.compile(r"^ \+ (?P<name>[^=\s]+)==(?P<version>\S+)$", re.MULTILINE)

@@ -33,12 +33,14 @@ class Platform:
 
 
 def _manylinux(arch: str) -> tuple[str, ...]:
-    # glibc 2.17 (manylinux2014) to 2.28 covers what current wheels target; newest first.
+    # glibc 2.5 (manylinux1) to 2.28, newest first, with the legacy aliases where PEP 600
+    # keeps them: a lock target runs on any current distribution.
+    aliases = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
     out: list[str] = []
-    for minor in range(28, 16, -1):
+    for minor in range(28, 4, -1):
         out.append(f"manylinux_2_{minor}_{arch}")
-        if minor == 17:
-            out.append(f"manylinux2014_{arch}")
+        if minor in aliases:
+            out.append(f"{aliases[minor]}_{arch}")
     out.append(f"linux_{arch}")
     return tuple(out)
 

@@ -133,3 +133,66 @@ def test_a_pep723_script_runs_in_its_own_cached_environment(
                  env={"KILN_CACHE_DIR": str(cache)}, check=True)  # fmt: skip
     assert again.stdout.strip() == "1.13.1 True"
     assert not torch_server.requests, "the second run reuses the cached environment"
+
+
+SEED_S2 = """[project]
+name = "project"
+version = "0.1.0"
+requires-python = ">=3.12.0"
+dependencies = [
+  "torch>=2.5.1",
+  "torchvision>=0.20.1",
+]
+
+[tool.uv.sources]
+torch = [
+    { index = "pytorch-cpu", marker = "platform_system != 'Darwin'" },
+]
+torchvision = [
+    { index = "pytorch-cpu", marker = "platform_system != 'Darwin'" },
+]
+
+[[tool.uv.index]]
+name = "pytorch-cpu"
+url = "https://download.pytorch.org/whl/cpu"
+explicit = true
+"""
+
+
+def test_s2_by_add_and_a_hand_written_marker_locks_like_the_seed(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from kiln.lock.pylock_toml import load_lock
+
+    made = tmp_path / "made"
+    kiln("init", str(made), "--python", "3.12", "--vcs", "none", "--name", "project", check=True)
+    (made / "pyproject.toml").write_text(
+        (made / "pyproject.toml")
+        .read_text()
+        .replace('requires-python = ">=3.12"', 'requires-python = ">=3.12.0"')
+    )
+    cpu = torch_server.index_url("whl/cpu")
+    kiln("add", "torch", "torchvision", "--index", f"pytorch-cpu={cpu}", "--no-sync",
+         "--project", str(made), *pypi(torch_server), check=True)  # fmt: skip
+    text = (made / "pyproject.toml").read_text()
+    assert text.count('index = "pytorch-cpu"') == 2
+    # the one step the seed does by hand: keep macOS on PyPI
+    text = text.replace(
+        'index = "pytorch-cpu"', 'index = "pytorch-cpu", marker = "platform_system != \'Darwin\'"'
+    )
+    (made / "pyproject.toml").write_text(text)
+    kiln("lock", "--project", str(made), *pypi(torch_server), check=True)
+
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "pyproject.toml").write_text(
+        SEED_S2.replace("https://download.pytorch.org/whl/cpu", cpu)
+    )
+    kiln("lock", "--project", str(seed), *pypi(torch_server), check=True)
+
+    def entries(root: Path) -> set[tuple[str, str, str]]:
+        lock = load_lock((root / "pylock.toml").read_text(), root / "pylock.toml")
+        return {(p.name, str(p.version), str(p.marker)) for p in lock.packages}
+
+    assert entries(made) == entries(seed)
+    assert ("torch", "2.5.1+cpu") in {(n, v) for n, v, _ in entries(seed)}

@@ -18,8 +18,13 @@ from kiln.python.platforms import (
     Platform,
     platform_environment,
 )
+from tests.support import seed
 from tests.support.index_server import IndexServer
 from tests.support.wheels import Pkg
+
+# The seed's S2 plus jinja2: the CPU index lists a newer jinja2 that must not be taken.
+S2 = seed.S2.replace('  "torchvision>=0.20.1",\n', '  "torchvision>=0.20.1",\n  "jinja2",\n')
+S1, S3, S4 = seed.S1, seed.S3, seed.S4
 
 PLATFORMS = (LINUX_X86_64, LINUX_AARCH64, MACOS_ARM64, WINDOWS_AMD64)
 PYTHONS = ((3, 12), (3, 13))
@@ -51,15 +56,6 @@ def builds(
     }
 
 
-S1 = """
-[project]
-name = "project"
-version = "0.1.0"
-requires-python = ">=3.12"
-dependencies = ["torch>=2.5.1", "torchvision>=0.20.1"]
-"""
-
-
 def test_s1_default_pypi_gives_cuda_on_linux_x86_64_and_cpu_elsewhere(
     kiln, torch_server: IndexServer, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -71,28 +67,6 @@ def test_s1_default_pypi_gives_cuda_on_linux_x86_64_and_cpu_elsewhere(
             assert got["torchvision"] == "0.20.1"
             has_nvidia = any(n.startswith("nvidia-") for n in got)
             assert has_nvidia == (platform is LINUX_X86_64), (platform.key, python)
-
-
-S2 = """
-[project]
-name = "project"
-version = "0.1.0"
-requires-python = ">=3.12.0"
-dependencies = ["torch>=2.5.1", "torchvision>=0.20.1", "jinja2"]
-
-[tool.uv.sources]
-torch = [
-    { index = "pytorch-cpu", marker = "platform_system != 'Darwin'" },
-]
-torchvision = [
-    { index = "pytorch-cpu", marker = "platform_system != 'Darwin'" },
-]
-
-[[tool.uv.index]]
-name = "pytorch-cpu"
-url = "https://download.pytorch.org/whl/cpu"
-explicit = true
-"""
 
 
 def test_s2_cpu_builds_everywhere_but_macos(
@@ -110,35 +84,6 @@ def test_s2_cpu_builds_everywhere_but_macos(
         assert not any(n.startswith("nvidia-") for n in builds(locked, LINUX_X86_64, python))
 
 
-S3 = """
-[project]
-name = "project"
-version = "0.1.0"
-requires-python = ">=3.12.0"
-dependencies = ["torch>=2.5.1", "torchvision>=0.20.1"]
-
-[tool.uv.sources]
-torch = [
-  { index = "pytorch-cpu", marker = "platform_system == 'Windows'" },
-  { index = "pytorch-cu124", marker = "platform_system == 'Linux'" },
-]
-torchvision = [
-  { index = "pytorch-cpu", marker = "platform_system == 'Windows'" },
-  { index = "pytorch-cu124", marker = "platform_system == 'Linux'" },
-]
-
-[[tool.uv.index]]
-name = "pytorch-cpu"
-url = "https://download.pytorch.org/whl/cpu"
-explicit = true
-
-[[tool.uv.index]]
-name = "pytorch-cu124"
-url = "https://download.pytorch.org/whl/cu124"
-explicit = true
-"""
-
-
 def test_s3_per_platform_sources(kiln, torch_server: IndexServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     locked = lock(kiln, project(tmp_path, S3, torch_server), torch_server)
     for python in PYTHONS:
@@ -150,53 +95,6 @@ def test_s3_per_platform_sources(kiln, torch_server: IndexServer, tmp_path: Path
         # the CUDA index has no Linux aarch64 wheels: the lock says so instead of failing
         with pytest.raises(KilnError, match="aarch64"):
             builds(locked, LINUX_AARCH64, python)
-
-
-S4 = """
-[project]
-name = "project"
-version = "0.1.0"
-requires-python = ">=3.12.0"
-dependencies = []
-
-[project.optional-dependencies]
-cpu = [
-  "torch>=2.5.1",
-  "torchvision>=0.20.1",
-]
-cu124 = [
-  "torch>=2.5.1",
-  "torchvision>=0.20.1",
-]
-
-[tool.uv]
-conflicts = [
-  [
-    { extra = "cpu" },
-    { extra = "cu124" },
-  ],
-]
-
-[tool.uv.sources]
-torch = [
-  { index = "pytorch-cpu", extra = "cpu", marker = "platform_system != 'Darwin'" },
-  { index = "pytorch-cu124", extra = "cu124" },
-]
-torchvision = [
-  { index = "pytorch-cpu", extra = "cpu", marker = "platform_system != 'Darwin'" },
-  { index = "pytorch-cu124", extra = "cu124" },
-]
-
-[[tool.uv.index]]
-name = "pytorch-cpu"
-url = "https://download.pytorch.org/whl/cpu"
-explicit = true
-
-[[tool.uv.index]]
-name = "pytorch-cu124"
-url = "https://download.pytorch.org/whl/cu124"
-explicit = true
-"""
 
 
 def test_s4_extras_pick_the_build(kiln, torch_server: IndexServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.integration.test_lock_scenarios import S2
+from tests.support import seed
 from tests.support.index_server import IndexServer
 from tests.support.venvs import installed_versions
 
@@ -135,30 +136,6 @@ def test_a_pep723_script_runs_in_its_own_cached_environment(
     assert not torch_server.requests, "the second run reuses the cached environment"
 
 
-SEED_S2 = """[project]
-name = "project"
-version = "0.1.0"
-requires-python = ">=3.12.0"
-dependencies = [
-  "torch>=2.5.1",
-  "torchvision>=0.20.1",
-]
-
-[tool.uv.sources]
-torch = [
-    { index = "pytorch-cpu", marker = "platform_system != 'Darwin'" },
-]
-torchvision = [
-    { index = "pytorch-cpu", marker = "platform_system != 'Darwin'" },
-]
-
-[[tool.uv.index]]
-name = "pytorch-cpu"
-url = "https://download.pytorch.org/whl/cpu"
-explicit = true
-"""
-
-
 def test_s2_by_add_and_a_hand_written_marker_locks_like_the_seed(
     kiln, torch_server: IndexServer, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -183,16 +160,16 @@ def test_s2_by_add_and_a_hand_written_marker_locks_like_the_seed(
     (made / "pyproject.toml").write_text(text)
     kiln("lock", "--project", str(made), *pypi(torch_server), check=True)
 
-    seed = tmp_path / "seed"
-    seed.mkdir()
-    (seed / "pyproject.toml").write_text(
-        SEED_S2.replace("https://download.pytorch.org/whl/cpu", cpu)
+    by_hand = tmp_path / "seed"
+    by_hand.mkdir()
+    (by_hand / "pyproject.toml").write_text(
+        seed.S2.replace("https://download.pytorch.org/whl/cpu", cpu)
     )
-    kiln("lock", "--project", str(seed), *pypi(torch_server), check=True)
+    kiln("lock", "--project", str(by_hand), *pypi(torch_server), check=True)
 
     def entries(root: Path) -> set[tuple[str, str, str]]:
         lock = load_lock((root / "pylock.toml").read_text(), root / "pylock.toml")
         return {(p.name, str(p.version), str(p.marker)) for p in lock.packages}
 
-    assert entries(made) == entries(seed)
-    assert ("torch", "2.5.1+cpu") in {(n, v) for n, v, _ in entries(seed)}
+    assert entries(made) == entries(by_hand)
+    assert ("torch", "2.5.1+cpu") in {(n, v) for n, v, _ in entries(by_hand)}

@@ -21,6 +21,7 @@ from kiln.project.edit import (
 )
 from kiln.project.init_template import pyproject_text
 from kiln.project.pyproject import Pyproject, parse_pyproject
+from tests.support import seed
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,29 +52,7 @@ plot = ['matplotlib']   # single quotes, one line
 line-length   = 99  # wide
 """
 
-SEED_S2 = """
-[project]
-name = "project"
-version = "0.1.0"
-requires-python = ">=3.12.0"
-dependencies = [
-  "torch>=2.5.1",
-  "torchvision>=0.20.1",
-]
-
-[tool.uv.sources]
-torch = [
-    { index = "pytorch-cpu", marker = "platform_system != 'Darwin'" },
-]
-torchvision = [
-    { index = "pytorch-cpu", marker = "platform_system != 'Darwin'" },
-]
-
-[[tool.uv.index]]
-name = "pytorch-cpu"
-url = "https://download.pytorch.org/whl/cpu"
-explicit = true
-"""
+SEED_S2 = seed.S2
 
 SEED_S3_SOURCES = """
 [tool.uv.sources]

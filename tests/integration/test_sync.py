@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.integration.test_lock_scenarios import S2, S4, project
+from tests.integration.test_lock_scenarios import S2, S3, S4, project
 from tests.support.index_server import IndexServer
 from tests.support.venvs import installed_versions
 
@@ -124,3 +124,18 @@ def test_a_sync_that_fails_midway_leaves_the_previous_environment_working(
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert check.stdout.strip() == "2.5.1+cpu"
+
+
+def test_s3_linux_gets_the_cuda_build_and_its_nvidia_packages(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = project(tmp_path, S3, torch_server)
+    sync(kiln, root, torch_server)
+    got = installed(root)
+    assert got["torch"] == "2.5.1+cu124" and got["torchvision"] == "0.20.1+cu124"
+    assert {"nvidia-cublas-cu12", "nvidia-cuda-runtime-cu12"} <= set(got)
+    done = kiln(
+        "run", "--project", str(root), "--default-index", torch_server.index_url("pypi"),
+        "python", "-c", "import torch; print(torch.__version__)", check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "2.5.1+cu124"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -50,6 +51,15 @@ class DistFile:
     @cached_property
     def name_version(self) -> tuple[NormalizedName, Version] | None:
         """Project name and version from the filename, or None for a name we cannot parse."""
+        if self.is_wheel:
+            # Fast path for the common shape (name-version-py-abi-platform.whl): index pages
+            # list tens of thousands of wheels, and parsing each one's tags here was costly.
+            parts = self.filename[:-4].split("-")
+            if len(parts) == 5:
+                try:
+                    return canonicalize_name(parts[0]), _version(parts[1])
+                except InvalidVersion:
+                    return None
         try:
             if self.is_wheel:
                 name, version, _, _ = parse_wheel_filename(self.filename)
@@ -58,6 +68,11 @@ class DistFile:
             return name, version
         except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
             return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _version(text: str) -> Version:
+    return Version(text)
 
 
 def normalize(name: str) -> NormalizedName:

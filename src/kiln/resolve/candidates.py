@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -32,13 +32,33 @@ class VersionChoice:
 
 @dataclass
 class VersionTable:
-    """All versions of one project as the target sees them, newest first."""
+    """All versions of one project as the target sees them, in the order to try them.
+
+    The file choice per version is made on first use: a project on PyPI lists hundreds of
+    versions with dozens of wheels each, and the solver usually needs the first few.
+    """
 
     name: NormalizedName
-    choices: list[VersionChoice] = field(default_factory=list)
+    versions: list[Version] = field(default_factory=list)
+    files: dict[Version, list[DistFile]] = field(default_factory=dict)
+    target: Target | None = None
+    _made: dict[Version, VersionChoice] = field(default_factory=dict)
 
-    def usable(self) -> list[VersionChoice]:
-        return [c for c in self.choices if c.file is not None]
+    def choice(self, version: Version) -> VersionChoice:
+        made = self._made.get(version)
+        if made is None:
+            assert self.target is not None
+            made = _choose_one(version, self.files[version], self.target)
+            self._made[version] = made
+        return made
+
+    @property
+    def choices(self) -> list[VersionChoice]:
+        """Every version's choice, in order (explanations need them all)."""
+        return [self.choice(v) for v in self.versions]
+
+    def usable(self) -> Iterator[VersionChoice]:
+        return (c for c in map(self.choice, self.versions) if c.file is not None)
 
 
 def _platform_words(files: Iterable[DistFile]) -> str:
@@ -101,10 +121,7 @@ def choose_files(
 
         # Stable: newest first within one index.
         order.sort(key=index_rank)
-    table = VersionTable(name)
-    for version in order:
-        table.choices.append(_choose_one(version, by_version[version], target))
-    return table
+    return VersionTable(name, order, dict(by_version), target)
 
 
 def table_for(name: NormalizedName, found: FindResult, target: Target) -> VersionTable:

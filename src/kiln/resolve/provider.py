@@ -7,7 +7,7 @@ and metadata, and a `Target` which markers hold and which wheels fit.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -195,7 +195,7 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         identifier: str,
         requirements: Mapping[str, Iterator[Req]],
         incompatibilities: Mapping[str, Iterator[Cand]],
-    ) -> list[Cand]:
+    ) -> list[Cand] | Callable[[], Iterator[Cand]]:
         if identifier == PYTHON:
             reqs = list(requirements[identifier])
             if all(r.specifier.contains(self._python.version, prereleases=True) for r in reqs):
@@ -217,30 +217,36 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             for spec in user_specs
             for s in spec
         )
-        allowed = [c for c in table.choices if c.file is not None and c.version not in bad]
         # Pre-releases when the user's requirement names one, or when the project has no
         # final release at all; never as a fallback inside a range.
         allow_pre = any(spec.prereleases for spec in user_specs) or all(
-            c.version.is_prerelease for c in table.choices
+            v.is_prerelease for v in table.versions
         )
         specs = [r.specifier for r in reqs] + ([constraint] if constraint is not None else [])
-        versions = [c.version for c in allowed if allow_pre or not c.version.is_prerelease]
-        for spec in specs:
-            versions = [v for v in versions if spec.contains(v, prereleases=True)]
-        if not versions:
-            return []
-        keep = set(versions)
-        matches: list[Cand] = []
-        for choice in allowed:
-            if choice.version not in keep or choice.file is None:
-                continue
-            if choice.yanked and not pinned_exact:
-                continue  # PEP 592: a yanked file is chosen only when pinned exactly
-            matches.append(Candidate(name, choice.version, choice.file, extras))
+        versions = [
+            v
+            for v in table.versions
+            if v not in bad
+            and (allow_pre or not v.is_prerelease)
+            and all(spec.contains(v, prereleases=True) for spec in specs)
+        ]
         preferred = self.preferences.get(name)
-        if preferred is not None:
-            matches.sort(key=lambda c: isinstance(c, Candidate) and c.version != preferred)
-        return matches
+        if preferred is not None and preferred in versions:
+            versions.remove(preferred)
+            versions.insert(0, preferred)
+
+        def candidates() -> Iterator[Cand]:
+            # Lazy: the solver usually takes the first candidate, so later versions' wheels
+            # are never ranked (the table remembers what was ranked, for the next call).
+            for version in versions:
+                choice = table.choice(version)
+                if choice.file is None:
+                    continue
+                if choice.yanked and not pinned_exact:
+                    continue  # PEP 592: a yanked file is chosen only when pinned exactly
+                yield Candidate(name, version, choice.file, extras)
+
+        return candidates
 
     def is_satisfied_by(self, requirement: Req, candidate: Cand) -> bool:
         if isinstance(candidate, PythonCandidate):

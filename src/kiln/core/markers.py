@@ -44,6 +44,7 @@ from kiln.core.errors import KilnError
 __all__ = [
     "NEVER",
     "MarkerError",
+    "assume_extra",
     "complement",
     "disjoint",
     "evaluate",
@@ -51,9 +52,11 @@ __all__ = [
     "intersect",
     "is_empty",
     "is_universal",
+    "python_floor",
     "requires_python_marker",
     "simplify",
     "union",
+    "within",
 ]
 
 NEVER = Marker("python_version < '0'")
@@ -787,3 +790,78 @@ def _tree_text(items: Sequence[object]) -> str:
 
 def _side(node: object) -> str:
     return _quote(str(node)) if type(node).__name__ == "Value" else str(node)
+
+
+# -- questions the universal resolver asks of a region -----------------------------------------
+
+
+def python_floor(m: Marker | None) -> Version | None:
+    """The lowest Python release where ``m`` can hold (``0`` when unbounded below), or None
+    when ``m`` holds nowhere."""
+    clauses = _dnf(m)
+    if not clauses:
+        return None
+    lows: list[Release] = []
+    for clause in clauses:
+        versions = clause.as_dict().get("python")
+        if isinstance(versions, Versions) and versions.spans:
+            lows.append(versions.spans[0][0])
+        else:
+            lows.append(())
+    low = min(lows)
+    return Version(_text(low, 2))
+
+
+def assume_extra(m: Marker | None, extra: str | None) -> Marker | None:
+    """``m`` as a dependency of a package installed with ``extra`` (None: the package itself),
+    its ``extra`` atoms decided the way installers decide them: ``extra == 'x'`` holds only for
+    ``x``. What is left speaks of the environment alone."""
+    if m is None or "extra" not in str(m):
+        return m
+    name = canonicalize_name(extra) if extra else None
+    kept: list[_Clause] = []
+    for clause in _dnf(m):
+        constraint = clause.as_dict().get("extra")
+        if isinstance(constraint, Members):
+            if not constraint.present <= ({name} if name else set()):
+                continue
+            if name is not None and name in constraint.absent:
+                continue
+            clause = _without(clause, "extra")
+        kept.append(clause)
+    return _render(_simplify(kept))
+
+
+def within(m: Marker | None, context: Marker | None) -> Marker | None:
+    """A marker that agrees with ``m`` everywhere in ``context``, with what ``context`` already
+    says left out: a lock for ``requires-python >= 3.9`` writes no ``python >= 3.9`` of its own."""
+    clauses = _dnf(m)
+    if not clauses:
+        return NEVER
+    ctx = _dnf(context)
+    target = _and(clauses, ctx)
+    if not _and(ctx, _not(target)):
+        return None
+    outside = ~_python_hull(ctx)
+    out: list[_Clause] = []
+    for clause in clauses:
+        for key, constraint in clause.items:
+            tries = [_without(clause, key)]
+            if isinstance(constraint, Versions):
+                # Python bounds the context already sets: widen past them instead.
+                tries.append(_Clause.of({**clause.as_dict(), key: constraint | outside}))
+            for loose in tries:
+                if not _and(_and((loose,), ctx), _not(target)):
+                    clause = loose
+                    break
+        out.append(clause)
+    return _render(_simplify(out))
+
+
+def _python_hull(clauses: Dnf) -> Versions:
+    hull = Versions(())
+    for clause in clauses:
+        versions = clause.as_dict().get("python", Versions((((), True, None, False),)))
+        assert isinstance(versions, Versions)
+        hull = hull | versions
+    return hull

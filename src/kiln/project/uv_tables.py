@@ -23,6 +23,7 @@ _KNOWN_UV_KEYS = frozenset(
         "index-url", "extra-index-url", "find-links", "no-index", "cache-dir", "pip",
         "workspace", "build-constraint-dependencies", "no-build-isolation-package", "prerelease",
         "resolution", "upgrade-package", "compile-bytecode", "link-mode", "torch-backend",
+        "fork-strategy",
     }
 )  # fmt: skip
 _INDEX_KEYS = frozenset(
@@ -106,6 +107,7 @@ class UvTables:
     override_dependencies: tuple[Requirement, ...] = ()
     dev_dependencies: tuple[Requirement, ...] = ()
     package: bool | None = None
+    fork_strategy: Literal["requires-python", "fewest"] | None = None
 
 
 @dataclass(frozen=True)
@@ -295,7 +297,15 @@ def read_uv_tables(raw: Mapping[str, Any], problems: Problems) -> UvTables:
         "unsafe-best-match",
     ):
         problems.errors.append(f"`tool.uv.index-strategy` `{strategy}` is not a known strategy")
+    fork_strategy = raw.get("fork-strategy")
+    if fork_strategy is not None and fork_strategy not in ("requires-python", "fewest"):
+        problems.errors.append(
+            f"`tool.uv.fork-strategy` `{fork_strategy}` is not a fork strategy "
+            "(use `requires-python` or `fewest`)"
+        )
+        fork_strategy = None
     return UvTables(
+        fork_strategy=fork_strategy,
         indexes=indexes,
         sources=sources,
         conflicts=tuple(conflicts),

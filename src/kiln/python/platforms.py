@@ -7,6 +7,7 @@ best first, computed with `packaging.tags` exactly as that interpreter would.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from packaging import tags as ptags
@@ -24,6 +25,11 @@ class Platform:
     platform_machine: str
     os_name: str
     platform_tags: tuple[str, ...]  # best first
+
+    @property
+    def words(self) -> str:
+        os_words = {"linux": "Linux", "darwin": "macOS", "win32": "Windows"}
+        return f"{os_words.get(self.sys_platform, self.sys_platform)} {self.platform_machine}"
 
     @property
     def marker(self) -> Marker:
@@ -57,19 +63,36 @@ MACOS_ARM64 = Platform(
     "posix",
     tuple(ptags.mac_platforms((14, 0), "arm64")),
 )
+MACOS_X86_64 = Platform(
+    "macos-x86_64",
+    "darwin",
+    "Darwin",
+    "x86_64",
+    "posix",
+    tuple(ptags.mac_platforms((14, 0), "x86_64")),
+)
 WINDOWS_AMD64 = Platform("windows-amd64", "win32", "Windows", "AMD64", "nt", ("win_amd64",))
+WINDOWS_ARM64 = Platform("windows-arm64", "win32", "Windows", "ARM64", "nt", ("win_arm64",))
 
+# The machines users lock for most; tests and reports read locks on these.
 DEFAULT_PLATFORMS: tuple[Platform, ...] = (LINUX_X86_64, LINUX_AARCH64, MACOS_ARM64, WINDOWS_AMD64)
+# The machines a lock is checked against after resolving (`lock.coverage`).
+MATRIX_PLATFORMS: tuple[Platform, ...] = (
+    LINUX_X86_64,
+    LINUX_AARCH64,
+    MACOS_ARM64,
+    MACOS_X86_64,
+    WINDOWS_AMD64,
+    WINDOWS_ARM64,
+)
 
-
-# The newest CPython a lock resolves for by default; markers written for it are open-ended,
-# so newer Pythons follow its choices.
-NEWEST_PYTHON = (3, 13)
+# The newest CPython a lock is checked for; the resolution itself has no upper bound.
+NEWEST_PYTHON = (3, 15)
 OLDEST_PYTHON = (3, 8)
 
 
-def lock_pythons(requires_python: SpecifierSet | None) -> tuple[tuple[int, int], ...]:
-    """The Python minor versions a lock is resolved at: those ``requires-python`` admits."""
+def matrix_pythons(requires_python: SpecifierSet | None) -> tuple[tuple[int, int], ...]:
+    """The CPython minor versions, up to `NEWEST_PYTHON`, that ``requires-python`` admits."""
     out = []
     for minor in range(OLDEST_PYTHON[1], NEWEST_PYTHON[1] + 1):
         if requires_python is None or any(
@@ -79,6 +102,7 @@ def lock_pythons(requires_python: SpecifierSet | None) -> tuple[tuple[int, int],
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=512)
 def platform_environment(
     platform: Platform, python: tuple[int, int], floor: tuple[int, int] | None = None
 ) -> Environment:
@@ -115,3 +139,6 @@ def platform_environment(
         for lower in range(minor - 1, floor[1] - 1, -1):
             found.extend(ptags.cpython_tags((major, lower), [f"cp{major}{lower}"], plats))
     return Environment(markers, tuple(dict.fromkeys(found)))
+
+# Kept while callers move to `matrix_pythons`.
+lock_pythons = matrix_pythons

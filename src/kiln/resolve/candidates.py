@@ -28,6 +28,8 @@ class VersionChoice:
     file: DistFile | None
     rejected: str | None = None
     yanked: bool = False
+    # Rejected because every file's Requires-Python excludes the target's (lowest) Python.
+    rejected_for_python: bool = False
 
 
 @dataclass
@@ -155,6 +157,7 @@ def _choose_one(version: Version, files: list[DistFile], target: Target) -> Vers
                 version,
                 None,
                 f"requires Python {spec}, but the target has {target.python_full_version}",
+                rejected_for_python=True,
             )
         return VersionChoice(
             version, None, "has only a source distribution, and kiln does not build sdists yet"
@@ -165,6 +168,7 @@ def _choose_one(version: Version, files: list[DistFile], target: Target) -> Vers
             version,
             None,
             f"requires Python {spec}, but the target has {target.python_full_version}",
+            rejected_for_python=True,
         )
     return VersionChoice(
         version,

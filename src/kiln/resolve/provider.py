@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -59,6 +59,17 @@ class PythonCandidate:
 Cand = Candidate | PythonCandidate
 
 
+class Forker(Protocol):
+    """What the universal resolver watches while one region is solved: it may stop the
+    solve (by raising) to split the region where uv's resolver forks."""
+
+    def admit(self, name: NormalizedName, version: Version, files: Sequence[DistFile]) -> bool:
+        """Whether this version may be tried here; False passes over it."""
+        ...
+
+    def dependencies(self, parent: str, requirements: Sequence[Requirement]) -> None: ...
+
+
 @dataclass
 class ProviderState:
     """What the provider learned, kept for error messages after a failed resolution."""
@@ -67,6 +78,10 @@ class ProviderState:
     tables: dict[NormalizedName, VersionTable] = field(default_factory=dict)
     requires_python_failures: dict[str, str] = field(default_factory=dict)
     yanked_used: dict[NormalizedName, Candidate] = field(default_factory=dict)
+    # (name, version, extras) -> the requirements of that node that apply to the target
+    requirements: dict[tuple[NormalizedName, Version, frozenset[str]], tuple[Requirement, ...]] = (
+        field(default_factory=dict)
+    )
 
 
 class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
@@ -81,6 +96,8 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         overrides: Mapping[NormalizedName, Sequence[Requirement]] | None = None,
         direct: Mapping[NormalizedName, DistFile] | None = None,
         lookahead: ThreadPoolExecutor | None = None,
+        forker: Forker | None = None,
+        preferred: Mapping[NormalizedName, Sequence[Version]] | None = None,
     ) -> None:
         self.finder = finder
         self.target = target
@@ -89,6 +106,9 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         self.no_deps = no_deps
         self.overrides = dict(overrides or {})
         self.direct = dict(direct or {})
+        self.forker = forker
+        # Several preferred versions per name (a lock's forks); tried in this order.
+        self.preferred = {k: list(v) for k, v in (preferred or {}).items()}
         self.state = ProviderState()
         self._lock = threading.Lock()
         self._lookahead = lookahead
@@ -230,10 +250,15 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             and (allow_pre or not v.is_prerelease)
             and all(spec.contains(v, prereleases=True) for spec in specs)
         ]
-        preferred = self.preferences.get(name)
-        if preferred is not None and preferred in versions:
-            versions.remove(preferred)
-            versions.insert(0, preferred)
+        firsts = list(self.preferred.get(name, ()))
+        single = self.preferences.get(name)
+        if single is not None:
+            firsts.append(single)
+        for preferred in reversed(list(dict.fromkeys(firsts))):
+            if preferred in versions:
+                versions.remove(preferred)
+                versions.insert(0, preferred)
+        forker = self.forker
 
         def candidates() -> Iterator[Cand]:
             # Lazy: the solver usually takes the first candidate, so later versions' wheels
@@ -241,9 +266,14 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             for version in versions:
                 choice = table.choice(version)
                 if choice.file is None:
+                    if forker is not None and choice.rejected_for_python:
+                        # Fits only part of the region's Pythons: the forker may split there.
+                        forker.admit(name, version, table.files[version])
                     continue
                 if choice.yanked and not pinned_exact:
                     continue  # PEP 592: a yanked file is chosen only when pinned exactly
+                if forker is not None and not forker.admit(name, version, table.files[version]):
+                    continue
                 yield Candidate(name, version, choice.file, extras)
 
         return candidates
@@ -301,10 +331,18 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
                 )
             )
             return deps
+        kept: list[Requirement] = []
         for requirement in self.overridden(metadata.requires_dist):
             if not self.target.evaluate(requirement.marker, frozenset(candidate.extras)):
                 continue
+            kept.append(requirement)
             deps.append(requirement_to_req(requirement, parent))
+        if self.forker is not None:
+            self.forker.dependencies(parent, kept)
+        with self._lock:
+            self.state.requirements[(candidate.name, candidate.version, candidate.extras)] = (
+                tuple(kept)
+            )
         self._warm(deps)
         return deps
 

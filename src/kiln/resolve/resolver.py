@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -18,7 +18,13 @@ from kiln.core.environment import Target
 from kiln.core.errors import ResolutionError
 from kiln.core.protocols import PackageFinder
 from kiln.resolve.explain import explain_impossible
-from kiln.resolve.provider import KilnProvider, PythonCandidate, Req, requirement_to_req
+from kiln.resolve.provider import (
+    Forker,
+    KilnProvider,
+    PythonCandidate,
+    Req,
+    requirement_to_req,
+)
 
 # Generous: real graphs (e.g. the scientific stack) need a few thousand rounds at worst.
 _MAX_ROUNDS = 20_000
@@ -32,6 +38,12 @@ class Resolution:
     # name -> names it depends on (within this resolution)
     graph: Mapping[NormalizedName, tuple[NormalizedName, ...]]
     yanked: tuple[Candidate, ...] = ()
+    # Every node the solver pinned, ``name[extra]`` ones included, with the requirements of
+    # each that apply to the target: the universal resolver follows markers along these.
+    nodes: tuple[Candidate, ...] = ()
+    requirements: Mapping[tuple[NormalizedName, frozenset[str]], tuple[Requirement, ...]] = (
+        field(default_factory=dict)
+    )
 
     def by_name(self) -> dict[NormalizedName, Candidate]:
         return {c.name: c for c in self.candidates}
@@ -47,6 +59,8 @@ def resolve(
     direct: Mapping[NormalizedName, DistFile] | None = None,
     no_deps: bool = False,
     overrides: Sequence[Requirement] = (),
+    forker: Forker | None = None,
+    preferred: Mapping[NormalizedName, Sequence[Version]] | None = None,
 ) -> Resolution:
     """Pick one version of every project that ``requirements`` reach on ``target``.
 
@@ -72,12 +86,15 @@ def resolve(
             direct=direct,
             overrides=override_map,
             lookahead=pool,
+            forker=forker,
+            preferred=preferred,
         )
-        roots: list[Req] = [
-            requirement_to_req(r)
-            for r in provider.overridden(list(requirements))
-            if target.evaluate(r.marker, frozenset())
+        kept = [
+            r for r in provider.overridden(list(requirements)) if target.evaluate(r.marker, frozenset())
         ]
+        if forker is not None:
+            forker.dependencies("", kept)
+        roots: list[Req] = [requirement_to_req(r) for r in kept]
         provider._warm(roots)
         solver: Resolver = Resolver(provider, BaseReporter())  # type: ignore[type-arg]
         try:
@@ -109,8 +126,19 @@ def resolve(
         if a in pinned and b in pinned and a != b:
             graph[a].add(b)
     yanked = tuple(c for c in pinned.values() if c.file.yanked is not None)
+    nodes = tuple(
+        sorted(
+            (c for c in result.mapping.values() if isinstance(c, Candidate)),
+            key=lambda c: (c.name, sorted(c.extras)),
+        )
+    )
+    reqs = provider.state.requirements
     return Resolution(
         candidates=tuple(sorted(pinned.values(), key=lambda c: c.name)),
         graph={name: tuple(sorted(deps)) for name, deps in graph.items()},
         yanked=yanked,
+        nodes=nodes,
+        requirements={
+            (c.name, c.extras): reqs.get((c.name, c.version, c.extras), ()) for c in nodes
+        },
     )

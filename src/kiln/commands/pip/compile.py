@@ -24,8 +24,8 @@ from kiln.cache.atomic import write_text
 from kiln.commands.context import CommandContext
 from kiln.commands.pip.install import direct_files
 from kiln.commands.pip.target import target_interpreter
-from kiln.commands.project.lock import LockScope, resolution_to_lock
-from kiln.commands.project.targets import universal_targets
+from kiln.lock.from_resolution import LockScope, resolution_to_lock
+from kiln.project.manifest import lock_region
 from kiln.core.errors import InterpreterError, KilnError, UsageError
 from kiln.lock.fingerprint import fingerprint
 from kiln.lock.pylock_toml import dump_lock, load_lock
@@ -34,7 +34,7 @@ from kiln.project.requirements_txt import RequirementsFile, read_requirements
 from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter
 from kiln.resolve.resolver import resolve
-from kiln.resolve.universal import ForkSpec, RootRequirements, resolve_universal
+from kiln.resolve.universal import Manifest, RootRequirements, resolve_universal
 from kiln.settings.index_settings import IndexSettings
 
 FORMATS = ("requirements.txt", "pylock.toml")
@@ -246,14 +246,13 @@ def pip_compile(
                 if floor is not None
                 else inputs.requires_python or _current_floor(ctx, request)
             )
-            result = resolve_universal(
-                RootRequirements(base=tuple(requirements)),
-                universal_targets(requires_python),
-                [ForkSpec()],
-                lambda target, fork: finder,
-                constraints=constraints,
-                preferences=preferences,
+            manifest = Manifest(
+                roots=RootRequirements(base=tuple(requirements)),
+                region=lock_region(requires_python),
+                constraints=tuple(constraints),
+                preferences={name: ((version, None),) for name, version in preferences.items()},
             )
+            result = resolve_universal(manifest, lambda region: finder)
             warnings += [u.reason for u in result.unsupported]
             graph: dict[NormalizedName, set[NormalizedName]] = defaultdict(set)
             for entry in result.entries:

@@ -1,0 +1,125 @@
+"""The lock checked against the machines it will meet: where a selection has no usable file.
+
+The resolver does not reject a version because one platform lacks a wheel (uv does not
+either). After resolving, each selection (the project alone, each extra, each group) is
+evaluated on a matrix of platforms and CPython versions; where some entry it selects has no
+wheel that fits and no sdist, the lock records that selection there as unsupported, with
+the reason, so that `kiln sync` fails there with it instead of installing half a project.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from packaging.markers import Marker
+from packaging.tags import Tag
+from packaging.utils import parse_wheel_filename
+
+from kiln.core.environment import Environment
+from kiln.core.markers import NEVER, evaluate, intersect, is_empty, union, within
+from kiln.lock.model import Lock, LockedPackage
+from kiln.python.platforms import MATRIX_PLATFORMS, Platform, matrix_pythons, platform_environment
+
+
+@dataclass(frozen=True)
+class Selection:
+    extras: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+
+    @property
+    def condition(self) -> str | None:
+        parts = [f"'{e}' in extras" for e in sorted(self.extras)]
+        parts += [f"'{g}' in dependency_groups" for g in sorted(self.groups)]
+        return " and ".join(parts) or None
+
+    @property
+    def words(self) -> str:
+        parts = [f"extra `{e}`" for e in sorted(self.extras)]
+        parts += [f"group `{g}`" for g in sorted(self.groups)]
+        return " with " + ", ".join(parts) if parts else ""
+
+
+def selections(lock: Lock) -> list[Selection]:
+    out = [Selection()]
+    out += [Selection(extras=frozenset({e})) for e in lock.extras]
+    out += [Selection(groups=frozenset({g})) for g in lock.dependency_groups]
+    return out
+
+
+def _fits(package: LockedPackage, env: Environment) -> bool:
+    # An sdist counts: building it is the installer's part, and its failure is reported there.
+    if package.sdist is not None:
+        return True
+    return any(env.tag_rank(_tags(w.name)) is not None for w in package.wheels)
+
+
+@functools.lru_cache(maxsize=16384)
+def _tags(filename: str) -> frozenset[Tag]:
+    return parse_wheel_filename(filename)[3]
+
+
+def uncovered(lock: Lock, context: Marker | None) -> tuple[tuple[Marker, str], ...]:
+    """Each (selection, platform, package) with no usable file on some of the matrix's
+    Pythons, as a marker over those Pythons and the reason, in a stable order."""
+    floor = lock.requires_python
+    # (selection words, platform key, package, version) -> pythons
+    missing: dict[tuple[Selection, Platform, str, str], list[tuple[int, int]]] = defaultdict(list)
+    seen_base: set[tuple[Platform, tuple[int, int]]] = set()
+    for platform in MATRIX_PLATFORMS:
+        for python in matrix_pythons(floor):
+            env = platform_environment(platform, python)
+            if lock.environments and not any(
+                evaluate(m, env.markers) for m in lock.environments
+            ):
+                continue
+            for selection in selections(lock):
+                for package in lock.packages:
+                    if not evaluate(
+                        package.marker, env.markers, extras=selection.extras, groups=selection.groups
+                    ):
+                        continue
+                    if not _fits(package, env):
+                        if selection == Selection():
+                            seen_base.add((platform, python))
+                        elif (platform, python) in seen_base:
+                            continue  # the project alone fails there already
+                        key = (selection, platform, package.name, str(package.version))
+                        missing[key].append(python)
+                        break
+    out: list[tuple[Marker, str]] = []
+    for (selection, platform, name, version), pythons in missing.items():
+        where: Marker | None = NEVER
+        for major, minor in pythons:
+            where = union(where, Marker(f"python_version == '{major}.{minor}'"))
+        marker = intersect(intersect(where, platform.marker), _marker(selection.condition))
+        marker = within(marker, context)
+        if marker is None or is_empty(marker):
+            continue
+        shown = ", ".join(f"{a}.{b}" for a, b in pythons)
+        out.append(
+            (
+                marker,
+                f"no wheel of `{name}` {version} fits {platform.words} "
+                f"(CPython {shown}){selection.words}",
+            )
+        )
+    return tuple(sorted(out, key=lambda u: (u[1], str(u[0]))))
+
+
+def _marker(text: str | None) -> Marker | None:
+    return Marker(text) if text else None
+
+
+def fails_everywhere(lock: Lock, unsupported: Sequence[tuple[Marker, str]]) -> bool:
+    """Whether the project alone installs nowhere in the matrix."""
+    for platform in MATRIX_PLATFORMS:
+        for python in matrix_pythons(lock.requires_python):
+            env = platform_environment(platform, python)
+            if lock.environments and not any(evaluate(m, env.markers) for m in lock.environments):
+                continue
+            if not any(evaluate(m, env.markers) for m, _ in unsupported):
+                return False
+    return True

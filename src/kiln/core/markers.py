@@ -403,6 +403,7 @@ _PLATFORMS = (
 )
 _KNOWN_SYS = frozenset(p[0] for p in _PLATFORMS)
 _KNOWN_SYSTEM = frozenset(p[1] for p in _PLATFORMS)
+_SYSTEM_TO_SYS = {p[1]: p[0] for p in _PLATFORMS}
 _ANY_STRING = Strings(frozenset(), True)
 
 
@@ -609,6 +610,9 @@ def _atom(lhs: object, op: str, rhs: object) -> tuple[str, Constraint]:
         if var == "extra" and op in ("==", "!="):
             name = frozenset({canonicalize_name(value)})
             return var, Members(name, frozenset()) if op == "==" else Members(frozenset(), name)
+        if var == "platform_system" and value in _SYSTEM_TO_SYS and op in ("==", "!="):
+            # The same fact, written as uv writes it in a lock.
+            return "sys_platform", Strings(frozenset({_SYSTEM_TO_SYS[value]}), op == "!=")
         if var in _STRING_VARS and op in ("==", "!="):
             return var, Strings(frozenset({value}), op == "!=")
         if var in ("python_version", "python_full_version") and left_var:
@@ -847,6 +851,11 @@ def within(m: Marker | None, context: Marker | None) -> Marker | None:
     for clause in clauses:
         for key, constraint in clause.items:
             tries = [_without(clause, key)]
+            if isinstance(constraint, Members):
+                # One name at a time: `'a' in extras and 'b' not in extras` may need only `a`.
+                for name in sorted(constraint.present | constraint.absent):
+                    fewer = Members(constraint.present - {name}, constraint.absent - {name})
+                    tries.append(_Clause.of({**clause.as_dict(), key: fewer}))
             if isinstance(constraint, Versions):
                 # Python bounds the context already sets: widen past them instead.
                 tries.append(_Clause.of({**clause.as_dict(), key: constraint | outside}))
@@ -855,6 +864,12 @@ def within(m: Marker | None, context: Marker | None) -> Marker | None:
                     clause = loose
                     break
         out.append(clause)
+    if len(out) > 1:
+        # Whole clauses the others already cover within the context.
+        for i in range(len(out) - 1, -1, -1):
+            rest = tuple(out[:i] + out[i + 1 :])
+            if not _and(_and(target, ctx), _not(_simplify(list(rest)))):
+                del out[i]
     return _render(_simplify(out))
 
 

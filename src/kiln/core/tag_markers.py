@@ -97,10 +97,12 @@ def tags_marker(tags: frozenset[Tag]) -> Marker | None:
 
 @functools.lru_cache(maxsize=8192)
 def platforms_marker(tags: frozenset[Tag]) -> Marker | None:
-    """The platforms a wheel with these tags serves, whatever the Python."""
+    """The platforms a wheel with these tags serves, whatever the Python. macOS counts as
+    one platform here, as uv counts it when it splits a local build's platforms from the
+    plain build's: a ``+cpu`` build never stands beside a plain one for one Mac."""
     result: Marker | None = NEVER
     for platform in sorted({t.platform for t in tags}):
-        text = platform_condition(platform)
+        text = "sys_platform == 'darwin'" if _MACOS.match(platform) else platform_condition(platform)
         result = union(result, Marker(text) if text else None)
         if result is None:
             return None

@@ -89,24 +89,35 @@ def uncovered(lock: Lock, context: Marker | None) -> tuple[tuple[Marker, str], .
                         key = (selection, platform, package.name, str(package.version))
                         missing[key].append(python)
                         break
-    out: list[tuple[Marker, str]] = []
+    grouped: dict[tuple[Selection, str, str], list[tuple[Platform, list[tuple[int, int]]]]] = (
+        defaultdict(list)
+    )
     for (selection, platform, name, version), pythons in missing.items():
+        grouped[(selection, name, version)].append((platform, pythons))
+    out: list[tuple[Marker, str]] = []
+    for (selection, name, version), places in grouped.items():
         where: Marker | None = NEVER
-        for major, minor in pythons:
-            where = union(where, Marker(f"python_version == '{major}.{minor}'"))
-        marker = intersect(intersect(where, platform.marker), _marker(selection.condition))
-        marker = within(marker, context)
+        for platform, pythons in places:
+            versions: Marker | None = NEVER
+            for major, minor in pythons:
+                versions = union(versions, Marker(f"python_version == '{major}.{minor}'"))
+            where = union(where, intersect(versions, platform.marker))
+        marker = within(intersect(where, _marker(selection.condition)), context)
         if marker is None or is_empty(marker):
             continue
-        shown = ", ".join(f"{a}.{b}" for a, b in pythons)
         out.append(
-            (
-                marker,
-                f"no wheel of `{name}` {version} fits {platform.words} "
-                f"(CPython {shown}){selection.words}",
-            )
+            (marker, f"no wheel of `{name}` {version} fits {_places(places)}{selection.words}")
         )
     return tuple(sorted(out, key=lambda u: (u[1], str(u[0]))))
+
+
+def _places(places: Sequence[tuple[Platform, Sequence[tuple[int, int]]]]) -> str:
+    def pythons(versions: Sequence[tuple[int, int]]) -> str:
+        return "CPython " + ", ".join(f"{a}.{b}" for a, b in versions)
+
+    if len(places) == len(MATRIX_PLATFORMS) and len({tuple(p) for _, p in places}) == 1:
+        return f"any platform ({pythons(places[0][1])})"
+    return "; ".join(f"{platform.words} ({pythons(p)})" for platform, p in places)
 
 
 def _marker(text: str | None) -> Marker | None:

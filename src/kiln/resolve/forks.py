@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from packaging.markers import Marker
@@ -100,25 +100,35 @@ class RegionForker:
         self.region = region
         self.strategy = strategy
 
-    def admit(self, name: NormalizedName, version: Version, files: Sequence[DistFile]) -> bool:
-        python = self._requires_python(files)
+    def admit(
+        self,
+        name: NormalizedName,
+        version: Version,
+        files: Mapping[Version, Sequence[DistFile]],
+    ) -> bool:
+        mine = files[version]
+        python = self._requires_python(mine)
         if python is not None and not self.region.within(python):
             if self.strategy == "fewest" or not self.region.meets(python):
                 return False
             raise ForkNeeded(
                 [python, complement(python)],
-                f"{name} {version} requires Python {self._spec(files)}",
+                f"{name} {version} requires Python {self._spec(mine)}",
             )
         if version.local is not None:
-            covered = self._platforms(files)
-            if not self.region.meets(covered):
-                return False
-            if not self.region.within(covered):
-                raise ForkNeeded(
-                    [covered, complement(covered)],
-                    f"{name} {version} has wheels for only some platforms",
-                    local=True,
-                )
+            # uv's rule for PyTorch's indexes: where the plain build has wheels and the
+            # local one has none (macOS beside `+cpu`), the plain build is used instead.
+            plain = files.get(Version(version.public))
+            if plain:
+                missing = intersect(self._platforms(plain), complement(self._platforms(mine)))
+                if not is_empty(missing) and self.region.meets(missing):
+                    if self.region.within(missing):
+                        return False
+                    raise ForkNeeded(
+                        [missing, complement(missing)],
+                        f"{name} {version} has no wheels where {version.public} has",
+                        local=True,
+                    )
         return True
 
     def dependencies(self, parent: str, requirements: Sequence[Requirement]) -> None:

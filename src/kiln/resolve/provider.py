@@ -63,8 +63,14 @@ class Forker(Protocol):
     """What the universal resolver watches while one region is solved: it may stop the
     solve (by raising) to split the region where uv's resolver forks."""
 
-    def admit(self, name: NormalizedName, version: Version, files: Sequence[DistFile]) -> bool:
-        """Whether this version may be tried here; False passes over it."""
+    def admit(
+        self,
+        name: NormalizedName,
+        version: Version,
+        files: Mapping[Version, Sequence[DistFile]],
+    ) -> bool:
+        """Whether ``version`` (``files`` has every version's files) may be tried here;
+        False passes over it."""
         ...
 
     def dependencies(self, parent: str, requirements: Sequence[Requirement]) -> None: ...
@@ -268,11 +274,11 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
                 if choice.file is None:
                     if forker is not None and choice.rejected_for_python:
                         # Fits only part of the region's Pythons: the forker may split there.
-                        forker.admit(name, version, table.files[version])
+                        forker.admit(name, version, table.files)
                     continue
                 if choice.yanked and not pinned_exact:
                     continue  # PEP 592: a yanked file is chosen only when pinned exactly
-                if forker is not None and not forker.admit(name, version, table.files[version]):
+                if forker is not None and not forker.admit(name, version, table.files):
                     continue
                 yield Candidate(name, version, choice.file, extras)
 

@@ -1,4 +1,4 @@
-"""pins_for: which index each package must come from, for one target."""
+"""pins_for: which index each package must come from, for one region of the resolution."""
 
 from __future__ import annotations
 
@@ -6,30 +6,21 @@ import pytest
 from packaging.markers import Marker
 from packaging.utils import NormalizedName
 
-from kiln.core.environment import Environment
 from kiln.project.uv_tables import Source
+from kiln.resolve.region import Region
 from kiln.settings.sources import SourceConflictError, pins_for
 
 TORCH = NormalizedName("torch")
 
 
-def env(system: str, sys_platform: str) -> Environment:
-    return Environment(
-        markers={
-            "platform_system": system,
-            "sys_platform": sys_platform,
-            "python_version": "3.12",
-            "python_full_version": "3.12.1",
-            "implementation_name": "cpython",
-            "platform_machine": "x86_64",
-        },
-        tags=(),
-    )
+def region(text: str) -> Region:
+    return Region(Marker(text))
 
 
-LINUX = env("Linux", "linux")
-MACOS = env("Darwin", "darwin")
-WINDOWS = env("Windows", "win32")
+LINUX = "sys_platform == 'linux'"
+MACOS = "sys_platform == 'darwin'"
+WINDOWS = "sys_platform == 'win32'"
+NONE = "'cpu' not in extras and 'cu124' not in extras"
 
 S2 = {TORCH: (Source(index="pytorch-cpu", marker=Marker("platform_system != 'Darwin'")),)}
 S3 = {
@@ -47,26 +38,28 @@ S4 = {
 
 
 def test_s2_pins_torch_everywhere_but_macos() -> None:
-    assert pins_for(S2, LINUX, frozenset(), frozenset()) == {TORCH: "pytorch-cpu"}
-    assert pins_for(S2, WINDOWS, frozenset(), frozenset()) == {TORCH: "pytorch-cpu"}
-    assert pins_for(S2, MACOS, frozenset(), frozenset()) == {}
+    assert pins_for(S2, region(LINUX)) == {TORCH: "pytorch-cpu"}
+    assert pins_for(S2, region(WINDOWS)) == {TORCH: "pytorch-cpu"}
+    assert pins_for(S2, region(MACOS)) == {}
 
 
 def test_s3_picks_the_source_whose_marker_holds() -> None:
-    assert pins_for(S3, WINDOWS, frozenset(), frozenset()) == {TORCH: "pytorch-cpu"}
-    assert pins_for(S3, LINUX, frozenset(), frozenset()) == {TORCH: "pytorch-cu124"}
-    assert pins_for(S3, MACOS, frozenset(), frozenset()) == {}
+    assert pins_for(S3, region(WINDOWS)) == {TORCH: "pytorch-cpu"}
+    assert pins_for(S3, region(LINUX)) == {TORCH: "pytorch-cu124"}
+    assert pins_for(S3, region(MACOS)) == {}
 
 
-def test_s4_picks_the_source_of_the_requested_extra() -> None:
-    assert pins_for(S4, LINUX, frozenset({"cpu"}), frozenset()) == {TORCH: "pytorch-cpu"}
-    assert pins_for(S4, LINUX, frozenset({"CU124"}), frozenset()) == {TORCH: "pytorch-cu124"}
-    assert pins_for(S4, LINUX, frozenset(), frozenset()) == {}
+def test_s4_picks_the_source_of_the_selected_extra() -> None:
+    cpu = "'cpu' in extras and 'cu124' not in extras"
+    cu124 = "'cu124' in extras and 'cpu' not in extras"
+    assert pins_for(S4, region(f"{LINUX} and {cpu}")) == {TORCH: "pytorch-cpu"}
+    assert pins_for(S4, region(f"{LINUX} and {cu124}")) == {TORCH: "pytorch-cu124"}
+    assert pins_for(S4, region(f"{LINUX} and {NONE}")) == {}
 
 
 def test_two_applying_sources_are_an_error_naming_both() -> None:
     with pytest.raises(SourceConflictError) as caught:
-        pins_for(S4, LINUX, frozenset({"cpu", "cu124"}), frozenset())
+        pins_for(S4, region("'cpu' in extras and 'cu124' in extras"))
     assert caught.value.message == "more than one source of `torch` applies to the same environment"
     assert caught.value.causes == (
         "index = `pytorch-cpu` (extra `cpu`)",
@@ -76,10 +69,19 @@ def test_two_applying_sources_are_an_error_naming_both() -> None:
 
 def test_a_group_source_applies_only_with_its_group() -> None:
     sources = {TORCH: (Source(index="pytorch-cpu", group=NormalizedName("dev")),)}
-    assert pins_for(sources, LINUX, frozenset(), frozenset({"dev"})) == {TORCH: "pytorch-cpu"}
-    assert pins_for(sources, LINUX, frozenset(), frozenset({"docs"})) == {}
+    assert pins_for(sources, region("'dev' in dependency_groups")) == {TORCH: "pytorch-cpu"}
+    assert pins_for(sources, region("'dev' not in dependency_groups")) == {}
+
+
+def test_a_source_marker_and_extra_must_both_hold() -> None:
+    sources = {
+        TORCH: (Source(index="pytorch-cpu", marker=Marker(LINUX), extra=NormalizedName("cpu")),)
+    }
+    assert pins_for(sources, region(f"{LINUX} and 'cpu' in extras")) == {TORCH: "pytorch-cpu"}
+    assert pins_for(sources, region(f"{MACOS} and 'cpu' in extras")) == {}
+    assert pins_for(sources, region(f"{LINUX} and 'cpu' not in extras")) == {}
 
 
 def test_a_path_source_that_applies_pins_no_index() -> None:
     sources = {NormalizedName("mylib"): (Source(path="../mylib"),)}
-    assert pins_for(sources, LINUX, frozenset(), frozenset()) == {}
+    assert pins_for(sources, region(LINUX)) == {}

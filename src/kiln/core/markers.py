@@ -857,8 +857,11 @@ def within(m: Marker | None, context: Marker | None) -> Marker | None:
                     fewer = Members(constraint.present - {name}, constraint.absent - {name})
                     tries.append(_Clause.of({**clause.as_dict(), key: fewer}))
             if isinstance(constraint, Versions):
-                # Python bounds the context already sets: widen past them instead.
-                tries.append(_Clause.of({**clause.as_dict(), key: constraint | outside}))
+                # Python bounds the context already sets: widen past them, where that
+                # makes the bound simpler (`>= 3.9, < 3.11` within `>= 3.9` is `< 3.11`).
+                wider = constraint | outside
+                if wider.size() < constraint.size():
+                    tries.append(_Clause.of({**clause.as_dict(), key: wider}))
             for loose in tries:
                 if not _and(_and((loose,), ctx), _not(target)):
                     clause = loose

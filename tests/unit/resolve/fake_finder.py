@@ -39,7 +39,14 @@ class FakeFinder:
         lines += [f"Requires-Dist: {d}" for d in deps]
         for extra, reqs in (extras or {}).items():
             lines.append(f"Provides-Extra: {extra}")
-            lines += [f"Requires-Dist: {r}; extra == '{extra}'" for r in reqs]
+            for r in reqs:
+                spec, _, marker = r.partition(";")
+                both = (
+                    f"({marker.strip()}) and extra == '{extra}'"
+                    if marker
+                    else f"extra == '{extra}'"
+                )
+                lines.append(f"Requires-Dist: {spec.strip()}; {both}")
         meta = CoreMetadata.parse("\n".join(lines) + "\n")
         for filename in filenames:
             file = DistFile(

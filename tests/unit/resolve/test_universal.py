@@ -1,181 +1,350 @@
+"""The universal resolver over marker regions: each rule that forks, and what the merged
+entries' markers say, read back by evaluating them on concrete environments."""
+
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from packaging.markers import Marker
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from kiln.core.errors import ResolutionError
-from kiln.python.platforms import DEFAULT_PLATFORMS, platform_environment
+from kiln.core.markers import evaluate, is_empty
+from kiln.python.platforms import MATRIX_PLATFORMS, platform_environment
 from kiln.resolve.universal import (
-    ForkSpec,
+    Manifest,
     RootRequirements,
-    TargetSpec,
     UniversalEntry,
-    forks_for,
+    UniversalResolution,
+    conflict_regions,
     resolve_universal,
 )
 
 from .fake_finder import FakeFinder
 
-ALL_TAGS = (
-    "cp312-cp312-manylinux_2_28_x86_64",
-    "cp312-cp312-manylinux_2_28_aarch64",
-    "cp312-cp312-macosx_11_0_arm64",
-    "cp312-cp312-win_amd64",
-    "cp313-cp313-manylinux_2_28_x86_64",
-    "cp313-cp313-manylinux_2_28_aarch64",
-    "cp313-cp313-macosx_11_0_arm64",
-    "cp313-cp313-win_amd64",
+PY39 = Marker("python_full_version >= '3.9'")
+PY312 = Marker("python_full_version >= '3.12'")
+PYTHONS = ((3, 9), (3, 10), (3, 11), (3, 12), (3, 13), (3, 14))
+ALL_PLATFORMS = (
+    "manylinux_2_28_x86_64",
+    "manylinux_2_28_aarch64",
+    "macosx_11_0_arm64",
+    "win_amd64",
 )
 
 
-def targets(pythons: tuple[tuple[int, int], ...] = ((3, 12), (3, 13))) -> list[TargetSpec]:
-    return [
-        TargetSpec(p.key, str(p.marker), p.sys_platform, py, platform_environment(p, py))
-        for p in DEFAULT_PLATFORMS
-        for py in pythons
-    ]
+def run(
+    finder: FakeFinder,
+    *requirements: str,
+    region: Marker | None = PY39,
+    **fields: object,
+) -> UniversalResolution:
+    roots = fields.pop("roots", None) or RootRequirements(tuple(map(Requirement, requirements)))
+    manifest = Manifest(roots=roots, region=region, **fields)  # type: ignore[arg-type]
+    return resolve_universal(manifest, lambda region: finder)
 
 
-def applies(
-    entry: UniversalEntry, target: TargetSpec, extras: frozenset[str] = frozenset()
-) -> bool:
-    if entry.marker is None:
-        return True
-    env = dict(target.env.markers)
-    env["extras"] = extras  # type: ignore[assignment]
-    env["dependency_groups"] = frozenset()  # type: ignore[assignment]
-    return entry.marker.evaluate(env, "lock_file")  # type: ignore[arg-type]
-
-
-def picked(
-    entries: tuple[UniversalEntry, ...],
-    name: str,
-    target: TargetSpec,
+def installed(
+    result: UniversalResolution,
+    platform: int,
+    python: tuple[int, int],
     extras: frozenset[str] = frozenset(),
-) -> list[str]:
-    return sorted(str(e.version) for e in entries if e.name == name and applies(e, target, extras))
+    groups: frozenset[str] = frozenset(),
+) -> dict[str, str]:
+    """What a machine gets from the entries, failing if a name is selected twice."""
+    env = platform_environment(MATRIX_PLATFORMS[platform], python)
+    out: dict[str, str] = {}
+    for entry in result.entries:
+        if evaluate(entry.marker, env.markers, extras=extras, groups=groups):
+            assert entry.name not in out, f"{entry.name} selected twice on {env.description}"
+            out[entry.name] = str(entry.version)
+    return out
+
+
+def versions(result: UniversalResolution, name: str) -> list[tuple[str, str | None]]:
+    return [
+        (str(e.version), str(e.marker) if e.marker else None)
+        for e in result.entries
+        if e.name == name
+    ]
 
 
 def test_one_version_everywhere_has_no_marker() -> None:
     f = FakeFinder()
     f.add("six", "1.16.0")
-    entries = resolve_universal(
-        RootRequirements((Requirement("six"),)), targets(), [ForkSpec()], lambda t, k: f
-    ).entries
-    assert [(e.name, str(e.version), e.marker) for e in entries] == [("six", "1.16.0", None)]
+    result = run(f, "six")
+    assert [(e.name, str(e.version), e.marker) for e in result.entries] == [("six", "1.16.0", None)]
+    assert len(result.forks) == 1
 
 
-def test_python_split_gives_disjoint_python_markers() -> None:
+def test_the_newest_version_for_each_python_under_the_requires_python_strategy() -> None:
+    f = FakeFinder()
+    f.add("numpy", "2.0.2", requires_python=">=3.9")
+    f.add("numpy", "2.2.6", requires_python=">=3.10")
+    f.add("numpy", "2.5.0", requires_python=">=3.11")
+    result = run(f, "numpy")
+    assert versions(result, "numpy") == [
+        ("2.0.2", 'python_version < "3.10"'),
+        ("2.2.6", 'python_version == "3.10"'),
+        ("2.5.0", 'python_version >= "3.11"'),
+    ]
+    # 3.14 is past every interpreter this machine has, and still gets the newest.
+    assert installed(result, 0, (3, 14)) == {"numpy": "2.5.0"}
+
+
+def test_the_fewest_strategy_keeps_one_version_that_serves_every_python() -> None:
+    f = FakeFinder()
+    f.add("numpy", "2.0.2", requires_python=">=3.9")
+    f.add("numpy", "2.5.0", requires_python=">=3.11")
+    result = run(f, "numpy", strategy="fewest")
+    assert versions(result, "numpy") == [("2.0.2", None)]
+
+
+def test_dependencies_of_a_forked_version_carry_its_python_marker() -> None:
+    f = FakeFinder()
+    f.add("pandas", "2.0.0", ["tzdata"], requires_python=">=3.9")
+    f.add("pandas", "3.0.0", ["tzdata", "numpy>=2"], requires_python=">=3.11")
+    f.add("tzdata", "2025.1")
+    f.add("numpy", "2.3.0")
+    result = run(f, "pandas")
+    assert versions(result, "numpy") == [("2.3.0", 'python_version >= "3.11"')]
+    assert versions(result, "tzdata") == [("2025.1", None)]
+
+
+def test_the_same_package_asked_for_differently_under_two_markers_forks() -> None:
     f = FakeFinder()
     f.add("numpy", "1.26.4")
     f.add("numpy", "2.1.0")
+    result = run(f, "numpy>=2; python_version >= '3.13'", "numpy<2; python_version < '3.13'")
+    assert versions(result, "numpy") == [
+        ("1.26.4", 'python_version < "3.13"'),
+        ("2.1.0", 'python_version >= "3.13"'),
+    ]
+
+
+def test_a_dependency_list_that_asks_twice_forks_the_region() -> None:
+    f = FakeFinder()
+    f.add("a", "1", ["c>=2; sys_platform == 'linux'", "c<2; sys_platform != 'linux'"])
+    f.add("c", "1.5")
+    f.add("c", "2.5")
+    result = run(f, "a")
+    assert versions(result, "c") == [
+        ("1.5", 'sys_platform != "linux"'),
+        ("2.5", 'sys_platform == "linux"'),
+    ]
+
+
+def test_markers_propagate_along_the_graph() -> None:
+    f = FakeFinder()
+    f.add("a", "1", ["b; sys_platform == 'linux'"])
+    f.add("b", "1", ["c; python_version >= '3.12'"])
+    f.add("c", "1")
+    result = run(f, "a")
+    assert versions(result, "b") == [("1", 'sys_platform == "linux"')]
+    assert versions(result, "c") == [("1", 'sys_platform == "linux" and python_version >= "3.12"')]
+    assert installed(result, 2, (3, 12)) == {"a": "1"}  # macOS
+
+
+def test_a_dependency_disjoint_from_the_region_is_left_out() -> None:
+    f = FakeFinder()
+    f.add("a", "1", ["old; python_version < '3.9'", "new; python_version >= '3.9'"])
+    f.add("new", "1")
+    result = run(f, "a")
+    assert versions(result, "new") == [("1", None)]
+    assert versions(result, "old") == []
+
+
+def test_a_dependency_extra_is_its_own_node() -> None:
+    f = FakeFinder()
+    f.add(
+        "jax", "0.5", ["jaxlib"], extras={"cuda12": ["jax-cuda12-plugin; sys_platform == 'linux'"]}
+    )
+    f.add("jaxlib", "0.5")
+    f.add("jax-cuda12-plugin", "0.5", tags=["py3-none-manylinux_2_28_x86_64"])
     roots = RootRequirements(
-        (
-            Requirement("numpy>=2; python_version >= '3.13'"),
-            Requirement("numpy<2; python_version < '3.13'"),
-        )
+        (Requirement("jax"),), extras={NormalizedName("cuda"): (Requirement("jax[cuda12]"),)}
     )
-    ts = targets()
-    entries = resolve_universal(roots, ts, [ForkSpec()], lambda t, k: f).entries
-    for t in ts:
-        expected = "2.1.0" if t.python == (3, 13) else "1.26.4"
-        assert picked(entries, "numpy", t) == [expected], t.key
+    result = run(f, roots=roots)
+    assert versions(result, "jax-cuda12-plugin") == [
+        ("0.5", '"cuda" in extras and sys_platform == "linux"')
+    ]
+    assert installed(result, 0, (3, 12)) == {"jax": "0.5", "jaxlib": "0.5"}
+    assert "jax-cuda12-plugin" in installed(result, 0, (3, 12), frozenset({"cuda"}))
 
 
-def test_platform_only_wheels_fall_back_to_an_older_release_on_other_platforms() -> None:
+def test_a_local_build_gives_way_to_the_plain_one_where_only_that_has_wheels() -> None:
     f = FakeFinder()
-    f.add("torch", "2.5.1+cpu", tags=[t for t in ALL_TAGS if "macosx" not in t])
-    f.add("torch", "2.5.1", tags=ALL_TAGS)
-    entries = resolve_universal(
-        RootRequirements((Requirement("torch>=2.5.1"),)), targets(), [ForkSpec()], lambda t, k: f
-    ).entries
-    for t in targets():
-        expected = "2.5.1" if t.platform == "macos-arm64" else "2.5.1+cpu"
-        assert picked(entries, "torch", t) == [expected], t.key
+    f.add("torch", "2.5.1+cpu", tags=["cp312-cp312-manylinux_2_28_x86_64", "cp312-cp312-win_amd64"])
+    f.add("torch", "2.5.1", tags=["cp312-none-macosx_11_0_arm64"])
+    result = run(f, "torch", region=PY312)
+    assert versions(result, "torch") == [
+        ("2.5.1", 'sys_platform == "darwin"'),
+        ("2.5.1+cpu", 'sys_platform != "darwin"'),
+    ]
 
 
-def test_conflicting_extras_fork_and_are_marked_by_extra() -> None:
-    cpu, cuda = FakeFinder(), FakeFinder()
-    cpu.add("torch", "2.5.1+cpu", tags=ALL_TAGS)
-    cuda.add("torch", "2.5.1+cu124", ["nvidia-cublas; sys_platform == 'linux'"], tags=ALL_TAGS)
-    cuda.add(
-        "nvidia-cublas",
-        "12.4",
-        tags=["py3-none-manylinux_2_28_x86_64", "py3-none-manylinux_2_28_aarch64"],
-    )
-    for finder in (cpu, cuda):
-        finder.files = {
-            k: [type(x)(**{**x.__dict__, "index": "cpu" if finder is cpu else "cu124"}) for x in v]
-            for k, v in finder.files.items()
-        }  # type: ignore[misc]
-        finder.meta = {x.url: finder.meta[x.url] for v in finder.files.values() for x in v}
-    cpu_name, cu_name = canonicalize_name("cpu"), canonicalize_name("cu124")
-    forks = forks_for([[("extra", cpu_name), ("extra", cu_name)]], [cpu_name, cu_name], [])
-    assert len(forks) == 2
+def test_a_version_without_wheels_for_the_region_is_passed_over() -> None:
+    f = FakeFinder()
+    f.add("torch", "2.5.1", tags=["cp312-cp312-manylinux_2_28_x86_64"])
+    with pytest.raises(ResolutionError) as caught:
+        run(f, "torch", region=Marker("python_full_version >= '3.13'"))
+    assert "3.13" in caught.value.message or any("3.13" in c for c in caught.value.causes)
+    assert any("cp312" in c for c in caught.value.causes)
+
+
+def cpu_cu124() -> tuple[
+    FakeFinder, RootRequirements, tuple[tuple[tuple[str, NormalizedName], ...], ...]
+]:
+    f = FakeFinder()
+    f.add("torch", "2.5.1", tags=[f"cp312-cp312-{p}" for p in ALL_PLATFORMS])
+    f.add("torch", "2.4.0", tags=[f"cp312-cp312-{p}" for p in ALL_PLATFORMS])
+    f.add("six", "1.16.0")
+    cpu, cu124 = NormalizedName("cpu"), NormalizedName("cu124")
     roots = RootRequirements(
-        (), extras={cpu_name: (Requirement("torch"),), cu_name: (Requirement("torch"),)}
+        (Requirement("six"),),
+        extras={cpu: (Requirement("torch==2.5.1"),), cu124: (Requirement("torch==2.4.0"),)},
     )
-    ts = targets()
-
-    def finder_for(target: TargetSpec, fork: ForkSpec) -> FakeFinder:
-        return cpu if cpu_name in fork.extras else cuda
-
-    entries = resolve_universal(roots, ts, forks, finder_for).entries
-    for t in ts:
-        assert picked(entries, "torch", t, frozenset({"cpu"})) == ["2.5.1+cpu"], t.key
-        assert picked(entries, "torch", t, frozenset({"cu124"})) == ["2.5.1+cu124"], t.key
-        assert picked(entries, "torch", t) == [], "torch only comes with an extra"
-        nvidia = picked(entries, "nvidia-cublas", t, frozenset({"cu124"}))
-        assert nvidia == (["12.4"] if t.sys_platform == "linux" else []), t.key
-        assert picked(entries, "nvidia-cublas", t, frozenset({"cpu"})) == []
+    return f, roots, ((("extra", cpu), ("extra", cu124)),)
 
 
-def test_fork_conditions_cover_choosing_none() -> None:
-    forks = forks_for(
-        [[("extra", canonicalize_name("a")), ("extra", canonicalize_name("b"))]], [], []
+def test_conflicting_extras_resolve_apart_and_are_marked_by_extra() -> None:
+    f, roots, conflicts = cpu_cu124()
+    result = run(f, roots=roots, conflicts=conflicts, region=PY312)
+    assert versions(result, "torch") == [
+        ("2.4.0", '"cu124" in extras'),
+        ("2.5.1", '"cpu" in extras'),
+    ]
+    assert installed(result, 0, (3, 12)) == {"six": "1.16.0"}
+    assert installed(result, 0, (3, 12), frozenset({"cpu"}))["torch"] == "2.5.1"
+
+
+def test_conflict_regions_include_choosing_none() -> None:
+    a, b = NormalizedName("a"), NormalizedName("b")
+    regions = conflict_regions(((("extra", a), ("extra", b)),))
+    assert [(str(m), picked) for m, picked in regions] == [
+        ('"a" not in extras and "b" not in extras', False),
+        ('"a" in extras and "b" not in extras', True),
+        ('"b" in extras and "a" not in extras', True),
+    ]
+
+
+def test_an_extra_that_cannot_resolve_is_recorded_and_the_project_alone_is_not() -> None:
+    f, roots, conflicts = cpu_cu124()
+    roots = RootRequirements(
+        roots.base, extras={**roots.extras, NormalizedName("cu124"): (Requirement("torch==9"),)}
     )
-    conditions = [Marker(f.condition or "") for f in forks]
-    none_env = {"extras": frozenset(), "dependency_groups": frozenset()}
-    assert [m.evaluate(none_env, "lock_file") for m in conditions] == [True, False]  # type: ignore[arg-type]
+    result = run(f, roots=roots, conflicts=conflicts, region=PY312)
+    assert len(result.unsupported) == 1
+    marker = result.unsupported[0].marker
+    env = platform_environment(MATRIX_PLATFORMS[0], (3, 12)).markers
+    assert evaluate(marker, env, extras=frozenset({"cu124"}))
+    assert not evaluate(marker, env)
+    assert not evaluate(marker, env, extras=frozenset({"cpu"}))
 
 
-def test_a_fork_without_wheels_on_a_platform_is_recorded_not_fatal() -> None:
-    cpu, cuda = FakeFinder(), FakeFinder()
-    cpu.add("torch", "2.5.1", tags=ALL_TAGS)
-    cuda.add("torch", "2.5.1+cu124", tags=[t for t in ALL_TAGS if "macosx" not in t])
-    a, b = canonicalize_name("cpu"), canonicalize_name("cu124")
-    forks = forks_for([[("extra", a), ("extra", b)]], [a, b], [])
-    roots = RootRequirements((), extras={a: (Requirement("torch"),), b: (Requirement("torch"),)})
-    result = resolve_universal(roots, targets(), forks, lambda t, k: cpu if a in k.extras else cuda)
-    mac = [u for u in result.unsupported if "darwin" in str(u.marker)]
-    assert len(mac) == 2 and len(result.unsupported) == 2  # macOS at 3.12 and 3.13, cu124 only
-    assert all("cu124" in str(u.marker) and "torch" in u.reason for u in mac)
-
-
-def test_a_platform_without_wheels_is_unsupported_unless_required() -> None:
+def test_the_project_alone_failing_fails_the_lock() -> None:
     f = FakeFinder()
-    f.add("torch", "2.5.1", tags=["cp312-cp312-win_amd64", "cp313-cp313-win_amd64"])
-    result = resolve_universal(
-        RootRequirements((Requirement("torch"),)), targets(), [ForkSpec()], lambda t, k: f
+    f.add("six", "1.16.0")
+    with pytest.raises(ResolutionError):
+        run(f, "six>=2")
+
+
+def test_a_required_environment_that_fails_fails_the_lock() -> None:
+    f, roots, conflicts = cpu_cu124()
+    roots = RootRequirements(
+        roots.base, extras={**roots.extras, NormalizedName("cu124"): (Requirement("torch==9"),)}
     )
-    assert [e.marker for e in result.entries] == [Marker("sys_platform == 'win32'")]
-    assert len(result.unsupported) == 6
-    with pytest.raises(ResolutionError, match=r"while locking for CPython 3\.12 on linux"):
-        resolve_universal(
-            RootRequirements((Requirement("torch"),)),
-            targets(),
-            [ForkSpec()],
-            lambda t, k: f,
-            required=lambda t: t.platform == "linux-x86_64",
+    with pytest.raises(ResolutionError):
+        run(
+            f,
+            roots=roots,
+            conflicts=conflicts,
+            region=PY312,
+            required=(Marker("sys_platform == 'linux'"),),
         )
 
 
-def test_nothing_resolving_anywhere_fails_the_lock() -> None:
+def test_relocking_keeps_every_forks_version() -> None:
     f = FakeFinder()
-    f.add("torch", "2.5.1", tags=["cp311-cp311-win_amd64"])
-    with pytest.raises(ResolutionError, match="no other platform resolved either"):
-        resolve_universal(
-            RootRequirements((Requirement("torch"),)), targets(), [ForkSpec()], lambda t, k: f
+    for v in ("1.0", "1.1", "2.0"):
+        f.add("dep", v)
+    f.add("a", "1", ["dep>=1.1; sys_platform == 'linux'", "dep<2; sys_platform != 'linux'"])
+    before = {
+        NormalizedName("dep"): (
+            (Version("1.1"), Marker("sys_platform == 'linux'")),
+            (Version("1.0"), Marker("sys_platform != 'linux'")),
         )
+    }
+    result = run(f, "a", preferences=before)
+    assert versions(result, "dep") == [
+        ("1.0", 'sys_platform != "linux"'),
+        ("1.1", 'sys_platform == "linux"'),
+    ]
+    fresh = run(f, "a")
+    assert versions(fresh, "dep") == [
+        ("1.1", 'sys_platform != "linux"'),
+        ("2.0", 'sys_platform == "linux"'),
+    ]
+
+
+def test_environments_bound_the_region() -> None:
+    f = FakeFinder()
+    f.add("winonly", "1", tags=["py3-none-win_amd64"])
+    f.add("winonly", "0.9")
+    result = run(
+        f, "winonly", region=Marker("python_full_version >= '3.9' and sys_platform == 'linux'")
+    )
+    # 1 has no wheel anywhere in a Linux-only region, so the solver takes 0.9.
+    assert versions(result, "winonly") == [("0.9", None)]
+
+
+# -- properties over small random graphs -----------------------------------------------------
+
+MARKERS = (
+    None,
+    "sys_platform == 'linux'",
+    "sys_platform != 'linux'",
+    "python_version >= '3.11'",
+    "python_version < '3.11'",
+    "platform_machine == 'aarch64'",
+)
+NAMES = ("a", "b", "c", "d")
+
+
+@st.composite
+def universes(draw: st.DrawFn) -> FakeFinder:
+    f = FakeFinder()
+    for i, name in enumerate(NAMES):
+        for version in ("1", "2"):
+            deps = []
+            for other in NAMES[i + 1 :]:
+                if draw(st.booleans()):
+                    marker = draw(st.sampled_from(MARKERS))
+                    spec = draw(st.sampled_from(("", ">=2", "<2")))
+                    deps.append(f"{other}{spec}" + (f"; {marker}" if marker else ""))
+            floor = draw(st.sampled_from((None, ">=3.9", ">=3.10", ">=3.12")))
+            f.add(name, version, deps, requires_python=floor)
+    return f
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(universes(), st.sampled_from(MARKERS))
+def test_every_marker_is_satisfiable_and_no_machine_selects_a_name_twice(
+    finder: FakeFinder, root_marker: str | None
+) -> None:
+    root = "a" + (f"; {root_marker}" if root_marker else "")
+    try:
+        result = run(finder, root)
+    except ResolutionError:
+        return
+    for entry in result.entries:
+        assert not is_empty(entry.marker), entry
+    for platform in range(len(MATRIX_PLATFORMS)):
+        for python in PYTHONS:
+            got = installed(result, platform, python)  # asserts one entry per name
+            env = platform_environment(MATRIX_PLATFORMS[platform], python).markers
+            if root_marker is None or Marker(root_marker).evaluate(dict(env)):
+                assert "a" in got

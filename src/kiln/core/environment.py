@@ -29,6 +29,9 @@ class Environment:
         # Ranking is looked up once per wheel file of every candidate: precompute the index.
         self._rank.update({tag: i for i, tag in enumerate(self.tags)})
 
+    # A concrete interpreter: only wheels that fit it can be installed.
+    universal = False
+
     @property
     def python_version(self) -> str:
         """Major.minor, e.g. ``3.12``."""
@@ -89,6 +92,11 @@ class Target(Protocol):
 
     @property
     def description(self) -> str: ...
+
+    @property
+    def universal(self) -> bool:
+        """True for a region that an sdist can serve where no wheel fits (a lock)."""
+        ...
 
     def evaluate(self, marker: Marker | None, extras: frozenset[str] = frozenset()) -> bool: ...
 

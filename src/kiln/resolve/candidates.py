@@ -147,6 +147,12 @@ def _choose_one(version: Version, files: list[DistFile], target: Target) -> Vers
         ranked.sort(key=lambda item: (item[0], item[1]))
         yanked, _, best = ranked[0]
         return VersionChoice(version, best, yanked=yanked)
+    sdists = [f for f in files if not f.is_wheel]
+    if target.universal and python_ok and sdists:
+        # A lock serves the region through the sdist where no wheel fits; the metadata is
+        # read from a wheel, as every file of one version declares the same.
+        best = min(python_ok, key=lambda f: (f.yanked is not None, f.filename))
+        return VersionChoice(version, best, yanked=best.yanked is not None)
 
     if not wheels:
         if files and not any(

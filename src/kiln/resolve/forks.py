@@ -41,7 +41,6 @@ from kiln.core.markers import (
     union,
 )
 from kiln.core.tag_markers import platforms_marker
-from kiln.resolve.candidates import lower_bounds
 from kiln.resolve.region import Region, edge_markers
 
 ForkStrategy = Literal["requires-python", "fewest"]
@@ -161,9 +160,19 @@ class RegionForker:
         if not spec:
             return None
         try:
-            return requires_python_marker(lower_bounds(SpecifierSet(spec)))
+            specifiers = SpecifierSet(spec)
         except InvalidSpecifier:
             return None
+        # Only the lower bound splits a region, as uv reads it: `!=3.14.1` or `<4` in a
+        # Requires-Python are not where a different version should be chosen.
+        floors = [
+            Version(s.version)
+            for s in specifiers
+            if s.operator in (">=", ">", "~=", "==") and not s.version.endswith(".*")
+        ]
+        if not floors:
+            return None
+        return requires_python_marker(SpecifierSet(f">={max(floors)}"))
 
     @staticmethod
     def _platforms(files: Sequence[DistFile]) -> Marker | None:

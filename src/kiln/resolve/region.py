@@ -27,6 +27,10 @@ class Region:
     _fits: dict[frozenset[Tag], bool] = field(default_factory=dict, repr=False)
     _holds: dict[tuple[str, frozenset[str]], bool] = field(default_factory=dict, repr=False)
 
+    @property
+    def universal(self) -> bool:
+        return True
+
     @cached_property
     def python_full_version(self) -> str:
         floor = python_floor(self.marker)

@@ -338,15 +338,21 @@ def kiln_outcome(
     lock: Lock, env: Environment, selection: Selection, project: ProjectInfo
 ) -> Outcome:
     try:
-        chosen = select(lock, env, extras=selection.extras, groups=selection.groups)
+        chosen = [
+            s.package for s in select(lock, env, extras=selection.extras, groups=selection.groups)
+        ]
     except LockSelectError as error:
-        cause = f" ({error.causes[0][:160]})" if error.causes else ""
-        return Outcome(refusal=error.message + cause)
-    pins = {
-        s.package.name: (str(s.package.name), str(s.package.version))
-        for s in chosen
-        if s.package.name != project.name
-    }
+        if not any("only the sdist" in cause for cause in error.causes):
+            cause = f" ({error.causes[0][:160]})" if error.causes else ""
+            return Outcome(refusal=error.message + cause)
+        # Only an sdist fits somewhere: uv builds it, kiln's installer cannot yet. What the
+        # lock selects is still compared, entry by entry, as an installer reads the markers.
+        chosen = [
+            p
+            for p in lock.packages
+            if evaluate(p.marker, env.markers, extras=selection.extras, groups=selection.groups)
+        ]
+    pins = {p.name: (str(p.name), str(p.version)) for p in chosen if p.name != project.name}
     if selection.only_group is not None:
         roots = {
             canonicalize_name(r.name)

@@ -30,6 +30,17 @@ def add_project_verbs(
         "-U", "--upgrade", action="store_true", help="ignore the versions already locked"
     )
     lock.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME")
+    lock.add_argument(
+        "-p",
+        "--python",
+        metavar="PYTHON",
+        help="the interpreter for discovery and builds (the lock still serves every Python)",
+    )
+    lock.add_argument(
+        "--fork-strategy",
+        choices=["requires-python", "fewest"],
+        help="newest versions for each Python (default), or the fewest versions overall",
+    )
     add_index(lock)
     add_global(lock)
 

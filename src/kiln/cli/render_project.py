@@ -25,6 +25,8 @@ def lock(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
         check=args.check,
         upgrade=args.upgrade,
         upgrade_packages=frozenset(canonicalize_name(n) for n in args.upgrade_package),
+        fork_strategy=args.fork_strategy,
+        python=args.python,
     )
     for warning in result.warnings:
         console.warn(warning)

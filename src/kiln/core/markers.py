@@ -554,7 +554,11 @@ def _python(var: str, op: str, value: str) -> Versions | None:
         version = Version(value[:-2] if wildcard else value)
     except InvalidVersion:
         return None
-    if version.epoch or version.pre or version.post is not None or version.dev is not None:
+    if version.pre or version.dev is not None:
+        # A lock serves final Pythons: `<= '3.11.0a6'` (coverage's marker for tomli) holds
+        # on 3.11.0 exactly as uv reads it, by the release alone.
+        version = Version(version.base_version)
+    if version.epoch or version.post is not None:
         return None
     if version.local is not None:
         return None

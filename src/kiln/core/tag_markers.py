@@ -88,7 +88,9 @@ def tags_marker(tags: frozenset[Tag]) -> Marker | None:
     """Where a wheel with these tags installs (None: everywhere)."""
     result: Marker | None = NEVER
     for tag in sorted(tags, key=str):
-        text = _both(interpreter_condition(tag.interpreter, tag.abi), platform_condition(tag.platform))
+        text = _both(
+            interpreter_condition(tag.interpreter, tag.abi), platform_condition(tag.platform)
+        )
         result = union(result, Marker(text) if text else None)
         if result is None:
             return None
@@ -102,7 +104,9 @@ def platforms_marker(tags: frozenset[Tag]) -> Marker | None:
     plain build's: a ``+cpu`` build never stands beside a plain one for one Mac."""
     result: Marker | None = NEVER
     for platform in sorted({t.platform for t in tags}):
-        text = "sys_platform == 'darwin'" if _MACOS.match(platform) else platform_condition(platform)
+        text = (
+            "sys_platform == 'darwin'" if _MACOS.match(platform) else platform_condition(platform)
+        )
         result = union(result, Marker(text) if text else None)
         if result is None:
             return None

@@ -111,6 +111,7 @@ class IndexFinder:
         *,
         strategy: Strategy = "first-index",
         exclude_newer: datetime | None = None,
+        exclude_newer_package: Mapping[NormalizedName, datetime | None] | None = None,
         pins: Mapping[NormalizedName, str] | None = None,
     ) -> None:
         # The default index goes last; the others keep the order they were given in.
@@ -120,11 +121,21 @@ class IndexFinder:
         self.cache = cache
         self.strategy = strategy
         self.exclude_newer = _utc(exclude_newer) if exclude_newer is not None else None
+        self.exclude_newer_package = {
+            name: _utc(when) if when is not None else None
+            for name, when in (exclude_newer_package or {}).items()
+        }
         self.pins: dict[NormalizedName, str] = dict(pins or {})
         self._shared = _Shared()
         for index in self.indexes:
             self._shared.probes[index.shown] = MetadataProbe()
             _prepare_credentials(index, client)
+
+    def cutoff(self, name: NormalizedName) -> datetime | None:
+        """exclude-newer for ``name``: its own `exclude-newer-package` entry first."""
+        if name in self.exclude_newer_package:
+            return self.exclude_newer_package[name]
+        return self.exclude_newer
 
     def with_pins(self, pins: Mapping[NormalizedName, str]) -> IndexFinder:
         """This finder with other pins, sharing its pages, metadata and connections: the
@@ -150,8 +161,8 @@ class IndexFinder:
             listed = self._on_index(index, name)
             kept, dropped = self._split(name, index, listed)
             if kept:
-                return Found(tuple(kept), tuple(dropped), self.exclude_newer)
-            return NotFound(name, (index.shown,), tuple(dropped), self.exclude_newer)
+                return Found(tuple(kept), tuple(dropped), self.cutoff(name))
+            return NotFound(name, (index.shown,), tuple(dropped), self.cutoff(name))
 
         return self._shared.found.get(("on", index_name, name), search)
 
@@ -247,8 +258,8 @@ class IndexFinder:
         files = _unique(files)
         ordered = tuple(priority) if self.strategy == "unsafe-first-match" else ()
         if files:
-            return Found(tuple(files), tuple(excluded), self.exclude_newer, ordered)
-        return NotFound(name, tuple(searched), tuple(excluded), self.exclude_newer)
+            return Found(tuple(files), tuple(excluded), self.cutoff(name), ordered)
+        return NotFound(name, tuple(searched), tuple(excluded), self.cutoff(name))
 
     def _on_index(self, index: IndexUrl, name: NormalizedName) -> list[DistFile]:
         """The files ``index`` lists for ``name`` (by their file names), before exclude-newer."""
@@ -319,7 +330,7 @@ class IndexFinder:
         On a Simple API index a file without an upload time is dropped, as uv drops it (and
         the run warns, `notes`); a flat index has no upload times at all, so its files stay.
         """
-        cutoff = self.exclude_newer
+        cutoff = self.cutoff(name)
         if cutoff is None:
             return list(files), []
         kept: list[DistFile] = []

@@ -71,14 +71,15 @@ def uncovered(lock: Lock, context: Marker | None) -> tuple[tuple[Marker, str], .
     for platform in MATRIX_PLATFORMS:
         for python in matrix_pythons(floor):
             env = platform_environment(platform, python)
-            if lock.environments and not any(
-                evaluate(m, env.markers) for m in lock.environments
-            ):
+            if lock.environments and not any(evaluate(m, env.markers) for m in lock.environments):
                 continue
             for selection in selections(lock):
                 for package in lock.packages:
                     if not evaluate(
-                        package.marker, env.markers, extras=selection.extras, groups=selection.groups
+                        package.marker,
+                        env.markers,
+                        extras=selection.extras,
+                        groups=selection.groups,
                     ):
                         continue
                     if not _fits(package, env):

@@ -23,7 +23,7 @@ _KNOWN_UV_KEYS = frozenset(
         "index-url", "extra-index-url", "find-links", "no-index", "cache-dir", "pip",
         "workspace", "build-constraint-dependencies", "no-build-isolation-package", "prerelease",
         "resolution", "upgrade-package", "compile-bytecode", "link-mode", "torch-backend",
-        "fork-strategy",
+        "fork-strategy", "exclude-newer-package",
     }
 )  # fmt: skip
 _INDEX_KEYS = frozenset(
@@ -101,6 +101,8 @@ class UvTables:
     environments: tuple[Marker, ...] = ()
     required_environments: tuple[Marker, ...] = ()
     exclude_newer: datetime | None = None
+    # Per package: its own cutoff, or None (`false`) for no cutoff at all.
+    exclude_newer_package: Mapping[NormalizedName, datetime | None] = field(default_factory=dict)
     index_strategy: str | None = None
     default_groups: tuple[str, ...] | Literal["all"] = ("dev",)
     constraint_dependencies: tuple[Requirement, ...] = ()
@@ -284,6 +286,19 @@ def read_uv_tables(raw: Mapping[str, Any], problems: Problems) -> UvTables:
             exclude_newer = parse_exclude_newer(str(raw["exclude-newer"]))
         except ValueError as exc:
             problems.errors.append(f"`tool.uv.exclude-newer`: {exc}")
+    exclude_newer_package: dict[NormalizedName, datetime | None] = {}
+    per_package = raw.get("exclude-newer-package", {}) or {}
+    if not isinstance(per_package, Mapping):
+        problems.errors.append("`tool.uv.exclude-newer-package` must be a table of package = date")
+        per_package = {}
+    for package, value in per_package.items():
+        if value is False:
+            exclude_newer_package[canonicalize_name(package)] = None
+            continue
+        try:
+            exclude_newer_package[canonicalize_name(package)] = parse_exclude_newer(str(value))
+        except ValueError as exc:
+            problems.errors.append(f"`tool.uv.exclude-newer-package.{package}`: {exc}")
     default_groups_raw = raw.get("default-groups", ["dev"])
     default_groups: tuple[str, ...] | Literal["all"] = (
         "all"
@@ -314,6 +329,7 @@ def read_uv_tables(raw: Mapping[str, Any], problems: Problems) -> UvTables:
             raw.get("required-environments", []), "tool.uv.required-environments", problems
         ),
         exclude_newer=exclude_newer,
+        exclude_newer_package=exclude_newer_package,
         index_strategy=strategy,
         default_groups=default_groups,
         constraint_dependencies=requirement_list(

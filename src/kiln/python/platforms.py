@@ -140,5 +140,6 @@ def platform_environment(
             found.extend(ptags.cpython_tags((major, lower), [f"cp{major}{lower}"], plats))
     return Environment(markers, tuple(dict.fromkeys(found)))
 
+
 # Kept while callers move to `matrix_pythons`.
 lock_pythons = matrix_pythons

@@ -142,7 +142,8 @@ _EXCLUDE_HINT = (
 )
 _UNTIMED_HINT = (
     "the index publishes no upload times, and exclude-newer leaves out files without one "
-    "(as uv does); drop exclude-newer, or take the package from an index that has them"
+    "(as uv does); exempt the package with `exclude-newer-package = { NAME = false }` in "
+    "`[tool.uv]`, or take it from an index that has them"
 )
 
 

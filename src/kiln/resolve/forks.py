@@ -49,7 +49,7 @@ ForkStrategy = Literal["requires-python", "fewest"]
 _MAX_SPLIT_MARKERS = 4
 
 
-class ForkNeeded(Exception):  # noqa: N818 (a control signal, not an error)
+class ForkNeeded(Exception):
     """Solve each of ``parts`` (markers, to be met with the region) on its own.
 
     ``local`` marks a split by a local build's platforms: a part it leaves without a version

@@ -346,8 +346,8 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         if self.forker is not None:
             self.forker.dependencies(parent, kept)
         with self._lock:
-            self.state.requirements[(candidate.name, candidate.version, candidate.extras)] = (
-                tuple(kept)
+            self.state.requirements[(candidate.name, candidate.version, candidate.extras)] = tuple(
+                kept
             )
         self._warm(deps)
         return deps

@@ -41,8 +41,8 @@ class Resolution:
     # Every node the solver pinned, ``name[extra]`` ones included, with the requirements of
     # each that apply to the target: the universal resolver follows markers along these.
     nodes: tuple[Candidate, ...] = ()
-    requirements: Mapping[tuple[NormalizedName, frozenset[str]], tuple[Requirement, ...]] = (
-        field(default_factory=dict)
+    requirements: Mapping[tuple[NormalizedName, frozenset[str]], tuple[Requirement, ...]] = field(
+        default_factory=dict
     )
 
     def by_name(self) -> dict[NormalizedName, Candidate]:
@@ -90,7 +90,9 @@ def resolve(
             preferred=preferred,
         )
         kept = [
-            r for r in provider.overridden(list(requirements)) if target.evaluate(r.marker, frozenset())
+            r
+            for r in provider.overridden(list(requirements))
+            if target.evaluate(r.marker, frozenset())
         ]
         if forker is not None:
             forker.dependencies("", kept)

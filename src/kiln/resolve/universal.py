@@ -116,7 +116,8 @@ FinderFor = Callable[[Region], PackageFinder]
 class _Fork:
     region: Region
     # A failure here is recorded as unsupported rather than failing the lock: the fork is
-    # a selection of extras or groups, or a platform a local build or a source left out.
+    # the platforms a local build left to the plain one (uv fails the lock instead).
+    # Anywhere else a failure is the lock's: an extra that resolves nowhere is an error.
     tolerant: bool
 
 
@@ -148,22 +149,21 @@ def _has(item: tuple[str, NormalizedName], present: bool) -> str:
 def resolve_universal(manifest: Manifest, finder_for: FinderFor) -> UniversalResolution:
     """Solve every region the manifest's lock serves and merge the results into entries.
 
-    A region that cannot be solved is recorded as unsupported when it is a selection of
-    extras or groups, or a platform that a local build or a source leaves out; otherwise
-    (and always inside ``required-environments``) the lock fails with the solver's reason.
+    A region that cannot be solved is recorded as unsupported when it is where a local
+    build left the platforms to a plain build that is not there either; otherwise (and
+    always inside ``required-environments``) the lock fails with the solver's reason.
     """
     conditions = [*manifest.source_conditions]
     conditions += [r.marker for r in (*manifest.constraints, *manifest.overrides) if r.marker]
     queue: deque[_Fork] = deque()
     context: Marker | None = NEVER
-    for marker, picked in conflict_regions(manifest.conflicts):
+    for marker, _ in conflict_regions(manifest.conflicts):
         piece = intersect(manifest.region, marker)
         if is_empty(piece):
             continue
         context = union(context, piece)
         for part in partition(piece, conditions):
-            tolerant = picked or part != piece
-            queue.append(_Fork(Region(part), tolerant))
+            queue.append(_Fork(Region(part), tolerant=False))
     solved: list[tuple[_Fork, Resolution, PackageFinder]] = []
     failures: list[tuple[_Fork, ResolutionError]] = []
     chosen: dict[NormalizedName, list[Version]] = defaultdict(list)
@@ -272,7 +272,9 @@ def _words(marker: Marker | None) -> str:
 _Node = tuple[NormalizedName, frozenset[str]]
 
 
-def _reach(resolution: Resolution, roots: Sequence[Requirement], region: Region) -> dict[_Node, Marker | None]:
+def _reach(
+    resolution: Resolution, roots: Sequence[Requirement], region: Region
+) -> dict[_Node, Marker | None]:
     """Where each node of one region's resolution is installed: the region met with the
     markers along the requirements that lead to it, joined over every path."""
     pinned = {(c.name, c.extras) for c in resolution.nodes}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,6 +49,7 @@ class IndexSettings:
     find_links: tuple[str, ...]
     strategy: Strategy = "first-index"
     exclude_newer: datetime | None = None
+    exclude_newer_package: Mapping[NormalizedName, datetime | None] = field(default_factory=dict)
 
     @property
     def default_index(self) -> str | None:
@@ -79,6 +80,7 @@ class IndexSettings:
             cache,
             strategy=self.strategy,
             exclude_newer=self.exclude_newer,
+            exclude_newer_package=self.exclude_newer_package,
             pins=pins,
         )
 
@@ -111,6 +113,7 @@ def index_settings(
     project_indexes: Sequence[IndexEntry] = (),
     project_strategy: str | None = None,
     project_exclude_newer: datetime | None = None,
+    project_exclude_newer_package: Mapping[NormalizedName, datetime | None] | None = None,
     requirements_index_url: str | None = None,
     requirements_extra_index_urls: Sequence[str] = (),
     requirements_find_links: Sequence[str] = (),
@@ -168,6 +171,7 @@ def index_settings(
             or "first-index"
         ),
         exclude_newer=_exclude_newer(args, env, project_exclude_newer),
+        exclude_newer_package=dict(project_exclude_newer_package or {}),
     )
 
 
@@ -184,6 +188,7 @@ def project_indexes(args: Any, uv: UvTables, env: Mapping[str, str] | None = Non
         project_indexes=uv.indexes,
         project_strategy=uv.index_strategy,
         project_exclude_newer=uv.exclude_newer,
+        project_exclude_newer_package=uv.exclude_newer_package,
     )
 
 

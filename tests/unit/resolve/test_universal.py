@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.markers import Marker
 from packaging.requirements import Requirement
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from kiln.core.errors import ResolutionError
@@ -17,7 +17,6 @@ from kiln.python.platforms import MATRIX_PLATFORMS, platform_environment
 from kiln.resolve.universal import (
     Manifest,
     RootRequirements,
-    UniversalEntry,
     UniversalResolution,
     conflict_regions,
     resolve_universal,
@@ -231,18 +230,25 @@ def test_conflict_regions_include_choosing_none() -> None:
     ]
 
 
-def test_an_extra_that_cannot_resolve_is_recorded_and_the_project_alone_is_not() -> None:
+def test_an_extra_that_resolves_nowhere_fails_the_lock_naming_it() -> None:
     f, roots, conflicts = cpu_cu124()
     roots = RootRequirements(
         roots.base, extras={**roots.extras, NormalizedName("cu124"): (Requirement("torch==9"),)}
     )
-    result = run(f, roots=roots, conflicts=conflicts, region=PY312)
-    assert len(result.unsupported) == 1
-    marker = result.unsupported[0].marker
-    env = platform_environment(MATRIX_PLATFORMS[0], (3, 12)).markers
-    assert evaluate(marker, env, extras=frozenset({"cu124"}))
-    assert not evaluate(marker, env)
-    assert not evaluate(marker, env, extras=frozenset({"cpu"}))
+    with pytest.raises(ResolutionError) as caught:
+        run(f, roots=roots, conflicts=conflicts, region=PY312)
+    assert "cu124" in caught.value.message
+
+
+def test_platforms_a_pinned_local_build_leaves_without_a_version_are_recorded() -> None:
+    f = FakeFinder()
+    f.add("torch", "2.5.1+cpu", tags=["cp312-cp312-manylinux_2_28_x86_64", "cp312-cp312-win_amd64"])
+    f.add("torch", "2.5.1", tags=["cp312-none-macosx_11_0_arm64"])
+    result = run(f, "torch==2.5.1+cpu", region=PY312)
+    assert versions(result, "torch") == [("2.5.1+cpu", 'sys_platform != "darwin"')]
+    (gap,) = result.unsupported
+    assert str(gap.marker) == 'sys_platform == "darwin"'
+    assert "torch" in gap.reason
 
 
 def test_the_project_alone_failing_fails_the_lock() -> None:

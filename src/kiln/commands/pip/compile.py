@@ -24,11 +24,11 @@ from kiln.cache.atomic import write_text
 from kiln.commands.context import CommandContext
 from kiln.commands.pip.install import direct_files
 from kiln.commands.pip.target import target_interpreter
-from kiln.lock.from_resolution import LockScope, resolution_to_lock
-from kiln.project.manifest import lock_region
 from kiln.core.errors import InterpreterError, KilnError, UsageError
 from kiln.lock.fingerprint import fingerprint
+from kiln.lock.from_resolution import LockScope, resolution_to_lock
 from kiln.lock.pylock_toml import dump_lock, load_lock
+from kiln.project.manifest import lock_region
 from kiln.project.pyproject import load_pyproject
 from kiln.project.requirements_txt import RequirementsFile, read_requirements
 from kiln.python.discovery import find_interpreter

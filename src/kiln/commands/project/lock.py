@@ -8,10 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.markers import Marker
-from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
-from packaging.version import Version
 
 from kiln.cache.atomic import write_text
 from kiln.commands.context import CommandContext
@@ -24,6 +21,7 @@ from kiln.lock.preferences import lock_preferences
 from kiln.lock.pylock_toml import dump_lock, load_lock
 from kiln.project.manifest import project_manifest, project_scope
 from kiln.project.pyproject import Pyproject, find_project, load_pyproject
+from kiln.python.discovery import find_interpreter
 from kiln.resolve.forks import ForkStrategy
 from kiln.resolve.region import Region
 from kiln.resolve.universal import resolve_universal
@@ -64,7 +62,9 @@ def discover(project_dir: Path | None) -> Pyproject:
     return load_pyproject(path)
 
 
-def lock_inputs(project: Pyproject, indexes: IndexSettings) -> Mapping[str, object]:
+def lock_inputs(
+    project: Pyproject, indexes: IndexSettings, fork_strategy: ForkStrategy | None = None
+) -> Mapping[str, object]:
     """Everything that changes what the lock should hold; its hash is the fingerprint."""
     return {
         "requires-python": str(project.requires_python or ""),
@@ -80,12 +80,16 @@ def lock_inputs(project: Pyproject, indexes: IndexSettings) -> Mapping[str, obje
         "find-links": list(indexes.find_links),
         "strategy": indexes.strategy,
         "exclude-newer": indexes.exclude_newer.isoformat() if indexes.exclude_newer else "",
+        "exclude-newer-package": {
+            name: when.isoformat() if when else "false"
+            for name, when in sorted(indexes.exclude_newer_package.items())
+        },
         "conflicts": [[repr(i) for i in g] for g in project.uv.conflicts],
         "environments": [str(m) for m in project.uv.environments],
         "required-environments": [str(m) for m in project.uv.required_environments],
         "constraints": sorted(str(r) for r in project.uv.constraint_dependencies),
         "overrides": sorted(str(r) for r in project.uv.override_dependencies),
-        "fork-strategy": project.uv.fork_strategy or "",
+        "fork-strategy": fork_strategy or project.uv.fork_strategy or "requires-python",
     }
 
 
@@ -104,12 +108,17 @@ def lock_project(
     upgrade: bool = False,
     upgrade_packages: frozenset[NormalizedName] = frozenset(),
     fork_strategy: ForkStrategy | None = None,
+    python: str | None = None,
 ) -> LockResult:
     started = time.perf_counter()
     project = discover(project_dir)
+    if python is not None:
+        # As `uv lock --python`: the interpreter kiln would build with, found or an error;
+        # the lock is not narrowed to it.
+        find_interpreter(python, ctx.cache)
     path = project.root / LOCK_NAME
     indexes = project_indexes(index_args, project.uv)
-    inputs_hash = fingerprint(lock_inputs(project, indexes))
+    inputs_hash = fingerprint(lock_inputs(project, indexes, fork_strategy))
     previous = existing_lock(path)
     if check:
         if previous is None:

@@ -260,6 +260,14 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         single = self.preferences.get(name)
         if single is not None:
             firsts.append(single)
+        # A release's builds go together: preferring `2.5.1` (another region's plain build)
+        # also prefers `2.5.1+cpu`, so that the local build is weighed first, as it is
+        # without preferences, and gives way only where its wheels do not reach.
+        with_builds: list[Version] = []
+        for first in firsts:
+            with_builds += [v for v in versions if v.local is not None and v.public == first.public]
+            with_builds.append(first)
+        firsts = with_builds
         for preferred in reversed(list(dict.fromkeys(firsts))):
             if preferred in versions:
                 versions.remove(preferred)

@@ -22,7 +22,8 @@ class KilnError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.causes = tuple(causes)
+        # Each cause once: a requirement met on many paths is still one reason.
+        self.causes = tuple(dict.fromkeys(causes))
         self.hint = hint
 
     def render(self) -> str:

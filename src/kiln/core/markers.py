@@ -145,7 +145,7 @@ class Versions:
     def render(self, _var: str) -> str:
         inverse = (~self).spans
         if len(inverse) == 1 and _bucket(inverse[0]):
-            return f"python_version != '{_text(inverse[0][0], 2)}'"
+            return f"python_full_version != '{_text(inverse[0][0], 2)}.*'"
         if len(inverse) == 1 and inverse[0][0] == inverse[0][2]:
             return f"python_full_version != '{_text(inverse[0][0])}'"
         parts = [_render_span(s) for s in self.spans]
@@ -169,21 +169,16 @@ def _bucket(s: Span) -> bool:
 
 def _render_span(s: Span) -> str:
     lo, lo_in, hi, hi_in = s
+    # Written as uv writes them: every bound on `python_full_version`, a minor as `3.10.*`.
     if _bucket(s):
-        return f"python_version == '{_text(lo, 2)}'"
+        return f"python_full_version == '{_text(lo, 2)}.*'"
     if lo == hi:
-        return f"python_full_version == '{_text(lo)}'"
+        return f"python_full_version == '{_text(lo, 3)}'"
     parts = []
     if lo != () or not lo_in:
-        if lo_in and len(lo) <= 2:
-            parts.append(f"python_version >= '{_text(lo, 2)}'")
-        else:
-            parts.append(f"python_full_version {'>=' if lo_in else '>'} '{_text(lo)}'")
+        parts.append(f"python_full_version {'>=' if lo_in else '>'} '{_text(lo, 2)}'")
     if hi is not None:
-        if not hi_in and len(hi) <= 2:
-            parts.append(f"python_version < '{_text(hi, 2)}'")
-        else:
-            parts.append(f"python_full_version {'<=' if hi_in else '<'} '{_text(hi)}'")
+        parts.append(f"python_full_version {'<=' if hi_in else '<'} '{_text(hi, 2)}'")
     return " and ".join(parts)
 
 

@@ -96,3 +96,11 @@ def test_metadata_parses_and_rejects() -> None:
 def test_errors_render_in_one_message() -> None:
     text = KilnError("thing `x` failed", causes=["because"], hint="do y").render()
     assert text == "error: thing `x` failed\n  caused by: because\nhint: do y"
+
+
+def test_an_error_names_each_cause_once() -> None:
+    error = KilnError(
+        "no solution",
+        causes=["you asked for `antlr4==4.9.*`", "omegaconf 2.3 requires `antlr4==4.9.*`"] * 4,
+    )
+    assert error.render().count("antlr4") == 2

@@ -220,7 +220,7 @@ def test_python_version_ranges() -> None:
     assert disjoint(Marker("python_version > '3.12'"), Marker("python_version <= '3.12'"))
     # ~= 3.9 admits every 3.x from 3.9 on, 3.13 included.
     both = intersect(Marker("python_full_version >= '3.12'"), Marker("python_version ~= '3.9'"))
-    assert both == Marker("python_version >= '3.12' and python_version < '4.0'")
+    assert both == Marker("python_full_version >= '3.12' and python_full_version < '4.0'")
     assert union(
         Marker("sys_platform == 'linux' and python_version < '3.13'"),
         Marker("sys_platform == 'linux' and python_version >= '3.13'"),
@@ -244,7 +244,7 @@ def test_fork_conditions_merge_back_to_the_platform() -> None:
     assert merged == Marker("sys_platform == 'win32'")
     assert simplify(
         Marker("python_version < '3.11' or (python_version >= '3.11' and sys_platform == 'linux')")
-    ) == Marker("python_version < '3.11' or sys_platform == 'linux'")
+    ) == Marker("python_full_version < '3.11' or sys_platform == 'linux'")
 
 
 def test_always_and_never() -> None:
@@ -268,7 +268,7 @@ def test_atoms_outside_the_model_pass_through() -> None:
 
 
 def test_requires_python_as_a_marker() -> None:
-    assert requires_python_marker(SpecifierSet(">=3.12")) == Marker("python_version >= '3.12'")
+    assert requires_python_marker(SpecifierSet(">=3.12")) == Marker("python_full_version >= '3.12'")
     assert requires_python_marker(SpecifierSet(">=3.12.1")) == Marker(
         "python_full_version >= '3.12.1'"
     )

@@ -86,9 +86,9 @@ def test_the_newest_version_for_each_python_under_the_requires_python_strategy()
     f.add("numpy", "2.5.0", requires_python=">=3.11")
     result = run(f, "numpy")
     assert versions(result, "numpy") == [
-        ("2.0.2", 'python_version < "3.10"'),
-        ("2.2.6", 'python_version == "3.10"'),
-        ("2.5.0", 'python_version >= "3.11"'),
+        ("2.0.2", 'python_full_version < "3.10"'),
+        ("2.2.6", 'python_full_version == "3.10.*"'),
+        ("2.5.0", 'python_full_version >= "3.11"'),
     ]
     # 3.14 is past every interpreter this machine has, and still gets the newest.
     assert installed(result, 0, (3, 14)) == {"numpy": "2.5.0"}
@@ -109,7 +109,7 @@ def test_dependencies_of_a_forked_version_carry_its_python_marker() -> None:
     f.add("tzdata", "2025.1")
     f.add("numpy", "2.3.0")
     result = run(f, "pandas")
-    assert versions(result, "numpy") == [("2.3.0", 'python_version >= "3.11"')]
+    assert versions(result, "numpy") == [("2.3.0", 'python_full_version >= "3.11"')]
     assert versions(result, "tzdata") == [("2025.1", None)]
 
 
@@ -119,8 +119,8 @@ def test_the_same_package_asked_for_differently_under_two_markers_forks() -> Non
     f.add("numpy", "2.1.0")
     result = run(f, "numpy>=2; python_version >= '3.13'", "numpy<2; python_version < '3.13'")
     assert versions(result, "numpy") == [
-        ("1.26.4", 'python_version < "3.13"'),
-        ("2.1.0", 'python_version >= "3.13"'),
+        ("1.26.4", 'python_full_version < "3.13"'),
+        ("2.1.0", 'python_full_version >= "3.13"'),
     ]
 
 
@@ -143,7 +143,9 @@ def test_markers_propagate_along_the_graph() -> None:
     f.add("c", "1")
     result = run(f, "a")
     assert versions(result, "b") == [("1", 'sys_platform == "linux"')]
-    assert versions(result, "c") == [("1", 'sys_platform == "linux" and python_version >= "3.12"')]
+    assert versions(result, "c") == [
+        ("1", 'sys_platform == "linux" and python_full_version >= "3.12"')
+    ]
     assert installed(result, 2, (3, 12)) == {"a": "1"}  # macOS
 
 

@@ -1,33 +1,34 @@
-"""packse resolver scenarios (TOML, packse 0.3.59) as test data for kiln.
+"""packse resolver scenarios (TOML, uv's current set) as test data for kiln.
 
 A scenario names a set of package releases, what the user asks for (`root.requires`), the
-interpreter (`environment.python`), options for the resolver, and the expected outcome. This
-module reads one into frozen values, turns its releases into `Pkg`s for the local test index,
-and says when a scenario needs something kiln does not have, so that it is skipped with that
-reason rather than passed by accident.
+interpreter (`environment.python`), options for the resolver, what uv's test generator does
+with it (`[testgen]`), and the expected outcome. This module reads one into frozen values,
+routes it to the command uv would test it with (`Scenario.mode`), turns its releases into
+`Pkg`s for the local test index, and spells its options as that command's flags.
 
-Defaults follow packse 0.3.59: every release has an sdist and a `py3-none-any` wheel and
+Defaults follow packse: every release has an sdist and a `py3-none-any` wheel and
 `requires-python = ">=3.12"` unless it says otherwise, and the interpreter is 3.12.
 Package names stay plain (packse prefixes them with the scenario's name) because each
-scenario gets an index of its own.
+scenario gets an index of its own. Unknown keys are refused, so that a key a newer packse
+adds cannot be ignored by accident.
 """
 
 from __future__ import annotations
 
 import json
-import platform
+import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.requirements import Requirement
-from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag, platform_tags
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from tests.support.wheels import Pkg
 
@@ -36,17 +37,54 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - the dev environment is 3.12
     import tomli as tomllib
 
+Mode = Literal["install", "compile", "lock"]
+MODES: tuple[Mode, ...] = ("install", "compile", "lock")
+# The kiln command each mode runs, as uv's generator runs `uv pip install`, `uv pip compile`
+# and `uv lock`.
+VERBS: Mapping[Mode, tuple[str, ...]] = {
+    "install": ("pip", "install"),
+    "compile": ("pip", "compile"),
+    "lock": ("lock",),
+}
+RESOLUTIONS = ("highest", "lowest", "lowest-direct")
+# Beside the repository, as the project's shared data sits.
+SCENARIOS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "packse-scenarios"
 DEFAULT_REQUIRES_PYTHON = ">=3.12"
 DEFAULT_PYTHON = "3.12"
-PYENV_VERSIONS = Path("/root/.pyenv/versions")
+DISABLED_REASON = "disabled by uv's generator"
 # A reason given for every yanked file: the Simple API's JSON form treats "" as not yanked
 # in some readers, and a reason also shows in kiln's warning.
 YANKED_REASON = "yanked in the packse scenario"
-# Lock-mode scenarios whose point lies on a platform kiln does not lock for (it locks Linux
-# x86_64/aarch64, macOS arm64 and Windows AMD64, CPython only): id -> what is missing.
-OUTSIDE_LOCK_TARGETS = {
-    "fork/conflict-in-fork": "the conflict is on `sys_platform == 'os1'`",
-    "tag_and_markers/unreachable-wheels": "`c` (darwin) has wheels for macOS x86_64 only",
+
+_TOP_KEYS = {
+    "name",
+    "description",
+    "packages",
+    "root",
+    "environment",
+    "resolver_options",
+    "expected",
+    "testgen",
+}
+_RELEASE_KEYS = {
+    "requires",
+    "requires_python",
+    "extras",
+    "sdist",
+    "wheel",
+    "yanked",
+    "wheel_tags",
+    "description",
+}
+_OPTION_KEYS = {
+    "python",
+    "prereleases",
+    "no_build",
+    "no_binary",
+    "universal",
+    "python_platform",
+    "required_environments",
+    "resolution",
 }
 
 
@@ -77,6 +115,15 @@ class ResolverOptions:
     universal: bool = False
     python_platform: str | None = None
     required_environments: tuple[str, ...] = ()
+    resolution: str | None = None
+
+
+@dataclass(frozen=True)
+class Testgen:
+    """uv's `[testgen]` table: whether its generator tests the scenario, and as what."""
+
+    disable: bool = False
+    kind: Mode | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +131,14 @@ class Expected:
     satisfiable: bool
     packages: Mapping[str, str] = field(default_factory=dict)
     explanation: str | None = None
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One option as a kiln command spells it: ``name`` is what `--help` must list."""
+
+    name: str
+    args: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -100,10 +155,69 @@ class Scenario:
     options: ResolverOptions
     expected: Expected
     path: Path
+    testgen: Testgen = Testgen()
 
     @property
     def id(self) -> str:
         return f"{self.category}/{self.name}"
+
+    @property
+    def mode(self) -> Mode:
+        """The command uv's generator tests this scenario with, by its rules in that order."""
+        if self.testgen.kind is not None:
+            return self.testgen.kind
+        if self.options.universal:
+            return "lock"
+        if self.options.python is not None:
+            return "compile"
+        return "install"
+
+    @property
+    def disabled(self) -> bool:
+        return self.testgen.disable
+
+    def flags(self) -> tuple[Flag, ...]:
+        """The scenario's resolver options as flags of the command for its mode, spelled as
+        uv's generator spells them.
+
+        A lock takes none: uv's generator passes `uv lock` only the index, and the project
+        carries the rest (`requires-python`, `required-environments`).
+        """
+        opts = self.options
+        if self.mode == "lock":
+            return ()
+        flags: list[Flag] = []
+        if opts.resolution is not None:
+            flags.append(Flag("--resolution", ("--resolution", opts.resolution)))
+        if opts.prereleases:
+            flags.append(Flag("--prerelease", ("--prerelease=allow",)))
+        flags += [Flag("--only-binary", ("--only-binary", name)) for name in opts.no_build]
+        flags += [Flag("--no-binary", ("--no-binary", name)) for name in opts.no_binary]
+        if opts.python_platform is not None:
+            flags.append(Flag("--python-platform", ("--python-platform", opts.python_platform)))
+        if self.mode == "compile":
+            if opts.python is not None:
+                flags.append(Flag("--python-version", ("--python-version", opts.python)))
+            if opts.universal:
+                flags.append(Flag("--universal", ("--universal",)))
+        return tuple(flags)
+
+    def flag_args(self) -> list[str]:
+        return [arg for flag in self.flags() for arg in flag.args]
+
+    def interpreters_needed(self) -> tuple[str, ...]:
+        """The Pythons the run needs installed: none for a lock, which resolves from
+        `requires-python` alone; the environment's (and the extra ones uv puts beside it)
+        otherwise."""
+        if self.mode == "lock":
+            return ()
+        return (self.python, *self.additional_python)
+
+    def missing_interpreter(self) -> str | None:
+        for version in self.interpreters_needed():
+            if interpreter_for(version) is None:
+                return version
+        return None
 
     def pkgs(self) -> list[Pkg]:
         """Every release as the local index should serve it."""
@@ -137,45 +251,8 @@ class Scenario:
         reqs = [Requirement(text) for text in self.root_requires]
         return {canonicalize_name(r.name) for r in reqs if r.marker is None}
 
-    def unsupported(self) -> str | None:
-        """Why kiln cannot run this scenario as written, or None when it can."""
-        opts = self.options
-        if self.lock_mode:
-            return self._lock_unsupported()
-        if opts.python is not None:
-            return f"needs `--python-version {opts.python}` (resolve for another Python than the environment's); kiln has no such flag"
-        if opts.python_platform is not None and not host_matches(opts.python_platform):
-            return f"needs `--python-platform {opts.python_platform}`; kiln has no such flag"
-        if opts.prereleases:
-            return "needs `--prerelease=allow`; kiln has no such flag"
-        if opts.no_binary:
-            return "needs `--no-binary` and building sdists; kiln has neither"
-        if self.expected.satisfiable:
-            built = self._expected_from_sdist()
-            if built:
-                return f"needs building an sdist ({', '.join(built)} has no usable wheel); kiln does not build sdists yet"
-        if interpreter_for(self.python) is None:
-            return f"needs CPython {self.python}, which is not installed"
-        return None
-
-    @property
-    def lock_mode(self) -> bool:
-        """Whether the scenario asks for one resolution valid everywhere (`uv lock`)."""
-        return self.options.universal or bool(self.options.required_environments)
-
-    def _lock_unsupported(self) -> str | None:
-        opts = self.options
-        if self.id in OUTSIDE_LOCK_TARGETS:
-            return f"needs a lock target outside kiln's four platforms: {OUTSIDE_LOCK_TARGETS[self.id]}"
-        if opts.python is not None:
-            return f"needs `--python-version {opts.python}` in lock mode; kiln has no such flag"
-        if opts.python_platform is not None:
-            return f"needs `--python-platform {opts.python_platform}`; kiln has no such flag"
-        if opts.prereleases:
-            return "needs `--prerelease=allow`; kiln has no such flag"
-        if opts.no_binary:
-            return "needs `--no-binary` and building sdists; kiln has neither"
-        return None
+    def requirements_in(self) -> str:
+        return "".join(f"{text}\n" for text in self.root_requires)
 
     def pyproject(self) -> str:
         """The project `uv lock` would be run in: the root requirements as dependencies."""
@@ -195,52 +272,6 @@ class Scenario:
             ]
         return "\n".join(lines) + "\n"
 
-    def _expected_from_sdist(self) -> list[str]:
-        """Releases the environment could only get by building their sdist.
-
-        Those are the expected releases without a usable wheel and, where the scenario lists
-        no expected versions, each root requirement none of whose matching releases has one.
-        """
-        needs: list[str] = []
-        for name, version in self.expected.packages.items():
-            release = _find_release(self.packages, name, version)
-            if release is not None and self._only_sdist(release):
-                needs.append(f"{name} {version}")
-        if self.expected.packages:
-            return needs
-        for text in self.root_requires:
-            req = Requirement(text)
-            matching = [
-                release
-                for pkg_name, versions in self.packages.items()
-                if canonicalize_name(pkg_name) == canonicalize_name(req.name)
-                for release in versions.values()
-                if req.specifier.contains(release.version, prereleases=True)
-            ]
-            if matching and all(self._only_sdist(r) for r in matching):
-                needs.append(str(req))
-        return needs
-
-    def _only_sdist(self, release: Release) -> bool:
-        supported = supported_tags(self.python)
-        usable = release.wheel and any(
-            tag in supported for text in release.tags for tag in parse_tag(text)
-        )
-        return release.sdist and not usable
-
-
-def _find_release(
-    packages: Mapping[str, Mapping[str, Release]], name: str, version: str
-) -> Release | None:
-    wanted = Version(version)
-    for pkg_name, versions in packages.items():
-        if canonicalize_name(pkg_name) != canonicalize_name(name):
-            continue
-        for text, release in versions.items():
-            if Version(text) == wanted:
-                return release
-    return None
-
 
 def _toml_str(text: str) -> str:
     # TOML basic strings share JSON's escapes for everything a requirement can hold.
@@ -258,11 +289,14 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value or ())
 
 
-def _release(version: str, raw: Mapping[str, Any]) -> Release:
-    known = {"requires", "requires_python", "extras", "sdist", "wheel", "yanked", "wheel_tags"}
-    unknown = set(raw) - known - {"description"}
+def _refuse_unknown(where: str, raw: Mapping[str, Any], known: set[str]) -> None:
+    unknown = set(raw) - known
     if unknown:
-        raise ValueError(f"unknown release keys {sorted(unknown)} for version {version}")
+        raise ValueError(f"unknown {where} keys {sorted(unknown)}")
+
+
+def _release(version: str, raw: Mapping[str, Any]) -> Release:
+    _refuse_unknown(f"release ({version})", raw, _RELEASE_KEYS)
     return Release(
         version=version,
         requires=_strings(raw.get("requires")),
@@ -275,17 +309,46 @@ def _release(version: str, raw: Mapping[str, Any]) -> Release:
     )
 
 
+def _options(raw: Mapping[str, Any]) -> ResolverOptions:
+    _refuse_unknown("resolver_options", raw, _OPTION_KEYS)
+    resolution = raw.get("resolution")
+    if resolution is not None and resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution {resolution!r} is not one of {', '.join(RESOLUTIONS)}")
+    return ResolverOptions(
+        python=raw.get("python"),
+        prereleases=bool(raw.get("prereleases", False)),
+        no_build=_strings(raw.get("no_build")),
+        no_binary=_strings(raw.get("no_binary")),
+        universal=bool(raw.get("universal", False)),
+        python_platform=raw.get("python_platform"),
+        required_environments=_strings(raw.get("required_environments")),
+        resolution=resolution,
+    )
+
+
+def _testgen(raw: Mapping[str, Any]) -> Testgen:
+    _refuse_unknown("testgen", raw, {"disable", "kind"})
+    kind = raw.get("kind")
+    if kind is not None and kind not in MODES:
+        raise ValueError(f"testgen kind {kind!r} is not one of {', '.join(MODES)}")
+    return Testgen(disable=bool(raw.get("disable", False)), kind=kind)
+
+
 def load_scenario(path: Path, root: Path) -> Scenario:
     """Read one scenario file; its category is the folder it sits in below ``root``."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
+    _refuse_unknown("top-level", data, _TOP_KEYS)
     packages: dict[str, dict[str, Release]] = {}
     for name, pkg in (data.get("packages") or {}).items():
+        _refuse_unknown(f"package ({name})", pkg, {"versions"})
         versions = pkg.get("versions") or {}
         packages[name] = {v: _release(v, raw or {}) for v, raw in versions.items()}
     raw_root = data.get("root") or {}
+    _refuse_unknown("root", raw_root, {"requires", "requires_python"})
     raw_env = data.get("environment") or {}
-    raw_opts = data.get("resolver_options") or {}
+    _refuse_unknown("environment", raw_env, {"python", "additional_python"})
     raw_expected = data["expected"]
+    _refuse_unknown("expected", raw_expected, {"satisfiable", "packages", "explanation"})
     category = path.parent.relative_to(root).as_posix()
     return Scenario(
         category=category,
@@ -296,43 +359,89 @@ def load_scenario(path: Path, root: Path) -> Scenario:
         root_requires_python=raw_root.get("requires_python", DEFAULT_REQUIRES_PYTHON),
         python=str(raw_env.get("python", DEFAULT_PYTHON)),
         additional_python=_strings(raw_env.get("additional_python")),
-        options=ResolverOptions(
-            python=raw_opts.get("python"),
-            prereleases=bool(raw_opts.get("prereleases", False)),
-            no_build=_strings(raw_opts.get("no_build")),
-            no_binary=_strings(raw_opts.get("no_binary")),
-            universal=bool(raw_opts.get("universal", False)),
-            python_platform=raw_opts.get("python_platform"),
-            required_environments=_strings(raw_opts.get("required_environments")),
-        ),
+        options=_options(data.get("resolver_options") or {}),
         expected=Expected(
             satisfiable=bool(raw_expected["satisfiable"]),
             packages={str(k): str(v) for k, v in (raw_expected.get("packages") or {}).items()},
             explanation=raw_expected.get("explanation"),
         ),
         path=path,
+        testgen=_testgen(data.get("testgen") or {}),
     )
 
 
 def load_scenarios(root: Path) -> list[Scenario]:
-    """Every scenario below ``root``, in a stable order (category, then name)."""
+    """Every scenario below ``root``, in a stable order (category, then name).
+
+    Ids come from each file's `name` (as uv names its tests), not from the file name, which
+    differs for many; two scenarios with one id would make one test shadow the other.
+    """
     found = [load_scenario(p, root) for p in sorted(root.rglob("*.toml"))]
+    ids = [s.id for s in found]
+    doubled = sorted({i for i in ids if ids.count(i) > 1})
+    if doubled:
+        raise ValueError(f"scenario ids used twice: {doubled}")
     return sorted(found, key=lambda s: s.id)
 
 
 # -- interpreters ----------------------------------------------------------------------------
 
+_VERSION_FOLDER = re.compile(r"\d+\.\d+\.\d+")
+_PYTHON_ON_PATH = re.compile(r"python3(\.\d+)?")
+
+
+def _pyenv_versions() -> Path:
+    root = os.environ.get("PYENV_ROOT")
+    return Path(root) if root else Path.home() / ".pyenv"
+
+
+def _version_of(exe: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            [str(exe), "-c", "import platform; print(platform.python_version())"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = done.stdout.strip()
+    return text if done.returncode == 0 and _VERSION_FOLDER.fullmatch(text) else None
+
+
+def _in_a_venv(real: Path) -> bool:
+    # A venv that copies its interpreter holds a binary that runs as that venv, not as a
+    # base Python; one that links it resolves to the base, which is what is wanted.
+    return (real.parent.parent / "pyvenv.cfg").exists()
+
 
 @cache
 def installed_pythons() -> dict[str, Path]:
-    """Full CPython version -> interpreter, from pyenv's versions folder."""
+    """Full CPython version -> interpreter: pyenv's versions (its folder names are the
+    versions), then each `python3.X` on PATH (asked for its version; first one wins)."""
     found: dict[str, Path] = {}
-    if not PYENV_VERSIONS.is_dir():
-        return found
-    for folder in PYENV_VERSIONS.iterdir():
-        exe = folder / "bin" / "python3"
-        if re.fullmatch(r"\d+\.\d+\.\d+", folder.name) and exe.exists():
-            found[folder.name] = exe
+    versions = _pyenv_versions() / "versions"
+    if versions.is_dir():
+        for folder in sorted(versions.iterdir()):
+            exe = folder / "bin" / "python3"
+            if _VERSION_FOLDER.fullmatch(folder.name) and exe.exists():
+                found[folder.name] = exe
+    seen: set[Path] = set()
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        folder = Path(entry)
+        if not entry or not folder.is_dir() or "shims" in folder.parts:
+            continue  # pyenv's shims run whatever pyenv selects, not one version
+        for exe in sorted(folder.iterdir()):
+            if not _PYTHON_ON_PATH.fullmatch(exe.name) or not os.access(exe, os.X_OK):
+                continue
+            real = exe.resolve()
+            if real in seen or _in_a_venv(real):
+                continue
+            seen.add(real)
+            version = _version_of(real)
+            if version is not None:
+                found.setdefault(version, real)
     return found
 
 
@@ -344,31 +453,11 @@ def interpreter_for(version: str) -> Path | None:
     matching = [v for v in pythons if v.startswith(version + ".")]
     if not matching:
         return None
-    return pythons[max(matching, key=Version)]
+    return pythons[max(matching, key=_version_key)]
 
 
-def host_matches(python_platform: str) -> bool:
-    """Whether this machine is the platform a scenario asks uv to resolve for.
-
-    Only the x86_64 Linux targets are recognised: there, running on the host asks the same
-    question as `--python-platform` would, since the host accepts every manylinux2014 tag.
-    """
-    arch, _, system = python_platform.partition("-")
-    return (
-        sys.platform == "linux"
-        and platform.machine() == arch == "x86_64"
-        and system in ("manylinux2014", "manylinux_2_17", "linux", "unknown-linux-gnu")
-    )
-
-
-@cache
-def supported_tags(version: str) -> frozenset[Tag]:
-    """The wheel tags CPython ``version`` accepts on this machine."""
-    parsed = Version(version)
-    py = (parsed.major, parsed.minor)
-    platforms = list(platform_tags())
-    tags: Iterable[Tag] = [
-        *cpython_tags(py, platforms=platforms),
-        *compatible_tags(py, f"cp{py[0]}{py[1]}", platforms),
-    ]
-    return frozenset(tags)
+def _version_key(text: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion:  # pragma: no cover - folder names are checked above
+        return Version("0")

@@ -67,6 +67,7 @@ def resolution_to_lock(scope: LockScope, result: UniversalResolution, inputs_has
         packages=tuple(packages),
         fingerprint=inputs_hash,
         unsupported=tuple((u.marker, u.reason) for u in result.unsupported),
+        resolution_markers=tuple(m for m in result.forks if m is not None),
     )
     found = uncovered(lock, result.context)
     if packages and found and fails_everywhere(lock, found):
@@ -84,4 +85,5 @@ def resolution_to_lock(scope: LockScope, result: UniversalResolution, inputs_has
         packages=lock.packages,
         fingerprint=lock.fingerprint,
         unsupported=(*lock.unsupported, *found),
+        resolution_markers=lock.resolution_markers,
     )

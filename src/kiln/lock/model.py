@@ -72,6 +72,9 @@ class Lock:
     created_by: str = "kiln"
     # Regions the lock knowingly cannot serve, each with the reason to show there.
     unsupported: tuple[tuple[Marker, str], ...] = field(default=())
+    # The regions the resolution was solved in when it forked (uv's `resolution-markers`):
+    # a relock starts from them, so forks that only a chosen version caused are kept.
+    resolution_markers: tuple[Marker, ...] = field(default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "packages", tuple(sorted(self.packages, key=_package_key)))

@@ -70,6 +70,9 @@ def dump_lock(lock: Lock) -> str:
             for m, reason in lock.unsupported
         ]
         out += _array_lines("unsupported", rows)
+    if lock.resolution_markers:
+        rows = [_string(_marker(m)) for m in lock.resolution_markers]
+        out += _array_lines("resolution-markers", rows)
     return "\n".join(out) + "\n"
 
 
@@ -246,6 +249,10 @@ class _Reader:
             fingerprint=fp,
             created_by=self.get(data, "", "created-by", str, "kiln"),
             unsupported=self.unsupported(kiln),
+            resolution_markers=tuple(
+                self.required_marker(text, f"tool.kiln.resolution-markers[{i}]")
+                for i, text in enumerate(self.strings(kiln, "tool.kiln.", "resolution-markers"))
+            ),
         )
 
     def unsupported(self, kiln: Mapping[str, Any]) -> tuple[tuple[Marker, str], ...]:

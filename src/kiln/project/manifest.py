@@ -56,6 +56,7 @@ def project_manifest(
     project: Pyproject,
     preferences: Mapping[NormalizedName, tuple[tuple[Version, Marker | None], ...]],
     strategy: ForkStrategy | None = None,
+    previous_forks: tuple[Marker, ...] = (),
 ) -> Manifest:
     conflicts = []
     for group in project.uv.conflicts:
@@ -82,6 +83,7 @@ def project_manifest(
         preferences=preferences,
         strategy=strategy or project.uv.fork_strategy or "requires-python",
         required=project.uv.required_environments,
+        previous_forks=previous_forks,
     )
 
 

@@ -139,7 +139,3 @@ def platform_environment(
         for lower in range(minor - 1, floor[1] - 1, -1):
             found.extend(ptags.cpython_tags((major, lower), [f"cp{major}{lower}"], plats))
     return Environment(markers, tuple(dict.fromkeys(found)))
-
-
-# Kept while callers move to `matrix_pythons`.
-lock_pythons = matrix_pythons

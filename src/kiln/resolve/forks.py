@@ -136,12 +136,14 @@ class RegionForker:
         for r in requirements:
             by_name[canonicalize_name(r.name)].append(r)
         markers: list[Marker | None] = []
+        split: list[Requirement] = []
         for reqs in by_name.values():
             if len(reqs) < 2:
                 continue
             asks = {(str(r.specifier), r.url) for r in reqs}
             if len(asks) < 2:
                 continue
+            split += reqs
             for r in reqs:
                 for m in edge_markers(r.marker, frozenset()):
                     markers.append(m)
@@ -149,6 +151,7 @@ class RegionForker:
             return
         pieces = partition(self.region.marker, markers)
         if len(pieces) > 1:
+            pieces.sort(key=lambda piece: _bounded_first(piece, split))
             raise ForkNeeded(pieces, f"{parent or 'the project'} asks for one package differently")
 
     @staticmethod
@@ -182,3 +185,20 @@ class RegionForker:
             if covered is None:
                 break
         return covered
+
+
+_UPPER = frozenset({"<", "<=", "==", "~=", "==="})
+
+
+def _bounded_first(piece: Marker | None, requirements: Sequence[Requirement]) -> int:
+    """Solve first the pieces whose requirements cap the version: the versions they choose
+    are then preferred by the others, which can usually take them too (`a<2` on macOS and
+    `a>=1` on Linux end with one `a`), as uv's lock keeps the fewest versions."""
+    applying = [
+        r
+        for r in requirements
+        if any(not disjoint(piece, m) for m in edge_markers(r.marker, frozenset()))
+    ]
+    if any(s.operator in _UPPER for r in applying for s in r.specifier):
+        return 0
+    return 1 if applying else 2

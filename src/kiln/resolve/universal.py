@@ -25,7 +25,7 @@ from packaging.version import Version
 
 from kiln.core.dist import DistFile
 from kiln.core.errors import ResolutionError
-from kiln.core.markers import NEVER, implies, intersect, is_empty, union, within
+from kiln.core.markers import NEVER, complement, implies, intersect, is_empty, union, within
 from kiln.core.protocols import Found, PackageFinder
 from kiln.resolve.forks import ForkNeeded, ForkStrategy, RegionForker, partition
 from kiln.resolve.region import Region, edge_markers
@@ -77,6 +77,8 @@ class Manifest:
     )
     strategy: ForkStrategy = "requires-python"
     required: tuple[Marker, ...] = ()  # required-environments
+    # The regions a previous lock was solved in: solving starts from them again.
+    previous_forks: tuple[Marker, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,8 @@ def resolve_universal(manifest: Manifest, finder_for: FinderFor) -> UniversalRes
             continue
         context = union(context, piece)
         for part in partition(piece, conditions):
-            queue.append(_Fork(Region(part), tolerant=False))
+            for seeded in _seeded(part, manifest.previous_forks):
+                queue.append(_Fork(Region(seeded), tolerant=False))
     solved: list[tuple[_Fork, Resolution, PackageFinder]] = []
     failures: list[tuple[_Fork, ResolutionError]] = []
     chosen: dict[NormalizedName, list[Version]] = defaultdict(list)
@@ -209,12 +212,29 @@ def resolve_universal(manifest: Manifest, finder_for: FinderFor) -> UniversalRes
                 chosen[cand.name].append(cand.version)
     unsupported = _failures(manifest, failures, solved, context)
     entries = _merge(solved, roots, context)
+    forks = tuple(within(fork.region.marker, context) for fork, _, _ in solved)
     return UniversalResolution(
         entries,
         unsupported,
         context=context,
-        forks=tuple(fork.region.marker for fork, _, _ in solved),
+        forks=forks if len(forks) > 1 else (),
     )
+
+
+def _seeded(piece: Marker | None, forks: Sequence[Marker]) -> list[Marker | None]:
+    """``piece`` cut along a previous lock's regions, and what they leave of it."""
+    if not forks:
+        return [piece]
+    out: list[Marker | None] = []
+    rest: Marker | None = piece
+    for fork in forks:
+        part = intersect(piece, fork)
+        if not is_empty(part):
+            out.append(part)
+            rest = intersect(rest, complement(fork))
+    if not is_empty(rest):
+        out.append(rest)
+    return out or [piece]
 
 
 def _applying(requirements: Sequence[Requirement], region: Region) -> list[Requirement]:

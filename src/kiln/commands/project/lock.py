@@ -149,6 +149,7 @@ def lock_project(
         project,
         lock_preferences(previous, True if upgrade else upgrade_packages),
         fork_strategy,
+        previous.resolution_markers if previous is not None and not upgrade else (),
     )
     base = indexes.finder(ctx.client, ctx.cache)
     # One view per set of pins; views share pages, metadata and connections with ``base``.

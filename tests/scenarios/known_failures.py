@@ -1,0 +1,379 @@
+"""What kiln gets wrong in packse's scenarios today, each with a diagnosis.
+
+Two tables feed the strict xfails of `test_packse.py`: `MISSING_FLAGS` (an option a scenario
+needs that kiln's command does not accept; every scenario needing it is expected to fail) and
+`KNOWN_WRONG` (kiln runs the scenario and answers differently from uv). Strictness makes an
+entry that starts passing fail the suite, and `test_packse.py` checks the flags against kiln's
+parser and these tables against README.md, so neither can go stale.
+
+`python -m tests.scenarios.known_failures` prints the README's tables from these.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from tests.scenarios.packse import DISABLED_REASON, MODES, VERBS, Scenario
+
+Outcome = Literal["pass", "skip", "xfail"]
+
+GROUPS: Mapping[str, str] = {
+    "prerelease": "pre-release rules",
+    "strategy": "resolution strategy",
+    "build": "binary/build options",
+    "target": "python-version/platform targets",
+    "lock": "lock-mode (universal resolution)",
+}
+
+
+@dataclass(frozen=True)
+class MissingFlag:
+    group: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Wrong:
+    """One scenario kiln answers wrongly: what it does, what uv/packse expect, and why."""
+
+    group: str
+    kiln: str
+    expected: str
+    why: str
+
+    def reason(self) -> str:
+        return f"kiln: {self.kiln}; expected: {self.expected}; why: {self.why}"
+
+
+# flag -> why kiln lacks it. Keyed by the name `--help` lists; the scenario's own value goes
+# on the command line, so the run fails on the usage error until the flag exists.
+MISSING_FLAGS: Mapping[str, MissingFlag] = {
+    "--resolution": MissingFlag(
+        "strategy", "kiln always prefers the newest version; it has no lowest/lowest-direct"
+    ),
+    "--prerelease": MissingFlag(
+        "prerelease", "kiln has only the default pre-release rule (`if-necessary-or-explicit`)"
+    ),
+    "--only-binary": MissingFlag(
+        "build", "kiln never builds, but has no flag to say so for one package"
+    ),
+    "--no-binary": MissingFlag("build", "kiln has no `--no-binary`, and cannot build the sdist"),
+    "--python-platform": MissingFlag(
+        "target", "kiln resolves `pip install` for the target interpreter's own platform only"
+    ),
+}
+
+# Why kiln gets the pre-release cases wrong, in `resolve/provider.py` (`find_matches`): it
+# admits pre-releases only when one of the user's own specifiers names one or the project has
+# no final release, and once admitted it ranks them with the finals, newest first. uv now
+# prefers a final release wherever one is in range, even under a pre-release specifier, and
+# falls back to pre-releases (for any requirement, transitive too) when no final remains.
+_PRE_RANKED = (
+    "a root specifier naming a pre-release makes kiln rank pre-releases with finals, "
+    "newest first; uv keeps preferring the final release in range"
+)
+_PRE_NO_FALLBACK = (
+    "kiln never falls back to a pre-release when no final release is in range (only when "
+    "the project has no final release at all)"
+)
+_PRE_REJECTED = (
+    "every final release is rejected by the rest of the graph, and kiln never falls back to "
+    "the pre-release that uv then takes"
+)
+_PRE_TRANSITIVE = (
+    "only the user's own specifiers opt in to pre-releases in kiln; a dependency's "
+    "specifier naming one does not"
+)
+_NO_SDIST = "kiln does not build sdists (`src/kiln/build/` is empty)"
+_PY_VERSION = (
+    "`pip_compile` resolves for the interpreter `--python` names and ignores "
+    "`--python-version` (it only picks an interpreter when `--python` is absent)"
+)
+_PY_VERSION_SDIST = (
+    _PY_VERSION + "; and with it fixed, kiln still resolves only from wheels, where uv reads "
+    "the sdist's static metadata"
+)
+
+
+def _pre(kiln: str, expected: str, why: str) -> Wrong:
+    return Wrong("prerelease", kiln, expected, why)
+
+
+def _lock(kiln: str, expected: str, why: str) -> Wrong:
+    return Wrong("lock", kiln, expected, why)
+
+
+# scenario id -> diagnosis. Lock-mode entries quote kiln's pylock.toml (`name version ;
+# marker`, quoted as kiln's pylock.toml writes them) against uv's lock for the scenario.
+KNOWN_WRONG: Mapping[str, Wrong] = {
+    # -- pre-release rules ------------------------------------------------------------------
+    "prereleases/package-only-prereleases-in-range": _pre(
+        "error: the requirements on `a` cannot be met", "a 1.0.0a1", _PRE_NO_FALLBACK
+    ),
+    "prereleases/transitive-package-only-prereleases-in-range": _pre(
+        "error: the requirements on `b` cannot be met", "a 0.1.0, b 1.0.0a1", _PRE_NO_FALLBACK
+    ),
+    "prereleases/package-prerelease-specified-mixed-available": _pre(
+        "a 1.0.0a1", "a 0.3.0", _PRE_RANKED
+    ),
+    "prereleases/package-prereleases-specifier-boundary": _pre("a 0.2.0a1", "a 0.1.0", _PRE_RANKED),
+    "prereleases/prerelease-equivalent-stable-preference-explicit-first": _pre(
+        "c 2.0.0a1", "c 1.0.0", _PRE_RANKED
+    ),
+    "prereleases/prerelease-equivalent-stable-preference-plain-first": _pre(
+        "c 2.0.0a1", "c 1.0.0", _PRE_RANKED
+    ),
+    "prereleases/prerelease-multiple-redundant-stable-preference": _pre(
+        "c 2.0.0a1", "c 1.5.0", _PRE_RANKED
+    ),
+    "prereleases/prerelease-multiple-redundant-stable-preference-explicit-first": _pre(
+        "c 2.0.0a1", "c 1.5.0", _PRE_RANKED
+    ),
+    "prereleases/prerelease-redundant-stable-preference-explicit-first": _pre(
+        "c 2.0.0a1", "c 1.0.0", _PRE_RANKED
+    ),
+    "prereleases/prerelease-redundant-stable-preference-plain-first": _pre(
+        "c 2.0.0a1", "c 1.0.0", _PRE_RANKED
+    ),
+    "prereleases/prerelease-capped-union-alternate-parent": _pre(
+        "error: the requirements on `c` cannot all be met (a 2.5 needs c==2.5, g 4.0 c>=3.5,<4)",
+        "a 3.6b1, c 3.5, d 3.0, g 4.0",
+        _PRE_REJECTED,
+    ),
+    "prereleases/prerelease-capped-union-backtrack": _pre(
+        "error: no version of `c` matches (a 2.5 needs c==2.5, e 1.0 c!=2.5)",
+        "a 3.6b1, c 3.5, e 1.0",
+        _PRE_REJECTED,
+    ),
+    "prereleases/prerelease-fallback-after-stable-rejected": _pre(
+        "error: the requirements on `a` cannot all be met (c 1.0.0 needs a>=2.0.0b1 via d)",
+        "a 1.0.0, c 1.5.0a1",
+        _PRE_REJECTED,
+    ),
+    "prereleases/transitive-prerelease-after-decision": _pre(
+        "error: the requirements on `c` cannot be met (d 1.0.0 needs c>=2.0.0a1)",
+        "a 1.0.0, b 1.0.0, c 2.0.0a1, d 1.0.0",
+        _PRE_TRANSITIVE,
+    ),
+    "prereleases/transitive-prerelease-and-stable-dependency": _pre(
+        "error: the requirements on `c` cannot be met (a 1.0.0 needs c==2.0.0b1)",
+        "a 1.0.0, b 1.0.0, c 2.0.0b1",
+        _PRE_TRANSITIVE,
+    ),
+    "prereleases/transitive-prerelease-and-stable-dependency-many-versions": _pre(
+        "error: the requirements on `c` cannot be met (a 1.0.0 needs c>=2.0.0b1)",
+        "a 1.0.0, b 1.0.0, c 2.0.0b9",
+        _PRE_TRANSITIVE,
+    ),
+    "prereleases/transitive-prerelease-and-stable-dependency-many-versions-holes": _pre(
+        "error: the requirements on `c` cannot be met (a 1.0.0 needs c>1.0.0,...,<2.0.0b5)",
+        "a 1.0.0, b 1.0.0, c 2.0.0b4",
+        _PRE_TRANSITIVE,
+    ),
+    # -- binary/build options ---------------------------------------------------------------
+    "wheels/no-wheels": Wrong(
+        "build",
+        "error: a 1.0.0 has only a source distribution",
+        "a 1.0.0 (built from its sdist)",
+        _NO_SDIST,
+    ),
+    "wheels/no-wheels-with-matching-platform": Wrong(
+        "build",
+        "error: a 1.0.0 has no wheel for CPython 3.12 on linux x86_64",
+        "a 1.0.0 (built from its sdist)",
+        _NO_SDIST,
+    ),
+    # -- python-version/platform targets ----------------------------------------------------
+    "requires_python/compatible-python-incompatible-override": Wrong(
+        "target",
+        "`a==1.0.0` (resolved for the 3.11 environment)",
+        "error: a 1.0.0 needs Python >=3.10, the target is 3.9",
+        _PY_VERSION,
+    ),
+    "requires_python/incompatible-python-compatible-override": Wrong(
+        "target",
+        "error: a 1.0.0 requires Python >=3.10, but the target has 3.9.18",
+        "a 1.0.0 (resolved for 3.11)",
+        _PY_VERSION,
+    ),
+    "requires_python/incompatible-python-compatible-override-available-no-wheels": Wrong(
+        "target",
+        "error: a 1.0.0 requires Python >=3.10, but the target has 3.9.18",
+        "a 1.0.0 (sdist only; built with the 3.11 found beside it)",
+        _PY_VERSION_SDIST,
+    ),
+    "requires_python/incompatible-python-compatible-override-no-compatible-wheels": Wrong(
+        "target",
+        "error: a 1.0.0 requires Python >=3.10, but the target has 3.9.18",
+        "a 1.0.0 (from the sdist's static metadata; the wheel is `foo-none-any`)",
+        _PY_VERSION_SDIST,
+    ),
+    "requires_python/incompatible-python-compatible-override-other-wheel": Wrong(
+        "target",
+        "error: a 2.0.0 requires Python >=3.12, a 1.0.0 >=3.10, but the target has 3.9.18",
+        "a 1.0.0 (from the sdist's static metadata)",
+        _PY_VERSION_SDIST,
+    ),
+    "requires_python/incompatible-python-compatible-override-unavailable-no-wheels": Wrong(
+        "target",
+        "error: a 1.0.0 requires Python >=3.10, but the target has 3.9.18",
+        "a 1.0.0 (from the sdist's static metadata)",
+        _PY_VERSION_SDIST,
+    ),
+    # -- lock mode (universal resolution) ---------------------------------------------------
+    "fork/preferences-dependent-forking-conflicting": _lock(
+        "`bar 1.0.0 ; sys_platform != 'linux'`, `bar 2.0.0 ; sys_platform == 'linux'`, "
+        "`cleaver 1.0.0`, `foo 1.0.0 ; sys_platform == 'linux'`, "
+        "`foo 2.0.0 ; sys_platform != 'linux'`",
+        "no lock (packse); uv 0.13.9 locks the same 5 packages as kiln",
+        "packse describes a resolver that does not fork here; kiln and uv fork on cleaver 1's "
+        "markers and find this solution, so only packse disagrees",
+    ),
+    "prereleases/prerelease-base-marker-stable-preference-explicit-first": _lock(
+        "`c 1.0.0 ; sys_platform != 'linux'`, `c 2.0.0a1 ; sys_platform == 'linux'`",
+        "`c 1.0.0` everywhere",
+        "pre-release rule: in the linux fork the root `c>=0.5a1` makes "
+        "`provider.find_matches` rank 2.0.0a1 first; uv keeps the final",
+    ),
+    "prereleases/prerelease-base-marker-stable-preference-plain-first": _lock(
+        "`c 1.0.0 ; sys_platform != 'linux'`, `c 2.0.0a1 ; sys_platform == 'linux'`",
+        "`c 1.0.0` everywhere",
+        "pre-release rule: in the linux fork the root `c>=0.5a1` makes "
+        "`provider.find_matches` rank 2.0.0a1 first; uv keeps the final",
+    ),
+    "prereleases/prerelease-marker-equivalent-stable-preference": _lock(
+        "`c 2.0.0a1 ; sys_platform == 'linux'`",
+        "`c 1.0.0 ; sys_platform == 'linux'`",
+        "pre-release rule: the root `c>=0.5a1 ; linux` makes `provider.find_matches` rank "
+        "2.0.0a1 first; uv keeps the final",
+    ),
+    "prereleases/transitive-prerelease-forks": _lock(
+        "error: the requirements on `c` cannot be met (while locking for "
+        "`sys_platform == 'linux'`; a 1.0.0 requires `c>=2.0.0b1; sys_platform == 'linux'`)",
+        "`a 1.0.0`, `c 1.0.0 ; sys_platform != 'linux'`, `c 2.0.0b1 ; sys_platform == 'linux'`",
+        "pre-release rule: a dependency's specifier naming a pre-release does not opt in "
+        "(`provider.find_matches`), so the linux fork has no `c`",
+    ),
+}
+
+
+# -- what the suite expects of each scenario ------------------------------------------------
+
+
+def missing_flags(scenario: Scenario) -> list[str]:
+    return [f.name for f in scenario.flags() if f.name in MISSING_FLAGS]
+
+
+def _verb(scenario: Scenario) -> str:
+    return "kiln " + " ".join(VERBS[scenario.mode])
+
+
+def outcome(scenario: Scenario) -> tuple[Outcome, str | None]:
+    """What the suite expects of a scenario on this machine, and why.
+
+    A missing interpreter outranks a known failure: what cannot run cannot fail.
+    """
+    if scenario.disabled:
+        return "skip", DISABLED_REASON
+    absent = scenario.missing_interpreter()
+    if absent is not None:
+        return "skip", f"needs CPython {absent}, which is not installed"
+    missing = missing_flags(scenario)
+    if missing:
+        needed = " ".join(a for f in scenario.flags() if f.name in missing for a in f.args)
+        whys = "; ".join(MISSING_FLAGS[name].why for name in missing)
+        return (
+            "xfail",
+            f"`{_verb(scenario)}` has no {', '.join(missing)} (needs `{needed}`): {whys}",
+        )
+    if scenario.id in KNOWN_WRONG:
+        return "xfail", KNOWN_WRONG[scenario.id].reason()
+    return "pass", None
+
+
+def planned_xfail(scenario: Scenario) -> bool:
+    """Whether the scenario is an expected failure wherever it can run."""
+    return not scenario.disabled and (bool(missing_flags(scenario)) or scenario.id in KNOWN_WRONG)
+
+
+# -- README tables ---------------------------------------------------------------------------
+
+
+def _expected_words(scenario: Scenario) -> str:
+    if not scenario.expected.satisfiable:
+        return "no resolution (an error)"
+    if not scenario.expected.packages:
+        return "a resolution"
+    return ", ".join(f"{n} {v}" for n, v in sorted(scenario.expected_set().items()))
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def render_failures(scenarios: Iterable[Scenario]) -> str:
+    """The README's known-failure tables, one per group, in `GROUPS` order."""
+    rows: dict[str, list[str]] = {group: [] for group in GROUPS}
+    for scenario in scenarios:
+        if not planned_xfail(scenario):
+            continue
+        missing = missing_flags(scenario)
+        if missing:
+            needed = " ".join(a for f in scenario.flags() if f.name in missing for a in f.args)
+            group = MISSING_FLAGS[missing[0]].group
+            cells = (
+                f"rejects `{needed}` (usage error)",
+                _expected_words(scenario),
+                "; ".join(MISSING_FLAGS[name].why for name in missing),
+            )
+        else:
+            wrong = KNOWN_WRONG[scenario.id]
+            group = wrong.group
+            cells = (wrong.kiln, wrong.expected, wrong.why)
+        rows[group].append(_row(f"`{scenario.id}`", scenario.mode, *cells))
+    parts = []
+    for group, title in GROUPS.items():
+        parts.append(f"### {title} ({len(rows[group])})\n")
+        if rows[group]:
+            parts.append(_row("scenario", "mode", "kiln does", "expected", "why"))
+            parts.append("|---|---|---|---|---|")
+            parts += rows[group]
+        else:
+            parts.append("None.")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def render_counts(scenarios: Iterable[Scenario]) -> str:
+    """The README's counts table: per category and mode, then per mode, then in all."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for scenario in scenarios:
+        kind, _ = outcome(scenario)
+        for key in (
+            (scenario.category, scenario.mode),
+            (f"**{scenario.mode}**", ""),
+            ("**all**", ""),
+        ):
+            counts[(*key, kind)] += 1
+    keys = sorted({(c, m) for c, m, _ in counts if not c.startswith("**")})
+    keys += [(f"**{mode}**", "") for mode in MODES] + [("**all**", "")]
+    lines = [
+        "| category | mode | total | pass | skip | xfail |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    for category, mode in keys:
+        got = [counts[(category, mode, kind)] for kind in ("pass", "skip", "xfail")]
+        lines.append(_row(category, mode, str(sum(got)), *map(str, got)))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    from tests.scenarios.packse import SCENARIOS_DIR, load_scenarios
+
+    found = load_scenarios(SCENARIOS_DIR)
+    print(render_counts(found))
+    print()
+    print(render_failures(found))

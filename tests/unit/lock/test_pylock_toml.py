@@ -104,6 +104,7 @@ locks = st.builds(
     fingerprint=st.text("0123456789abcdef", min_size=64, max_size=64),
     created_by=st.sampled_from(["kiln", "kiln 0.1.0"]),
     unsupported=st.lists(st.tuples(st.sampled_from(MARKERS[1:]), odd_text)).map(tuple),
+    resolution_markers=st.lists(st.sampled_from(MARKERS[1:]), unique=True).map(tuple),
 )
 
 

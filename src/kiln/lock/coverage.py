@@ -19,7 +19,7 @@ from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
 from kiln.core.environment import Environment
-from kiln.core.markers import NEVER, evaluate, intersect, is_empty, union, within
+from kiln.core.markers import NEVER, evaluate, intersect, is_empty, simplify, union
 from kiln.lock.model import Lock, LockedPackage
 from kiln.python.platforms import MATRIX_PLATFORMS, Platform, matrix_pythons, platform_environment
 
@@ -61,10 +61,11 @@ def _tags(filename: str) -> frozenset[Tag]:
     return parse_wheel_filename(filename)[3]
 
 
-def uncovered(lock: Lock, context: Marker | None) -> tuple[tuple[Marker, str], ...]:
+def uncovered(lock: Lock) -> tuple[tuple[Marker, str], ...]:
     """Each (selection, platform, package) with no usable file on some of the matrix's
     Pythons, as a marker over those Pythons and the reason, in a stable order."""
     floor = lock.requires_python
+    every = matrix_pythons(floor)
     # (selection words, platform key, package, version) -> pythons
     missing: dict[tuple[Selection, Platform, str, str], list[tuple[int, int]]] = defaultdict(list)
     seen_base: set[tuple[Platform, tuple[int, int]]] = set()
@@ -99,17 +100,39 @@ def uncovered(lock: Lock, context: Marker | None) -> tuple[tuple[Marker, str], .
     for (selection, name, version), places in grouped.items():
         where: Marker | None = NEVER
         for platform, pythons in places:
-            versions: Marker | None = NEVER
-            for major, minor in pythons:
-                versions = union(versions, Marker(f"python_version == '{major}.{minor}'"))
-            where = union(where, intersect(versions, platform.marker))
-        marker = within(intersect(where, _marker(selection.condition)), context)
+            where = union(where, intersect(_pythons(pythons, every), platform.marker))
+        marker = intersect(where, _marker(selection.condition))
         if marker is None or is_empty(marker):
             continue
         out.append(
             (marker, f"no wheel of `{name}` {version} fits {_places(places)}{selection.words}")
         )
     return tuple(sorted(out, key=lambda u: (u[1], str(u[0]))))
+
+
+def _pythons(
+    pythons: Sequence[tuple[int, int]], every: Sequence[tuple[int, int]]
+) -> Marker | None:
+    """Runs of Python minors as bounds; a run from the lock's floor needs no lower bound, and
+    one up to the newest checked goes on past it: a locked version that lacks wheels for
+    3.15 lacks them for any later Python too (an abi3 or pure wheel would have fit 3.15)."""
+    parts: list[str] = []
+    run: list[tuple[int, int]] = []
+    for python in [*every, None]:
+        if python is not None and python in pythons:
+            run.append(python)
+            continue
+        if run:
+            bounds = []
+            if run[0] != every[0]:
+                bounds.append(f"python_full_version >= '{run[0][0]}.{run[0][1]}'")
+            if python is not None:
+                bounds.append(f"python_full_version < '{python[0]}.{python[1]}'")
+            parts.append(" and ".join(bounds) or "python_full_version >= '0'")
+            run = []
+    if not parts:
+        return NEVER
+    return simplify(Marker(" or ".join(f"({p})" for p in parts)))
 
 
 def _places(places: Sequence[tuple[Platform, Sequence[tuple[int, int]]]]) -> str:

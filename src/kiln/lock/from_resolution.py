@@ -69,7 +69,7 @@ def resolution_to_lock(scope: LockScope, result: UniversalResolution, inputs_has
         unsupported=tuple((u.marker, u.reason) for u in result.unsupported),
         resolution_markers=tuple(m for m in result.forks if m is not None),
     )
-    found = uncovered(lock, result.context)
+    found = uncovered(lock)
     if packages and found and fails_everywhere(lock, found):
         raise ResolutionError(
             "the project cannot be installed on any platform the lock serves",

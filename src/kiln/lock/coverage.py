@@ -110,9 +110,7 @@ def uncovered(lock: Lock) -> tuple[tuple[Marker, str], ...]:
     return tuple(sorted(out, key=lambda u: (u[1], str(u[0]))))
 
 
-def _pythons(
-    pythons: Sequence[tuple[int, int]], every: Sequence[tuple[int, int]]
-) -> Marker | None:
+def _pythons(pythons: Sequence[tuple[int, int]], every: Sequence[tuple[int, int]]) -> Marker | None:
     """Runs of Python minors as bounds; a run from the lock's floor needs no lower bound, and
     one up to the newest checked goes on past it: a locked version that lacks wheels for
     3.15 lacks them for any later Python too (an abi3 or pure wheel would have fit 3.15)."""

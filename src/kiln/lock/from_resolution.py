@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
@@ -76,14 +76,4 @@ def resolution_to_lock(scope: LockScope, result: UniversalResolution, inputs_has
             causes=tuple(reason for _, reason in found[:6]),
             hint="widen `requires-python`, or choose versions that publish wheels for it",
         )
-    return Lock(
-        requires_python=lock.requires_python,
-        environments=lock.environments,
-        extras=lock.extras,
-        dependency_groups=lock.dependency_groups,
-        default_groups=lock.default_groups,
-        packages=lock.packages,
-        fingerprint=lock.fingerprint,
-        unsupported=(*lock.unsupported, *found),
-        resolution_markers=lock.resolution_markers,
-    )
+    return replace(lock, unsupported=(*lock.unsupported, *found))

@@ -71,21 +71,9 @@ MISSING_FLAGS: Mapping[str, MissingFlag] = {
 # no final release, and once admitted it ranks them with the finals, newest first. uv now
 # prefers a final release wherever one is in range, even under a pre-release specifier, and
 # falls back to pre-releases (for any requirement, transitive too) when no final remains.
-_PRE_RANKED = (
-    "a root specifier naming a pre-release makes kiln rank pre-releases with finals, "
-    "newest first; uv keeps preferring the final release in range"
-)
-_PRE_NO_FALLBACK = (
-    "kiln never falls back to a pre-release when no final release is in range (only when "
-    "the project has no final release at all)"
-)
 _PRE_REJECTED = (
     "every final release is rejected by the rest of the graph, and kiln never falls back to "
     "the pre-release that uv then takes"
-)
-_PRE_TRANSITIVE = (
-    "only the user's own specifiers opt in to pre-releases in kiln; a dependency's "
-    "specifier naming one does not"
 )
 _NO_SDIST = "kiln does not build sdists (`src/kiln/build/` is empty)"
 _PY_VERSION = (
@@ -110,68 +98,10 @@ def _lock(kiln: str, expected: str, why: str) -> Wrong:
 # marker`, quoted as kiln's pylock.toml writes them) against uv's lock for the scenario.
 KNOWN_WRONG: Mapping[str, Wrong] = {
     # -- pre-release rules ------------------------------------------------------------------
-    "prereleases/package-only-prereleases-in-range": _pre(
-        "error: the requirements on `a` cannot be met", "a 1.0.0a1", _PRE_NO_FALLBACK
-    ),
-    "prereleases/transitive-package-only-prereleases-in-range": _pre(
-        "error: the requirements on `b` cannot be met", "a 0.1.0, b 1.0.0a1", _PRE_NO_FALLBACK
-    ),
-    "prereleases/package-prerelease-specified-mixed-available": _pre(
-        "a 1.0.0a1", "a 0.3.0", _PRE_RANKED
-    ),
-    "prereleases/package-prereleases-specifier-boundary": _pre("a 0.2.0a1", "a 0.1.0", _PRE_RANKED),
-    "prereleases/prerelease-equivalent-stable-preference-explicit-first": _pre(
-        "c 2.0.0a1", "c 1.0.0", _PRE_RANKED
-    ),
-    "prereleases/prerelease-equivalent-stable-preference-plain-first": _pre(
-        "c 2.0.0a1", "c 1.0.0", _PRE_RANKED
-    ),
-    "prereleases/prerelease-multiple-redundant-stable-preference": _pre(
-        "c 2.0.0a1", "c 1.5.0", _PRE_RANKED
-    ),
-    "prereleases/prerelease-multiple-redundant-stable-preference-explicit-first": _pre(
-        "c 2.0.0a1", "c 1.5.0", _PRE_RANKED
-    ),
-    "prereleases/prerelease-redundant-stable-preference-explicit-first": _pre(
-        "c 2.0.0a1", "c 1.0.0", _PRE_RANKED
-    ),
-    "prereleases/prerelease-redundant-stable-preference-plain-first": _pre(
-        "c 2.0.0a1", "c 1.0.0", _PRE_RANKED
-    ),
     "prereleases/prerelease-capped-union-alternate-parent": _pre(
         "error: the requirements on `c` cannot all be met (a 2.5 needs c==2.5, g 4.0 c>=3.5,<4)",
         "a 3.6b1, c 3.5, d 3.0, g 4.0",
         _PRE_REJECTED,
-    ),
-    "prereleases/prerelease-capped-union-backtrack": _pre(
-        "error: no version of `c` matches (a 2.5 needs c==2.5, e 1.0 c!=2.5)",
-        "a 3.6b1, c 3.5, e 1.0",
-        _PRE_REJECTED,
-    ),
-    "prereleases/prerelease-fallback-after-stable-rejected": _pre(
-        "error: the requirements on `a` cannot all be met (c 1.0.0 needs a>=2.0.0b1 via d)",
-        "a 1.0.0, c 1.5.0a1",
-        _PRE_REJECTED,
-    ),
-    "prereleases/transitive-prerelease-after-decision": _pre(
-        "error: the requirements on `c` cannot be met (d 1.0.0 needs c>=2.0.0a1)",
-        "a 1.0.0, b 1.0.0, c 2.0.0a1, d 1.0.0",
-        _PRE_TRANSITIVE,
-    ),
-    "prereleases/transitive-prerelease-and-stable-dependency": _pre(
-        "error: the requirements on `c` cannot be met (a 1.0.0 needs c==2.0.0b1)",
-        "a 1.0.0, b 1.0.0, c 2.0.0b1",
-        _PRE_TRANSITIVE,
-    ),
-    "prereleases/transitive-prerelease-and-stable-dependency-many-versions": _pre(
-        "error: the requirements on `c` cannot be met (a 1.0.0 needs c>=2.0.0b1)",
-        "a 1.0.0, b 1.0.0, c 2.0.0b9",
-        _PRE_TRANSITIVE,
-    ),
-    "prereleases/transitive-prerelease-and-stable-dependency-many-versions-holes": _pre(
-        "error: the requirements on `c` cannot be met (a 1.0.0 needs c>1.0.0,...,<2.0.0b5)",
-        "a 1.0.0, b 1.0.0, c 2.0.0b4",
-        _PRE_TRANSITIVE,
     ),
     # -- binary/build options ---------------------------------------------------------------
     "wheels/no-wheels": Wrong(
@@ -231,31 +161,6 @@ KNOWN_WRONG: Mapping[str, Wrong] = {
         "no lock (packse); uv 0.13.9 locks the same 5 packages as kiln",
         "packse describes a resolver that does not fork here; kiln and uv fork on cleaver 1's "
         "markers and find this solution, so only packse disagrees",
-    ),
-    "prereleases/prerelease-base-marker-stable-preference-explicit-first": _lock(
-        "`c 1.0.0 ; sys_platform != 'linux'`, `c 2.0.0a1 ; sys_platform == 'linux'`",
-        "`c 1.0.0` everywhere",
-        "pre-release rule: in the linux fork the root `c>=0.5a1` makes "
-        "`provider.find_matches` rank 2.0.0a1 first; uv keeps the final",
-    ),
-    "prereleases/prerelease-base-marker-stable-preference-plain-first": _lock(
-        "`c 1.0.0 ; sys_platform != 'linux'`, `c 2.0.0a1 ; sys_platform == 'linux'`",
-        "`c 1.0.0` everywhere",
-        "pre-release rule: in the linux fork the root `c>=0.5a1` makes "
-        "`provider.find_matches` rank 2.0.0a1 first; uv keeps the final",
-    ),
-    "prereleases/prerelease-marker-equivalent-stable-preference": _lock(
-        "`c 2.0.0a1 ; sys_platform == 'linux'`",
-        "`c 1.0.0 ; sys_platform == 'linux'`",
-        "pre-release rule: the root `c>=0.5a1 ; linux` makes `provider.find_matches` rank "
-        "2.0.0a1 first; uv keeps the final",
-    ),
-    "prereleases/transitive-prerelease-forks": _lock(
-        "error: the requirements on `c` cannot be met (while locking for "
-        "`sys_platform == 'linux'`; a 1.0.0 requires `c>=2.0.0b1; sys_platform == 'linux'`)",
-        "`a 1.0.0`, `c 1.0.0 ; sys_platform != 'linux'`, `c 2.0.0b1 ; sys_platform == 'linux'`",
-        "pre-release rule: a dependency's specifier naming a pre-release does not opt in "
-        "(`provider.find_matches`), so the linux fork has no `c`",
     ),
 }
 

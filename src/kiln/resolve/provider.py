@@ -243,19 +243,20 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             for spec in user_specs
             for s in spec
         )
-        # Pre-releases when the user's requirement names one, or when the project has no
-        # final release at all; never as a fallback inside a range.
-        allow_pre = any(spec.prereleases for spec in user_specs) or all(
-            v.is_prerelease for v in table.versions
-        )
         specs = [r.specifier for r in reqs] + ([constraint] if constraint is not None else [])
-        versions = [
+        matching = [
             v
             for v in table.versions
-            if v not in bad
-            and (allow_pre or not v.is_prerelease)
-            and all(spec.contains(v, prereleases=True) for spec in specs)
+            if v not in bad and all(spec.contains(v, prereleases=True) for spec in specs)
         ]
+        # uv's default (`if-necessary-or-explicit`): final releases first; pre-releases after
+        # them where a specifier names one (a dependency's too) or where no final release
+        # is in range, so a final is kept whenever one fits and a pre-release is the fallback.
+        finals = [v for v in matching if not v.is_prerelease]
+        explicit = any(spec.prereleases for spec in specs)
+        versions = finals
+        if explicit or not finals:
+            versions = finals + [v for v in matching if v.is_prerelease]
         firsts = list(self.preferred.get(name, ()))
         single = self.preferences.get(name)
         if single is not None:

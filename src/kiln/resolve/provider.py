@@ -97,7 +97,6 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         target: Target,
         *,
         constraints: Mapping[NormalizedName, SpecifierSet] | None = None,
-        preferences: Mapping[NormalizedName, Version] | None = None,
         no_deps: bool = False,
         overrides: Mapping[NormalizedName, Sequence[Requirement]] | None = None,
         direct: Mapping[NormalizedName, DistFile] | None = None,
@@ -108,7 +107,6 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         self.finder = finder
         self.target = target
         self.constraints = dict(constraints or {})
-        self.preferences = dict(preferences or {})
         self.no_deps = no_deps
         self.overrides = dict(overrides or {})
         self.direct = dict(direct or {})
@@ -257,10 +255,7 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         versions = finals
         if explicit or not finals:
             versions = finals + [v for v in matching if v.is_prerelease]
-        firsts = list(self.preferred.get(name, ()))
-        single = self.preferences.get(name)
-        if single is not None:
-            firsts.append(single)
+        firsts = self.preferred.get(name, [])
         # A release's builds go together: preferring `2.5.1` (another region's plain build)
         # also prefers `2.5.1+cpu`, so that the local build is weighed first, as it is
         # without preferences, and gives way only where its wheels do not reach.

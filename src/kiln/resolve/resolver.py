@@ -81,13 +81,16 @@ def resolve(
             finder,
             target,
             constraints=constraint_specs,
-            preferences=preferences,
             no_deps=no_deps,
             direct=direct,
             overrides=override_map,
             lookahead=pool,
             forker=forker,
-            preferred=preferred,
+            # One version per name from an installer's pins, several from a lock's forks.
+            preferred={
+                **{name: [version] for name, version in (preferences or {}).items()},
+                **(preferred or {}),
+            },
         )
         kept = [
             r

@@ -54,8 +54,12 @@ class RootRequirements:
 
 def _under(requirement: Requirement, condition: str) -> Requirement:
     marker = f"({requirement.marker}) and {condition}" if requirement.marker else condition
-    copy = Requirement(str(requirement).split(";")[0])
-    copy.marker = Marker(marker)
+    return _with_marker(requirement, Marker(marker))
+
+
+def _with_marker(requirement: Requirement, marker: Marker | None) -> Requirement:
+    copy = Requirement(str(requirement))
+    copy.marker = marker
     return copy
 
 
@@ -242,8 +246,7 @@ def _applying(requirements: Sequence[Requirement], region: Region) -> list[Requi
     out = []
     for r in requirements:
         if r.marker is None or region.meets(r.marker):
-            copy = Requirement(str(r).split(";")[0])
-            out.append(copy)
+            out.append(_with_marker(r, None))
     return out
 
 

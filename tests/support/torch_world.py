@@ -119,19 +119,21 @@ def _torch(version: str, tags: list[str], extra_deps: list[str] | None = None) -
     )
 
 
-def _vision_audio(local: str, tags: list[str]) -> list[Pkg]:
-    torch_pin = f"torch=={TORCH}{local}"
+def _vision_audio(
+    local: str, tags: list[str], torch: str = TORCH, vision: str = TORCHVISION
+) -> list[Pkg]:
+    torch_pin = f"torch=={torch}{local}"
     return [
         Pkg(
             "torchvision",
-            f"{TORCHVISION}{local}",
+            f"{vision}{local}",
             requires_dist=["numpy", torch_pin, "pillow!=8.3.*,>=5.3.0"],
             requires_python=">=3.9",
             tags=tags,
         ),
         Pkg(
             "torchaudio",
-            f"{TORCHAUDIO}{local}",
+            f"{torch}{local}",
             requires_dist=[torch_pin],
             tags=tags,
         ),
@@ -189,14 +191,35 @@ def rocm_packages() -> list[Pkg]:
     ]
 
 
-TORCH_INDEXES = ("whl/cpu", "whl/cu124", "whl/rocm6.2")
+# Newer CUDA variants, for choosing by driver and GPU: torch 2.7.0's cu128 build has no
+# kernels for compute capability 6.1 or 7.0, its cu126 build has; cu118 serves old drivers.
+TORCH_27 = "2.7.0"
+TORCHVISION_22 = "0.22.0"
+
+
+def cuda_variant_packages(variant: str) -> list[Pkg]:
+    tags = cpython_tags(PY_310_313, CUDA_INDEX_PLATFORMS)
+    local = f"+{variant}"
+    torch, vision = (TORCH, TORCHVISION) if variant == "cu118" else (TORCH_27, TORCHVISION_22)
+    return [
+        *common_packages(),
+        *nvidia_packages(),
+        _torch(f"{torch}{local}", tags, NVIDIA_DEPS),
+        *_vision_audio(local, tags, torch, vision),
+    ]
+
+
+CUDA_VARIANTS = ("cu118", "cu126", "cu128")
+TORCH_INDEXES = ("whl/cpu", "whl/cu124", "whl/rocm6.2", *(f"whl/{v}" for v in CUDA_VARIANTS))
 
 
 def add_torch_world(server: IndexServer) -> None:
-    """Register PyPI (`pypi`) and the `whl/cpu`, `whl/cu124`, `whl/rocm6.2` indexes."""
+    """Register PyPI (`pypi`) and the `whl/…` indexes of `TORCH_INDEXES`."""
     server.add(*pypi_packages(), index="pypi")
     for index in TORCH_INDEXES:
         server.set_layout(index, "pytorch")
     server.add(*cpu_packages(), index="whl/cpu")
     server.add(*cu124_packages(), index="whl/cu124")
     server.add(*rocm_packages(), index="whl/rocm6.2")
+    for variant in CUDA_VARIANTS:
+        server.add(*cuda_variant_packages(variant), index=f"whl/{variant}")

@@ -37,11 +37,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
             from kiln.cli.render_project import init
 
             return init(ctx, args, console)
+        if args.verb == "torch":
+            from kiln.cli.render_torch import run_torch
+
+            return run_torch(ctx, args, console)
         if args.verb == "pip":
             from kiln.cli import render_pip
 
             handler = {
                 "install": render_pip.install,
+                "sync": render_pip.sync,
                 "uninstall": render_pip.uninstall,
                 "list": render_pip.list_,
                 "freeze": render_pip.freeze,

@@ -10,6 +10,7 @@ import argparse
 
 from kiln import __version__
 from kiln.cli.parser_project import add_project_verbs
+from kiln.cli.parser_torch import add_torch_verbs
 
 
 def _add_global(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -46,6 +47,15 @@ def _add_global(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
 def _add_python(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "-p", "--python", metavar="PYTHON", help=f"the interpreter or environment {what}"
+    )
+
+
+def _add_torch_backend(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--torch-backend",
+        metavar="BACKEND",
+        help="take torch, torchvision, … from this PyTorch index: `auto` (by this machine's "
+        "GPU), `cpu`, `cu126`, `rocm6.3`, `xpu`, … (env: KILN_TORCH_BACKEND)",
     )
 
 
@@ -144,6 +154,7 @@ def _add_compile(pip_verbs: argparse._SubParsersAction[argparse.ArgumentParser])
     compile_.add_argument("--no-header", action="store_true", help="leave out the header comment")
     compile_.add_argument("-U", "--upgrade", action="store_true", help="ignore earlier pins")
     compile_.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME")
+    _add_torch_backend(compile_)
     _add_python(compile_, "to resolve for")
     _add_index(compile_)
     _add_global(compile_)
@@ -199,9 +210,33 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("--system", action="store_true", help="install into the system Python")
     install.add_argument("--compile-bytecode", action="store_true", help="write .pyc files")
     install.add_argument("--link-mode", choices=["hardlink", "copy"], default=None)
+    _add_torch_backend(install)
     _add_python(install, "to install into")
     _add_index(install)
     _add_global(install)
+
+    sync = pip_verbs.add_parser(
+        "sync", help="make an environment hold exactly what requirements files list"
+    )
+    sync.add_argument("src_files", nargs="+", metavar="SRC", help="requirements.txt files")
+    sync.add_argument(
+        "-c",
+        "--constraint",
+        "--constraints",
+        dest="constraints",
+        action="append",
+        default=[],
+        metavar="FILE",
+    )
+    sync.add_argument("--reinstall", "--force-reinstall", dest="reinstall", action="store_true")
+    sync.add_argument("--dry-run", action="store_true", help="plan, change nothing")
+    sync.add_argument("--system", action="store_true", help="sync the system Python")
+    sync.add_argument("--compile-bytecode", action="store_true", help="write .pyc files")
+    sync.add_argument("--link-mode", choices=["hardlink", "copy"], default=None)
+    _add_torch_backend(sync)
+    _add_python(sync, "to sync")
+    _add_index(sync)
+    _add_global(sync)
 
     uninstall = pip_verbs.add_parser("uninstall", help="remove packages from an environment")
     uninstall.add_argument("packages", nargs="*", metavar="PACKAGE")
@@ -234,4 +269,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global(show)
     _add_compile(pip_verbs)
     add_project_verbs(verbs, _add_global, _add_index)
+    add_torch_verbs(verbs, _add_global)
     return parser

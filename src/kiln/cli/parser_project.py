@@ -5,6 +5,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+_BACKEND_HELP = (
+    "the PyTorch build: `auto` (by this machine's GPU), `cpu`, `cu126`, `rocm6.3`, `xpu`, … "
+    "(env: KILN_TORCH_BACKEND)"
+)
+
+
+def _add_torch_backend(parser: argparse.ArgumentParser, help_text: str = _BACKEND_HELP) -> None:
+    parser.add_argument("--torch-backend", metavar="BACKEND", help=help_text)
+
 
 def add_project_verbs(
     verbs: argparse._SubParsersAction,  # type: ignore[type-arg]
@@ -41,6 +50,11 @@ def add_project_verbs(
         choices=["requires-python", "fewest"],
         help="newest versions for each Python (default), or the fewest versions overall",
     )
+    _add_torch_backend(
+        lock,
+        "the PyTorch builds the lock carries: `auto` (every backend a machine could use), "
+        "or backends separated by commas (env: KILN_TORCH_BACKEND)",
+    )
     add_index(lock)
     add_global(lock)
 
@@ -57,6 +71,7 @@ def add_project_verbs(
     sync.add_argument("--frozen", action="store_true", help="install the lock as it is")
     sync.add_argument("--dry-run", action="store_true")
     sync.add_argument("-p", "--python", metavar="PYTHON")
+    _add_torch_backend(sync)
     add_index(sync)
     add_global(sync)
 
@@ -110,6 +125,7 @@ def add_project_verbs(
         edit.add_argument("--frozen", action="store_true", help="edit pyproject.toml only")
         edit.add_argument("--no-sync", action="store_true", help="lock, but leave .venv alone")
         edit.add_argument("-p", "--python", metavar="PYTHON")
+        _add_torch_backend(edit)
         if verb == "add":
             edit.add_argument("--marker", "-m", metavar="MARKER", help="marker for the new source")
             edit.add_argument(
@@ -136,6 +152,7 @@ def add_project_verbs(
         help="also make PKG available for this run only",
     )
     run.add_argument("-p", "--python", metavar="PYTHON")
+    _add_torch_backend(run)
     add_index(run)
     add_global(run)
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")

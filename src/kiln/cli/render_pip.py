@@ -4,16 +4,69 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from kiln.cli.console import Console, elapsed, plural, print_changes
 from kiln.cli.dispatch import paths
 from kiln.commands.context import CommandContext
+
+if TYPE_CHECKING:
+    from kiln.commands.pip.install import PipInstallResult
+    from kiln.commands.pip.torch_index import TorchIndexChoice
+    from kiln.settings.torch_settings import TorchSettings
 
 
 def _env_line(console: Console, interpreter: object) -> None:
     prefix = getattr(interpreter, "prefix", "")
     version = getattr(interpreter, "version_str", "")
     console.info(f"Using Python {version} environment at: {prefix}")
+
+
+def _torch(args: argparse.Namespace) -> TorchSettings | None:
+    from kiln.settings.torch_settings import pip_torch_settings
+
+    settings = pip_torch_settings(getattr(args, "torch_backend", None))
+    return settings if settings.choice is not None else None
+
+
+def _torch_line(console: Console, choice: TorchIndexChoice | None) -> None:
+    if choice is None:
+        return
+    if choice.backend is None:
+        console.info(f"Using the configured indexes for the torch family ({choice.why})")
+    else:
+        console.info(f"Using PyTorch backend `{choice.backend.name}` ({choice.why})")
+
+
+def sync(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
+    """As uv's `pip sync`: each listed requirement without its dependencies (the files are
+    the complete set), and everything else removed."""
+    from pathlib import Path
+
+    from kiln.commands.pip.install import PipInstallRequest, pip_install
+    from kiln.core.errors import UsageError
+
+    for name in args.src_files:
+        if Path(name).name.startswith("pylock") and name.endswith(".toml"):
+            raise UsageError(
+                f"`kiln pip sync` reads requirements files; `{name}` is a PEP 751 lock",
+                hint="install a lock into a project's environment with `kiln sync`",
+            )
+    request = PipInstallRequest(
+        packages=(),
+        requirement_files=paths(args.src_files),
+        constraint_files=paths(args.constraints),
+        python=args.python,
+        system=args.system,
+        no_deps=True,
+        reinstall=args.reinstall,
+        dry_run=args.dry_run,
+        compile_bytecode=args.compile_bytecode,
+        link_mode=args.link_mode or "hardlink",
+        torch=_torch(args),
+        exact=True,
+    )
+    return _render_install(console, args, pip_install(ctx, request, args))
 
 
 def install(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
@@ -32,27 +85,33 @@ def install(ctx: CommandContext, args: argparse.Namespace, console: Console) -> 
         dry_run=args.dry_run,
         compile_bytecode=args.compile_bytecode,
         link_mode=args.link_mode or "hardlink",
+        torch=_torch(args),
     )
-    result = pip_install(ctx, request, args)
+    return _render_install(console, args, pip_install(ctx, request, args))
+
+
+def _render_install(console: Console, args: argparse.Namespace, result: PipInstallResult) -> int:
     _env_line(console, result.interpreter)
+    _torch_line(console, result.torch)
     count = len(result.resolution.candidates)
     console.info(f"Resolved {plural(count, 'package')} in {elapsed(result.timings['resolve'])}")
     for warning in result.warnings:
         console.warn(warning)
     plan = result.plan
     to_install = [p.candidate for p in (*plan.cached, *plan.remote)]
+    removed = [*plan.reinstalls, *plan.extraneous]
     if args.dry_run:
-        if not to_install and not plan.reinstalls:
+        if not to_install and not removed:
             console.info("Would make no changes")
             return 0
         console.info(f"Would download {plural(len(plan.remote), 'package')}")
         console.info(f"Would install {plural(len(to_install), 'package')}")
-        for dist in plan.reinstalls:
+        for dist in removed:
             console.removed(f"{dist.display_name}=={dist.version}")
         for cand in sorted(to_install, key=lambda c: c.name):
             console.added(f"{cand.name}=={cand.version}")
         return 0
-    if not to_install and not plan.reinstalls:
+    if not to_install and not removed:
         console.info(
             f"Audited {plural(count, 'package')} in {elapsed(sum(result.timings.values()))}"
         )
@@ -61,12 +120,12 @@ def install(ctx: CommandContext, args: argparse.Namespace, console: Console) -> 
         console.info(
             f"Prepared {plural(len(plan.remote), 'package')} in {elapsed(result.timings.get('prepare', 0.0))}"
         )
-    if plan.reinstalls:
-        console.info(f"Uninstalled {plural(len(plan.reinstalls), 'package')}")
+    if removed:
+        console.info(f"Uninstalled {plural(len(removed), 'package')}")
     console.info(
         f"Installed {plural(len(to_install), 'package')} in {elapsed(result.timings.get('install', 0.0))}"
     )
-    print_changes(console, plan.reinstalls, to_install)
+    print_changes(console, removed, to_install)
     return 0
 
 
@@ -203,6 +262,7 @@ def compile_(ctx: CommandContext, args: argparse.Namespace, console: Console) ->
         upgrade_packages=args.upgrade_package,
         header=not args.no_header,
         command=compile_command(sys.argv[1:]),
+        torch=_torch(args),
     )
     result = pip_compile(ctx, request, args)
     console.info(f"Resolved {plural(len(result.pins), 'package')} in {elapsed(result.seconds)}")

@@ -13,6 +13,7 @@ from kiln.commands.context import CommandContext
 
 if TYPE_CHECKING:
     from kiln.commands.project.add_remove import EditRequest
+    from kiln.commands.project.sync import SyncResult
 
 
 def lock(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
@@ -27,6 +28,7 @@ def lock(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
         upgrade_packages=frozenset(canonicalize_name(n) for n in args.upgrade_package),
         fork_strategy=args.fork_strategy,
         python=args.python,
+        torch_backend=args.torch_backend,
     )
     for warning in result.warnings:
         console.warn(warning)
@@ -53,10 +55,12 @@ def sync(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
         frozen=args.frozen,
         dry_run=args.dry_run,
         python=args.python,
+        torch_backend=args.torch_backend,
     )
     result = sync_project(ctx, Path(args.project) if args.project else None, args, request)
     if result.created_venv:
         console.info(f"Created virtual environment at: {result.project.root / '.venv'}")
+    _report_torch(result, console)
     plan = result.plan
     to_install = [p.candidate for p in (*plan.cached, *plan.remote)]
     removed = [*plan.reinstalls, *plan.extraneous]
@@ -71,6 +75,16 @@ def sync(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
     console.info(f"{verb} {plural(len(to_install), 'package')}")
     print_changes(console, removed, to_install)
     return 0
+
+
+def _report_torch(result: SyncResult, console: Console) -> None:
+    torch = result.torch
+    if torch is None or (torch.backend is None and not torch.why):
+        return
+    if torch.backend is None:
+        console.warn(f"{torch.why}; installing the lock's default PyTorch builds")
+    else:
+        console.info(f"Using PyTorch backend `{torch.backend}` ({torch.why})")
 
 
 def init(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
@@ -105,6 +119,7 @@ def _edit_request(args: argparse.Namespace) -> EditRequest:
         frozen=args.frozen,
         no_sync=args.no_sync,
         python=args.python,
+        torch_backend=getattr(args, "torch_backend", None),
     )
 
 
@@ -161,6 +176,7 @@ def run(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
         python=args.python,
         frozen=args.frozen,
         with_=args.with_,
+        torch_backend=args.torch_backend,
     )
     if plan.installed:
         console.info(f"Installed {plural(plan.installed, 'package')}")

@@ -46,6 +46,7 @@ def selections(lock: Lock) -> list[Selection]:
     out = [Selection()]
     out += [Selection(extras=frozenset({e})) for e in lock.extras]
     out += [Selection(groups=frozenset({g})) for g in lock.dependency_groups]
+    out += [Selection(groups=frozenset({g})) for g in lock.torch_backend_groups]
     return out
 
 

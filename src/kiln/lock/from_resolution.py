@@ -24,6 +24,7 @@ class LockScope:
     extras: tuple[str, ...] = ()
     dependency_groups: tuple[str, ...] = ()
     default_groups: tuple[str, ...] = ()
+    torch_backends: tuple[str, ...] = ()
 
 
 def _locked_file(file: DistFile) -> LockedFile:
@@ -68,6 +69,7 @@ def resolution_to_lock(scope: LockScope, result: UniversalResolution, inputs_has
         fingerprint=inputs_hash,
         unsupported=tuple((u.marker, u.reason) for u in result.unsupported),
         resolution_markers=tuple(m for m in result.forks if m is not None),
+        torch_backends=scope.torch_backends,
     )
     found = uncovered(lock)
     if packages and found and fails_everywhere(lock, found):

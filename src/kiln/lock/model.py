@@ -13,10 +13,15 @@ from datetime import datetime
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-__all__ = ["Lock", "LockedDependency", "LockedFile", "LockedPackage"]
+__all__ = ["Lock", "LockedDependency", "LockedFile", "LockedPackage", "torch_backend_group"]
+
+
+def torch_backend_group(backend: str) -> NormalizedName:
+    """The dependency group under which a lock carries one PyTorch backend's builds."""
+    return canonicalize_name(f"torch-backend-{backend}")
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,12 @@ class Lock:
     # The regions the resolution was solved in when it forked (uv's `resolution-markers`):
     # a relock starts from them, so forks that only a chosen version caused are kept.
     resolution_markers: tuple[Marker, ...] = field(default=())
+    # PyTorch backends the lock carries (`cpu`, `cu126`…), each under `torch_backend_group`.
+    torch_backends: tuple[str, ...] = field(default=())
+
+    @property
+    def torch_backend_groups(self) -> tuple[NormalizedName, ...]:
+        return tuple(torch_backend_group(b) for b in self.torch_backends)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "packages", tuple(sorted(self.packages, key=_package_key)))

@@ -37,7 +37,12 @@ def select(
     """The packages of ``lock`` that apply in ``env`` with these extras and groups, in lock
     order, each with the wheel ``env`` ranks best."""
     extras = _known(extras, lock.extras, "extra", "extras")
-    groups = _known(groups, (*lock.dependency_groups, *lock.default_groups), "group", "groups")
+    groups = _known(
+        groups,
+        (*lock.dependency_groups, *lock.default_groups, *lock.torch_backend_groups),
+        "group",
+        "groups",
+    )
     _check_python(lock, env)
     _check_environments(lock, env)
     _check_supported(lock, env, extras, groups)

@@ -22,8 +22,7 @@ _KNOWN_UV_KEYS = frozenset(
         "override-dependencies", "dev-dependencies", "package", "managed", "python-preference",
         "index-url", "extra-index-url", "find-links", "no-index", "cache-dir", "pip",
         "workspace", "build-constraint-dependencies", "no-build-isolation-package", "prerelease",
-        "resolution", "upgrade-package", "compile-bytecode", "link-mode", "torch-backend",
-        "fork-strategy", "exclude-newer-package",
+        "resolution", "upgrade-package", "compile-bytecode", "link-mode", "fork-strategy", "exclude-newer-package",
     }
 )  # fmt: skip
 _INDEX_KEYS = frozenset(
@@ -114,7 +113,9 @@ class UvTables:
 
 @dataclass(frozen=True)
 class KilnTables:
-    torch_backend: str | None = None
+    # `"auto"`, one backend name, or a list of them: which PyTorch builds the lock carries.
+    torch_backend: str | tuple[str, ...] | None = None
+    torch_index_url: str | None = None
 
 
 @dataclass
@@ -347,7 +348,20 @@ def read_uv_tables(raw: Mapping[str, Any], problems: Problems) -> UvTables:
 
 def read_kiln_tables(raw: Mapping[str, Any], problems: Problems) -> KilnTables:
     for key in raw:
-        if key != "torch-backend":
+        if key not in ("torch-backend", "torch-index-url"):
             problems.warnings.append(f"unknown key `tool.kiln.{key}` is ignored")
     backend = raw.get("torch-backend")
-    return KilnTables(torch_backend=str(backend) if backend is not None else None)
+    torch_backend: str | tuple[str, ...] | None = None
+    if isinstance(backend, str):
+        torch_backend = backend
+    elif isinstance(backend, list) and backend and all(isinstance(b, str) for b in backend):
+        torch_backend = tuple(backend)
+    elif backend is not None:
+        problems.errors.append(
+            '`tool.kiln.torch-backend` must be `"auto"`, a backend name or a list of names'
+        )
+    index_url = raw.get("torch-index-url")
+    if index_url is not None and not isinstance(index_url, str):
+        problems.errors.append("`tool.kiln.torch-index-url` must be a URL string")
+        index_url = None
+    return KilnTables(torch_backend=torch_backend, torch_index_url=index_url)

@@ -24,6 +24,7 @@ from kiln.cache.atomic import write_text
 from kiln.commands.context import CommandContext
 from kiln.commands.pip.install import direct_files
 from kiln.commands.pip.target import target_interpreter
+from kiln.commands.pip.torch_index import TorchIndexChoice, torch_finder
 from kiln.core.errors import InterpreterError, KilnError, UsageError
 from kiln.lock.fingerprint import fingerprint
 from kiln.lock.from_resolution import LockScope, resolution_to_lock
@@ -36,6 +37,7 @@ from kiln.python.interpreter import Interpreter
 from kiln.resolve.resolver import resolve
 from kiln.resolve.universal import Manifest, RootRequirements, resolve_universal
 from kiln.settings.index_settings import IndexSettings
+from kiln.settings.torch_settings import TorchSettings
 
 FORMATS = ("requirements.txt", "pylock.toml")
 _PYTHON_VERSION = re.compile(r"^3\.(\d+)(\.\d+)?$")
@@ -57,6 +59,7 @@ class PipCompileRequest:
     upgrade_packages: Sequence[str] = ()
     header: bool = True
     command: str = "kiln pip compile"  # as the header repeats it
+    torch: TorchSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -236,11 +239,23 @@ def pip_compile(
         ctx.client.refresh = True
     requirements = [r for r, _ in inputs.requirements]
     constraints = [c for c, _ in inputs.constraints]
-    finder = settings.finder(ctx.client, ctx.cache)
-    interpreter: Interpreter | None = None
+    universal = request.universal or fmt == "pylock.toml"
+    interpreter: Interpreter | None = None if universal else _interpreter(ctx, request)
+    torch_choice: TorchIndexChoice | None = None
+    if request.torch is not None:
+        finder, torch_choice = torch_finder(
+            settings,
+            request.torch,
+            requirements,
+            interpreter.environment() if interpreter is not None else None,
+            ctx.client,
+            ctx.cache,
+        )
+    else:
+        finder = settings.finder(ctx.client, ctx.cache)
     warnings: list[str] = []
     try:
-        if request.universal or fmt == "pylock.toml":
+        if interpreter is None:
             requires_python = (
                 SpecifierSet(f">={floor[0]}.{floor[1]}")
                 if floor is not None
@@ -268,12 +283,14 @@ def pip_compile(
                         "find-links": list(settings.find_links),
                         "strategy": settings.strategy,
                         "exclude-newer": settings.exclude_newer,
+                        "torch-backend": torch_choice.backend.name
+                        if torch_choice is not None and torch_choice.backend is not None
+                        else "",
                     }
                 )
                 lock = resolution_to_lock(LockScope(requires_python), result, inputs_hash)
                 text = dump_lock(lock)
         else:
-            interpreter = _interpreter(ctx, request)
             resolution = resolve(
                 requirements,
                 finder,

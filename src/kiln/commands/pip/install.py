@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from kiln.commands.context import CommandContext
 from kiln.commands.pip.target import target_interpreter
+from kiln.commands.pip.torch_index import TorchIndexChoice, torch_finder
 from kiln.core.dist import DistFile
 from kiln.core.errors import UsageError
 from kiln.core.hashes import Hashes
@@ -29,6 +30,7 @@ from kiln.project.requirements_txt import (
 from kiln.python.interpreter import Interpreter
 from kiln.resolve.resolver import Resolution, resolve
 from kiln.settings.index_settings import IndexSettings
+from kiln.settings.torch_settings import TorchSettings
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class PipInstallRequest:
     dry_run: bool = False
     compile_bytecode: bool = False
     link_mode: str = "hardlink"
+    torch: TorchSettings | None = None
+    # `pip sync`: the files list the whole environment; what they do not name is removed.
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class PipInstallResult:
     report: InstallReport | None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    torch: TorchIndexChoice | None = None
 
 
 def gather(request: PipInstallRequest) -> RequirementsFile:
@@ -113,14 +119,20 @@ def pip_install(
     )
     if getattr(index_args, "refresh", False):
         ctx.client.refresh = True
-    finder = settings.finder(ctx.client, ctx.cache)
+    env = interpreter.environment()
+    torch_choice: TorchIndexChoice | None = None
+    if request.torch is not None:
+        finder, torch_choice = torch_finder(
+            settings, request.torch, wanted.requirements, env, ctx.client, ctx.cache
+        )
+    else:
+        finder = settings.finder(ctx.client, ctx.cache)
     site = interpreter.site_packages()
     installed = installed_distributions(site)
     upgrade_names = {canonicalize_name(n) for n in request.upgrade_packages}
     preferences: dict[NormalizedName, Version] = {}
     if not request.upgrade:
         preferences = {d.name: d.version for d in installed if d.name not in upgrade_names}
-    env = interpreter.environment()
     try:
         resolution = resolve(
             wanted.requirements,
@@ -137,7 +149,11 @@ def pip_install(
 
     reinstall_names = {c.name for c in resolution.candidates} if request.reinstall else set()
     plan = plan_install(
-        resolution.candidates, installed, ctx.cache, reinstall=bool(reinstall_names)
+        resolution.candidates,
+        installed,
+        ctx.cache,
+        reinstall=bool(reinstall_names),
+        exact=request.exact,
     )
     warnings = tuple(
         f"`{c.name}=={c.version}` is yanked"
@@ -145,7 +161,9 @@ def pip_install(
         for c in resolution.yanked
     ) + tuple(finder.notes())
     if request.dry_run:
-        return PipInstallResult(interpreter, resolution, plan, None, timings, warnings)
+        return PipInstallResult(
+            interpreter, resolution, plan, None, timings, warnings, torch_choice
+        )
 
     started = time.perf_counter()
     unpacked = prepare((*plan.cached, *plan.remote), finder, ctx.cache, ctx.reporter)
@@ -168,4 +186,4 @@ def pip_install(
         plan, unpacked, interpreter.scheme, options, requested=requested, direct_urls=direct_urls
     )
     timings["install"] = time.perf_counter() - started
-    return PipInstallResult(interpreter, resolution, plan, report, timings, warnings)
+    return PipInstallResult(interpreter, resolution, plan, report, timings, warnings, torch_choice)

@@ -40,6 +40,7 @@ class EditRequest:
     frozen: bool = False
     no_sync: bool = False
     python: str | None = None
+    torch_backend: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ def _finish(
 ) -> tuple[LockResult | None, SyncResult | None]:
     if request.frozen:
         return None, None
-    locked = lock_project(ctx, root, index_args)
+    locked = lock_project(
+        ctx, root, index_args, torch_backend=request.torch_backend, torch_verb="install"
+    )
     if request.no_sync:
         return locked, None
     synced = sync_project(
@@ -95,6 +98,7 @@ def _finish(
             frozen=True,
             python=request.python,
             groups=[request.group] if request.group else (),
+            torch_backend=request.torch_backend,
         ),
     )
     return locked, synced
@@ -135,7 +139,13 @@ def add_packages(
         sync_extras = [request.extra] if request.extra else []
         if request.frozen:
             return EditResult(None, None, tuple(r.name for r in requirements))
-        locked = lock_project(ctx, project.root, index_args)
+        locked = lock_project(
+            ctx,
+            project.root,
+            index_args,
+            torch_backend=request.torch_backend,
+            torch_verb="install",
+        )
         if not request.raw:
             bounded = text
             for req in requirements:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import NormalizedName
 
@@ -27,8 +27,10 @@ from kiln.resolve.region import Region
 from kiln.resolve.universal import resolve_universal
 from kiln.settings.index_settings import IndexSettings, project_indexes
 from kiln.settings.sources import pins_for
+from kiln.settings.torch_settings import ProjectTorch, project_torch
 
 if TYPE_CHECKING:
+    from kiln.accel.backends import Backend
     from kiln.index.finder import IndexFinder
 
 LOCK_NAME = "pylock.toml"
@@ -93,6 +95,20 @@ def lock_inputs(
     }
 
 
+def project_fingerprint(
+    project: Pyproject,
+    indexes: IndexSettings,
+    torch: ProjectTorch,
+    fork_strategy: ForkStrategy | None = None,
+) -> str:
+    """The fingerprint a lock of ``project`` made now would carry."""
+    inputs = dict(lock_inputs(project, indexes, fork_strategy))
+    if torch.lock is not None:
+        inputs["torch-backend"] = list(torch.lock.names())
+        inputs["torch-index-url"] = torch.index_url
+    return fingerprint(inputs)
+
+
 def existing_lock(path: Path) -> Lock | None:
     if not path.exists():
         return None
@@ -109,16 +125,22 @@ def lock_project(
     upgrade_packages: frozenset[NormalizedName] = frozenset(),
     fork_strategy: ForkStrategy | None = None,
     python: str | None = None,
+    torch_backend: str | None = None,
+    torch_verb: Literal["lock", "install"] = "lock",
 ) -> LockResult:
+    """``torch_backend`` is `--torch-backend`: on `lock` the backends to carry; on the verbs
+    that install (``torch_verb="install"``) the one to install, carried beside the project's."""
     started = time.perf_counter()
     project = discover(project_dir)
+    torch = project_torch(project.kiln, torch_backend, verb=torch_verb)
+    choice = torch.lock
     if python is not None:
         # As `uv lock --python`: the interpreter kiln would build with, found or an error;
         # the lock is not narrowed to it.
         find_interpreter(python, ctx.cache)
     path = project.root / LOCK_NAME
     indexes = project_indexes(index_args, project.uv)
-    inputs_hash = fingerprint(lock_inputs(project, indexes, fork_strategy))
+    inputs_hash = project_fingerprint(project, indexes, torch, fork_strategy)
     previous = existing_lock(path)
     if check:
         if previous is None:
@@ -145,13 +167,28 @@ def lock_project(
             project.warnings,
         )
 
+    backends: tuple[Backend, ...] = ()
+    if choice is not None:
+        from kiln.commands.project.torch_lock import candidate_backends, lockable_backends
+        from kiln.project.torch_backends import with_backends
+
+        # Every candidate's index is known to the finder; only the backends kept are pinned.
+        every = with_backends(project, candidate_backends(choice), torch.index_url)
+        indexes = project_indexes(index_args, every.uv)
+    base = indexes.finder(ctx.client, ctx.cache)
+    if choice is not None:
+        try:
+            backends = lockable_backends(choice, project, base)
+        except BaseException:
+            base.close()
+            raise
+        project = with_backends(project, backends, torch.index_url)
     manifest = project_manifest(
         project,
         lock_preferences(previous, True if upgrade else upgrade_packages),
         fork_strategy,
         previous.resolution_markers if previous is not None and not upgrade else (),
     )
-    base = indexes.finder(ctx.client, ctx.cache)
     # One view per set of pins; views share pages, metadata and connections with ``base``.
     finders: dict[tuple[tuple[str, str], ...], IndexFinder] = {}
 
@@ -168,7 +205,8 @@ def lock_project(
         base.close()
         for finder in finders.values():
             finder.close()
-    lock = resolution_to_lock(project_scope(project), result, inputs_hash)
+    scope = replace(project_scope(project), torch_backends=tuple(b.name for b in backends))
+    lock = resolution_to_lock(scope, result, inputs_hash)
     text = dump_lock(lock)
     changed = not path.exists() or path.read_text(encoding="utf-8") != text
     if changed:

@@ -18,15 +18,15 @@ from kiln.commands.project.lock import (
     LOCK_NAME,
     discover,
     existing_lock,
-    lock_inputs,
     lock_project,
+    project_fingerprint,
 )
 from kiln.commands.project.sync import SyncRequest, sync_project
 from kiln.core.errors import UsageError
-from kiln.lock.fingerprint import fingerprint
 from kiln.project.inline_script import read_script_metadata
 from kiln.python.discovery import find_interpreter
 from kiln.settings.index_settings import project_indexes
+from kiln.settings.torch_settings import project_torch
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,7 @@ def prepare_run(
     python: str | None = None,
     frozen: bool = False,
     with_: Sequence[str] = (),
+    torch_backend: str | None = None,
 ) -> RunPlan:
     if not command:
         raise UsageError(
@@ -96,15 +97,24 @@ def prepare_run(
     relocked = False
     if not frozen:
         lock = existing_lock(project.root / LOCK_NAME)
-        current = fingerprint(lock_inputs(project, project_indexes(index_args, project.uv)))
+        torch = project_torch(project.kiln, torch_backend, verb="install")
+        current = project_fingerprint(project, project_indexes(index_args, project.uv), torch)
         if lock is None or lock.fingerprint != current:
-            lock_project(ctx, project.root, index_args)
+            lock_project(
+                ctx, project.root, index_args, torch_backend=torch_backend, torch_verb="install"
+            )
             relocked = True
     synced = sync_project(
         ctx,
         project.root,
         index_args,
-        SyncRequest(extras=extras, groups=groups, frozen=True, python=python),
+        SyncRequest(
+            extras=extras,
+            groups=groups,
+            frozen=True,
+            python=python,
+            torch_backend=torch_backend,
+        ),
     )
     venv = project.root / ".venv"
     bin_dirs = [venv / ("Scripts" if os.name == "nt" else "bin")]

@@ -12,6 +12,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.commands.context import CommandContext
 from kiln.commands.project.lock import LOCK_NAME, discover, existing_lock, lock_project
+from kiln.commands.project.torch_select import BackendChoice, choose_backend
 from kiln.core.dist import Candidate, DistFile
 from kiln.core.errors import KilnError, UsageError
 from kiln.core.hashes import Hashes
@@ -20,7 +21,7 @@ from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
 from kiln.install.plan import InstallPlan, plan_install
 from kiln.install.preparer import prepare
-from kiln.lock.model import Lock
+from kiln.lock.model import Lock, torch_backend_group
 from kiln.lock.select import select
 from kiln.project.pyproject import Pyproject
 from kiln.python.discovery import find_interpreter
@@ -28,6 +29,7 @@ from kiln.python.interpreter import Interpreter, inspect_interpreter
 from kiln.python.request import VersionRequest, parse_request
 from kiln.python.venv import create_venv
 from kiln.settings.index_settings import project_indexes
+from kiln.settings.torch_settings import project_torch
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class SyncRequest:
     frozen: bool = False
     dry_run: bool = False
     python: str | None = None
+    torch_backend: str | None = None  # --torch-backend: which build to install
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class SyncResult:
     report: InstallReport | None
     created_venv: bool
     timings: dict[str, float] = field(default_factory=dict)
+    torch: BackendChoice | None = None
 
 
 def selection_for(project: Pyproject, request: SyncRequest) -> Selection:
@@ -170,7 +174,14 @@ def load_or_lock(
                 f"`{path}` does not exist", hint="run `kiln lock` first, or drop `--frozen`"
             )
         return lock
-    return lock_project(ctx, project.root, index_args, check=request.locked).lock
+    return lock_project(
+        ctx,
+        project.root,
+        index_args,
+        check=request.locked,
+        torch_backend=request.torch_backend,
+        torch_verb="install",
+    ).lock
 
 
 def sync_project(
@@ -183,9 +194,17 @@ def sync_project(
     lock = load_or_lock(ctx, project, index_args, request)
     timings["lock"] = time.perf_counter() - started
     interpreter, created = project_environment(ctx, project, request.python)
-    chosen = select(
-        lock, interpreter.environment(), extras=selection.extras, groups=selection.groups
+    env = interpreter.environment()
+    torch = choose_backend(
+        lock,
+        env,
+        project_torch(project.kiln, request.torch_backend, verb="install"),
+        frozenset(selection.extras),
     )
+    groups = selection.groups
+    if torch.backend is not None:
+        groups = groups | {torch_backend_group(torch.backend)}
+    chosen = select(lock, env, extras=selection.extras, groups=groups)
     candidates = [
         Candidate(
             s.package.name,
@@ -204,7 +223,7 @@ def sync_project(
     plan = plan_install(candidates, installed, ctx.cache, exact=not request.inexact)
     if request.dry_run or plan.is_empty:
         # Nothing to fetch or change: no HTTP client, no index settings (kiln run's fast path).
-        return SyncResult(project, interpreter, selection, plan, None, created, timings)
+        return SyncResult(project, interpreter, selection, plan, None, created, timings, torch)
     indexes = project_indexes(index_args, project.uv)
     finder = indexes.finder(ctx.client, ctx.cache)
     started = time.perf_counter()
@@ -219,4 +238,4 @@ def sync_project(
         plan, unpacked, interpreter.scheme, options, requested=frozenset(c.name for c in candidates)
     )
     timings["install"] = time.perf_counter() - started
-    return SyncResult(project, interpreter, selection, plan, report, created, timings)
+    return SyncResult(project, interpreter, selection, plan, report, created, timings, torch)

@@ -20,7 +20,7 @@ from packaging.utils import parse_wheel_filename
 
 from kiln.core.environment import Environment
 from kiln.core.markers import NEVER, evaluate, intersect, is_empty, simplify, union
-from kiln.lock.model import Lock, LockedPackage
+from kiln.lock.model import Lock, LockedPackage, torch_backend_group
 from kiln.python.platforms import MATRIX_PLATFORMS, Platform, matrix_pythons, platform_environment
 
 
@@ -28,6 +28,7 @@ from kiln.python.platforms import MATRIX_PLATFORMS, Platform, matrix_pythons, pl
 class Selection:
     extras: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
+    torch_backend: str | None = None  # the group is the lock's own for this PyTorch backend
 
     @property
     def condition(self) -> str | None:
@@ -37,6 +38,8 @@ class Selection:
 
     @property
     def words(self) -> str:
+        if self.torch_backend is not None:
+            return f" with PyTorch backend `{self.torch_backend}`"
         parts = [f"extra `{e}`" for e in sorted(self.extras)]
         parts += [f"group `{g}`" for g in sorted(self.groups)]
         return " with " + ", ".join(parts) if parts else ""
@@ -46,7 +49,10 @@ def selections(lock: Lock) -> list[Selection]:
     out = [Selection()]
     out += [Selection(extras=frozenset({e})) for e in lock.extras]
     out += [Selection(groups=frozenset({g})) for g in lock.dependency_groups]
-    out += [Selection(groups=frozenset({g})) for g in lock.torch_backend_groups]
+    out += [
+        Selection(groups=frozenset({torch_backend_group(b)}), torch_backend=b)
+        for b in lock.torch_backends
+    ]
     return out
 
 

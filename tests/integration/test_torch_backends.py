@@ -243,3 +243,25 @@ def test_pip_compile_with_a_backend_takes_torch_from_its_index(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "torch==2.5.1+cu124" in done.stdout
+
+
+def test_a_lock_made_for_one_backend_is_kept_by_the_next_syncs(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(AUTO_PROJECT.split("[tool.kiln]")[0])
+    env = server_env(torch_server, NO_GPU)
+    kiln("sync", "--python", "3.12", "--torch-backend", "cu124", cwd=root, env=env, check=True)
+    lock = root / "pylock.toml"
+    before = digest(lock)
+    assert installed_versions(root / ".venv")["torch"] == "2.5.1+cu124"
+    # No flag now: the lock still carries what it was asked for, and stays as it is.
+    done = kiln("sync", "--python", "3.12", cwd=root, env=env, check=True)
+    assert digest(lock) == before, done.stderr
+    assert installed_versions(root / ".venv")["torch"] == "2.5.1+cu124"
+    kiln("run", "python", "-c", "pass", cwd=root, env=env, check=True)
+    assert digest(lock) == before
+    # `kiln lock` without the flag goes back to the project's own setting (none).
+    kiln("lock", cwd=root, env=env, check=True)
+    assert "torch-backends" not in lock.read_text()

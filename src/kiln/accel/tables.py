@@ -107,6 +107,16 @@ def release_key(torch_version: Version) -> str:
     return f"{torch_version.major}.{torch_version.minor}"
 
 
+def release_variants(torch_version: Version) -> tuple[str, ...] | None:
+    """The index variants that torch release was published for (cpu included), or None when
+    the tables do not know the release."""
+    release = _releases().get(release_key(torch_version))
+    if release is None:
+        return None
+    xpu = ("xpu",) if release.get("xpu") else ()
+    return ("cpu", *release["cuda_variants"], *release["rocm_variants"], *xpu)
+
+
 def release_cuda_archs(
     torch_version: Version, name: str, platform: ArchPlatform
 ) -> Sourced[tuple[str, ...]] | None:

@@ -25,6 +25,7 @@ class LockScope:
     dependency_groups: tuple[str, ...] = ()
     default_groups: tuple[str, ...] = ()
     torch_backends: tuple[str, ...] = ()
+    torch_backend_request: str | None = None
 
 
 def _locked_file(file: DistFile) -> LockedFile:
@@ -70,6 +71,7 @@ def resolution_to_lock(scope: LockScope, result: UniversalResolution, inputs_has
         unsupported=tuple((u.marker, u.reason) for u in result.unsupported),
         resolution_markers=tuple(m for m in result.forks if m is not None),
         torch_backends=scope.torch_backends,
+        torch_backend_request=scope.torch_backend_request,
     )
     found = uncovered(lock)
     if packages and found and fails_everywhere(lock, found):

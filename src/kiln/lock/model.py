@@ -82,6 +82,9 @@ class Lock:
     resolution_markers: tuple[Marker, ...] = field(default=())
     # PyTorch backends the lock carries (`cpu`, `cu126`…), each under `torch_backend_group`.
     torch_backends: tuple[str, ...] = field(default=())
+    # What the lock was asked to carry (`auto`, `cpu,cu124`): kept while the project is
+    # unchanged, so the verbs that install do not relock to another set.
+    torch_backend_request: str | None = None
 
     @property
     def torch_backend_groups(self) -> tuple[NormalizedName, ...]:

@@ -73,6 +73,8 @@ def dump_lock(lock: Lock) -> str:
     if lock.resolution_markers:
         rows = [_string(_marker(m)) for m in lock.resolution_markers]
         out += _array_lines("resolution-markers", rows)
+    if lock.torch_backend_request is not None:
+        out.append(f"torch-backend-request = {_string(lock.torch_backend_request)}")
     if lock.torch_backends:
         out.append(f"torch-backends = {_inline_array(lock.torch_backends)}")
     return "\n".join(out) + "\n"
@@ -256,6 +258,7 @@ class _Reader:
                 for i, text in enumerate(self.strings(kiln, "tool.kiln.", "resolution-markers"))
             ),
             torch_backends=self.strings(kiln, "tool.kiln.", "torch-backends"),
+            torch_backend_request=self.get(kiln, "tool.kiln.", "torch-backend-request", str, None),
         )
 
     def unsupported(self, kiln: Mapping[str, Any]) -> tuple[tuple[Marker, str], ...]:

@@ -60,7 +60,7 @@ def with_backends(project: Pyproject, backends: Sequence[Backend], base_url: str
     taken = sorted(name for name in project.uv.sources if name in TORCH_FAMILY)
     if taken:
         raise KilnError(
-            f"`tool.kiln.torch-backend` and `tool.uv.sources.{taken[0]}` both choose where "
+            f"a torch backend and `tool.uv.sources.{taken[0]}` both choose where "
             f"`{taken[0]}` comes from",
             causes=(f"`{project.path}` sets both",),
             hint="remove the torch sources (kiln writes them for each backend), or remove "

@@ -47,9 +47,28 @@ class TorchSettings:
 
 @dataclass(frozen=True)
 class ProjectTorch:
-    lock: TorchChoice | None  # what `pylock.toml` carries; None: no backend tables
-    install: TorchChoice | None  # what this command installs; `auto`: by detection
+    """A project's backends: what `[tool.kiln]` configures and what the command line asks."""
+
+    configured: TorchChoice | None  # `tool.kiln.torch-backend`; part of the lock's fingerprint
+    asked: TorchChoice | None  # `--torch-backend` / `KILN_TORCH_BACKEND`
     index_url: str
+    verb: Literal["lock", "install"] = "install"
+
+    def lock_request(self, previous: TorchChoice | None) -> TorchChoice | None:
+        """What the lock carries. ``previous`` is the request an up-to-date lock was made
+        with: the verbs that install keep it, so `kiln lock --torch-backend cpu` is not
+        undone by the next `sync`; `kiln lock` itself starts from the project's setting."""
+        if self.verb == "lock":
+            return self.asked or self.configured
+        base = previous or self.configured
+        asked = self.asked
+        if asked is not None and not isinstance(asked.backends, str) and len(asked.backends) > 1:
+            raise_many(asked)
+        return _widened(base, self.asked)
+
+    def install(self, request: TorchChoice | None) -> TorchChoice | None:
+        """What to install, given what the lock carries: the asked backend, else the lock's."""
+        return self.asked or request
 
 
 def parse_choice(text: str, origin: str) -> TorchChoice:
@@ -112,20 +131,14 @@ def project_torch(
     verb: Literal["lock", "install"] = "install",
 ) -> ProjectTorch:
     """On `lock` the flag says what the lock carries; on `sync`, `run` and `add` it says what
-    to install, and the lock carries it too (beside the project's own backends)."""
+    to install, and the lock carries it too (beside what it already carries)."""
     env = os.environ if env is None else env
     configured = kiln.torch_backend
     project: TorchChoice | None = None
     if configured is not None:
         text = configured if isinstance(configured, str) else ",".join(configured)
         project = parse_choice(text, "`tool.kiln.torch-backend`")
-    asked = _from_flag(flag, env)
-    index_url = _index_url(env, kiln)
-    if verb == "lock":
-        return ProjectTorch(asked or project, asked or project, index_url)
-    if asked is not None and not asked.auto and len(asked.backends) > 1:
-        raise_many(asked)
-    return ProjectTorch(_widened(project, asked), asked or project, index_url)
+    return ProjectTorch(project, _from_flag(flag, env), _index_url(env, kiln), verb)
 
 
 def _widened(project: TorchChoice | None, asked: TorchChoice | None) -> TorchChoice | None:

@@ -49,24 +49,36 @@ def test_index_url_from_variable_then_project_then_default() -> None:
 
 
 def test_lock_flag_replaces_what_the_project_locks() -> None:
-    kiln = KilnTables(torch_backend="auto")
-    torch = project_torch(kiln, "cpu,cu126", {}, verb="lock")
-    assert names(torch.lock) == ("cpu", "cu126")
+    torch = project_torch(KilnTables(torch_backend="auto"), "cpu,cu126", {}, verb="lock")
+    assert names(torch.lock_request(parse_choice("auto", "lock"))) == ("cpu", "cu126")
+    plain = project_torch(KilnTables(torch_backend="auto"), None, {}, verb="lock")
+    # `kiln lock` starts from the project's setting, not from what the lock was asked.
+    assert names(plain.lock_request(parse_choice("cpu", "lock"))) == ("auto",)
 
 
 def test_installing_a_backend_the_project_lists_keeps_the_lock() -> None:
     listed = KilnTables(torch_backend=("cpu", "cu124"))
     torch = project_torch(listed, "cu124", {})
-    assert names(torch.lock) == ("cpu", "cu124")
-    assert names(torch.install) == ("cu124",)
+    assert names(torch.lock_request(None)) == ("cpu", "cu124")
+    assert names(torch.install(torch.lock_request(None))) == ("cu124",)
     # auto at install time chooses among what is locked; it does not widen the lock.
-    assert names(project_torch(listed, "auto", {}).lock) == ("cpu", "cu124")
-    assert names(project_torch(KilnTables(torch_backend="auto"), "cu126", {}).lock) == ("auto",)
+    assert names(project_torch(listed, "auto", {}).lock_request(None)) == ("cpu", "cu124")
+    auto = project_torch(KilnTables(torch_backend="auto"), "cu126", {})
+    assert names(auto.lock_request(None)) == ("auto",)
 
 
-def test_installing_a_backend_the_project_lacks_adds_it_to_the_lock() -> None:
+def test_installing_a_backend_the_lock_lacks_adds_it_to_the_lock() -> None:
     torch = project_torch(KilnTables(torch_backend="cpu"), "cu126", {})
-    assert names(torch.lock) == ("cpu", "cu126")
+    assert names(torch.lock_request(None)) == ("cpu", "cu126")
     plain = project_torch(KilnTables(), "cu126", {})
-    assert names(plain.lock) == ("cu126",)
-    assert project_torch(KilnTables(), None, {}).lock is None
+    assert names(plain.lock_request(None)) == ("cu126",)
+    assert project_torch(KilnTables(), None, {}).lock_request(None) is None
+
+
+def test_the_verbs_that_install_keep_what_an_up_to_date_lock_was_asked() -> None:
+    made_with = parse_choice("cpu", "lock")
+    torch = project_torch(KilnTables(torch_backend="auto"), None, {})
+    assert names(torch.lock_request(made_with)) == ("cpu",)
+    assert names(torch.install(torch.lock_request(made_with))) == ("cpu",)
+    widened = project_torch(KilnTables(), "cu124", {}).lock_request(made_with)
+    assert names(widened) == ("cpu", "cu124")

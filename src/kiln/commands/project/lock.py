@@ -27,7 +27,7 @@ from kiln.resolve.region import Region
 from kiln.resolve.universal import resolve_universal
 from kiln.settings.index_settings import IndexSettings, project_indexes
 from kiln.settings.sources import pins_for
-from kiln.settings.torch_settings import ProjectTorch, project_torch
+from kiln.settings.torch_settings import ProjectTorch, parse_choice, project_torch
 
 if TYPE_CHECKING:
     from kiln.accel.backends import Backend
@@ -103,9 +103,9 @@ def project_fingerprint(
 ) -> str:
     """The fingerprint a lock of ``project`` made now would carry."""
     inputs = dict(lock_inputs(project, indexes, fork_strategy))
-    if torch.lock is not None:
-        inputs["torch-backend"] = list(torch.lock.names())
-        inputs["torch-index-url"] = torch.index_url
+    if torch.configured is not None:
+        inputs["torch-backend"] = list(torch.configured.names())
+    inputs["torch-index-url"] = torch.index_url
     return fingerprint(inputs)
 
 
@@ -133,7 +133,6 @@ def lock_project(
     started = time.perf_counter()
     project = discover(project_dir)
     torch = project_torch(project.kiln, torch_backend, verb=torch_verb)
-    choice = torch.lock
     if python is not None:
         # As `uv lock --python`: the interpreter kiln would build with, found or an error;
         # the lock is not narrowed to it.
@@ -142,19 +141,24 @@ def lock_project(
     indexes = project_indexes(index_args, project.uv)
     inputs_hash = project_fingerprint(project, indexes, torch, fork_strategy)
     previous = existing_lock(path)
+    fresh = previous is not None and previous.fingerprint == inputs_hash
+    previous_request = (
+        parse_choice(previous.torch_backend_request, f"`{path}`")
+        if fresh and previous is not None and previous.torch_backend_request
+        else None
+    )
+    choice = torch.lock_request(previous_request)
+    request_text = ",".join(choice.names()) if choice is not None else None
+    up_to_date = fresh and previous is not None and previous.torch_backend_request == request_text
     if check:
         if previous is None:
             raise LockOutdated(f"`{path}` does not exist", hint="run `kiln lock` to create it")
-        if previous.fingerprint != inputs_hash:
+        if not up_to_date:
             raise LockOutdated(
                 f"`{path}` is out of date with `{project.path}`",
                 hint="run `kiln lock` to update it",
             )
-    if check or (
-        previous is not None
-        and previous.fingerprint == inputs_hash
-        and not (upgrade or upgrade_packages)
-    ):
+    if check or (up_to_date and not (upgrade or upgrade_packages)):
         # Nothing the lock was made from has changed: it stands as it is, without a request.
         assert previous is not None
         return LockResult(
@@ -205,7 +209,11 @@ def lock_project(
         base.close()
         for finder in finders.values():
             finder.close()
-    scope = replace(project_scope(project), torch_backends=tuple(b.name for b in backends))
+    scope = replace(
+        project_scope(project),
+        torch_backends=tuple(b.name for b in backends),
+        torch_backend_request=request_text,
+    )
     lock = resolution_to_lock(scope, result, inputs_hash)
     text = dump_lock(lock)
     changed = not path.exists() or path.read_text(encoding="utf-8") != text
@@ -213,5 +221,11 @@ def lock_project(
         write_text(path, text)
     warnings = (*project.warnings, *(reason for _, reason in lock.unsupported))
     return LockResult(
-        project, lock, path, changed, len(lock.packages), time.perf_counter() - started, warnings
+        project,
+        lock,
+        path,
+        changed,
+        len(lock.packages),
+        time.perf_counter() - started,
+        warnings,
     )

@@ -99,7 +99,8 @@ def prepare_run(
         lock = existing_lock(project.root / LOCK_NAME)
         torch = project_torch(project.kiln, torch_backend, verb="install")
         current = project_fingerprint(project, project_indexes(index_args, project.uv), torch)
-        if lock is None or lock.fingerprint != current:
+        # A backend asked for may be one the lock does not carry yet: let the lock decide.
+        if lock is None or lock.fingerprint != current or torch.asked is not None:
             lock_project(
                 ctx, project.root, index_args, torch_backend=torch_backend, torch_verb="install"
             )

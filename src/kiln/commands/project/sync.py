@@ -12,7 +12,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.commands.context import CommandContext
 from kiln.commands.project.lock import LOCK_NAME, discover, existing_lock, lock_project
-from kiln.commands.project.torch_select import BackendChoice, choose_backend
+from kiln.commands.project.torch_select import BackendChoice, choose_backend, lock_request
 from kiln.core.dist import Candidate, DistFile
 from kiln.core.errors import KilnError, UsageError
 from kiln.core.hashes import Hashes
@@ -198,7 +198,9 @@ def sync_project(
     torch = choose_backend(
         lock,
         env,
-        project_torch(project.kiln, request.torch_backend, verb="install"),
+        project_torch(project.kiln, request.torch_backend, verb="install").install(
+            lock_request(lock)
+        ),
         frozenset(selection.extras),
     )
     groups = selection.groups

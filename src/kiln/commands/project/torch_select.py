@@ -17,7 +17,7 @@ from kiln.core.environment import Environment
 from kiln.core.errors import KilnError
 from kiln.core.markers import evaluate
 from kiln.lock.model import Lock, torch_backend_group
-from kiln.settings.torch_settings import ProjectTorch
+from kiln.settings.torch_settings import TorchChoice, parse_choice
 
 if TYPE_CHECKING:
     from kiln.accel.backends import Backend
@@ -45,14 +45,29 @@ def _supported(lock: Lock, env: Environment, backend: str, extras: frozenset[str
     )
 
 
+def lock_request(lock: Lock) -> TorchChoice | None:
+    """What ``lock`` was asked to carry, as a choice (`auto`, or the backends named)."""
+    if lock.torch_backend_request is None:
+        return None
+    return parse_choice(lock.torch_backend_request, "the lock's `torch-backend-request`")
+
+
 def choose_backend(
-    lock: Lock, env: Environment, torch: ProjectTorch | None, extras: frozenset[str]
+    lock: Lock, env: Environment, asked: TorchChoice | None, extras: frozenset[str]
 ) -> BackendChoice:
+    """``asked`` is the backend to install (`--torch-backend`, else what the lock was asked
+    to carry); `auto`, several backends or None mean: detect, and choose among the lock's."""
     if not lock.torch_backends:
+        if asked is not None and not asked.auto:
+            raise KilnError(
+                "the lock carries no PyTorch backends",
+                causes=(f"{asked.origin} asks for `{','.join(asked.names())}`",),
+                hint="run `kiln sync` without `--frozen` to lock it, or set "
+                "`tool.kiln.torch-backend` in `pyproject.toml`",
+            )
         return BackendChoice(None, "")
     from kiln.accel.backends import backend_named
 
-    asked = torch.install if torch is not None else None
     locked = [b for name in lock.torch_backends if (b := backend_named(name)) is not None]
     if asked is not None and not isinstance(asked.backends, str) and len(asked.backends) == 1:
         wanted = asked.backends[0]
@@ -60,8 +75,9 @@ def choose_backend(
             raise KilnError(
                 f"the lock carries no `{wanted.name}` PyTorch build",
                 causes=(f"it carries {', '.join(f'`{n}`' for n in lock.torch_backends)}",),
-                hint=f"run `kiln lock --torch-backend {wanted.name}`, or add it to "
-                "`tool.kiln.torch-backend`",
+                hint=f"run `kiln sync --torch-backend {wanted.name}` without `--frozen` to add "
+                "it to the lock; if the lock already asks for it, its index has no torch the "
+                "project accepts",
             )
         return BackendChoice(wanted.name, f"asked for by {asked.origin}")
     from kiln.accel.choose import choose

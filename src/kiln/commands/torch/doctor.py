@@ -20,6 +20,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from kiln.accel import tables
 from kiln.accel.backends import CPU, Backend, backend_named
 from kiln.accel.choose import Fit, choose, fits, runnable
 from kiln.accel.machine import Machine, detect
@@ -123,7 +124,10 @@ def torch_doctor(ctx: CommandContext, request: DoctorRequest) -> DoctorReport:
     if build is not None and build.backend is not None:
         fit = fits(machine, build.backend, build.version)
     public = Version(build.version.public) if build is not None else None
-    recommended = choose(machine, [(b, public) for b in runnable(machine)]) or CPU
+    # Only builds the installed release was published for: a suggestion must be installable.
+    published = tables.release_variants(public) if public is not None else None
+    offers = [(b, public) for b in runnable(machine) if published is None or b.name in published]
+    recommended = choose(machine, offers) or CPU
     import_check = _import_check(interpreter) if dist is not None and interpreter else None
     command = _command(
         recommended,

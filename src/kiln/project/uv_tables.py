@@ -15,6 +15,8 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from kiln.project.uv_legacy_keys import PipIndexKeys, pip_index_keys, refuse_unhonoured
+
 _KNOWN_UV_KEYS = frozenset(
     {
         "index", "sources", "conflicts", "environments", "required-environments",
@@ -109,6 +111,8 @@ class UvTables:
     dev_dependencies: tuple[Requirement, ...] = ()
     package: bool | None = None
     fork_strategy: Literal["requires-python", "fewest"] | None = None
+    # `index-url`, `extra-index-url`, `find-links`, `no-index`: below `[[tool.uv.index]]`.
+    pip_indexes: PipIndexKeys = field(default_factory=PipIndexKeys)
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,7 @@ def read_uv_tables(raw: Mapping[str, Any], problems: Problems) -> UvTables:
     for key in raw:
         if key not in _KNOWN_UV_KEYS:
             problems.warnings.append(f"unknown key `tool.uv.{key}` is ignored")
+    refuse_unhonoured(raw, problems.errors)
     indexes = tuple(
         entry
         for n, item in enumerate(raw.get("index", []) or [])
@@ -343,6 +348,7 @@ def read_uv_tables(raw: Mapping[str, Any], problems: Problems) -> UvTables:
             raw.get("dev-dependencies", []), "tool.uv.dev-dependencies", problems
         ),
         package=raw.get("package"),
+        pip_indexes=pip_index_keys(raw, problems.errors),
     )
 
 

@@ -11,8 +11,14 @@ from typing import Any
 _TRUE = {"1", "true", "yes", "on"}
 
 
+def env_value(env: Mapping[str, str], name: str) -> str | None:
+    """``KILN_X``, else uv's ``UV_X``: a uv user's environment reaches kiln unchanged."""
+    value = env.get(name) or (env.get("UV_" + name[5:]) if name.startswith("KILN_") else None)
+    return value or None
+
+
 def env_flag(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in _TRUE
+    return (env_value(env, name) or "").strip().lower() in _TRUE
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,7 @@ class GlobalSettings:
     @classmethod
     def resolve(cls, args: Any, env: Mapping[str, str] | None = None) -> GlobalSettings:
         env = os.environ if env is None else env
-        cache_dir = getattr(args, "cache_dir", None) or env.get("KILN_CACHE_DIR") or None
+        cache_dir = getattr(args, "cache_dir", None) or env_value(env, "KILN_CACHE_DIR")
         return cls(
             cache_dir=Path(cache_dir) if cache_dir else None,
             no_cache=bool(getattr(args, "no_cache", False)) or env_flag(env, "KILN_NO_CACHE"),

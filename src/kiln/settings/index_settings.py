@@ -26,8 +26,9 @@ from packaging.utils import NormalizedName
 
 from kiln.core.errors import UsageError
 from kiln.index.index_url import IndexUrl
+from kiln.project.uv_legacy_keys import PipIndexKeys
 from kiln.project.uv_tables import IndexEntry, UvTables, parse_exclude_newer
-from kiln.settings.global_settings import env_flag
+from kiln.settings.global_settings import env_flag, env_value
 
 if TYPE_CHECKING:
     from kiln.cache.layout import Cache
@@ -118,6 +119,7 @@ def index_settings(
     requirements_extra_index_urls: Sequence[str] = (),
     requirements_find_links: Sequence[str] = (),
     requirements_no_index: bool = False,
+    project_pip_indexes: PipIndexKeys | None = None,
 ) -> IndexSettings:
     """Merge flags (``args``, read with getattr so any verb's namespace fits), the
     environment and the project's `[[tool.uv.index]]` entries into one `IndexSettings`."""
@@ -125,11 +127,11 @@ def index_settings(
 
     def flag_or_env(attr: str, var: str) -> str | None:
         value = getattr(args, attr, None)
-        return value if value else (env.get(var) or None)
+        return value if value else env_value(env, var)
 
     def flags_or_env(attr: str, var: str) -> list[str]:
         values = [v for v in (getattr(args, attr, None) or []) if v]
-        return values if values else env.get(var, "").split()
+        return values if values else (env_value(env, var) or "").split()
 
     entries: list[IndexUrl] = []
     default_index = flag_or_env("default_index", "KILN_DEFAULT_INDEX")
@@ -154,19 +156,34 @@ def index_settings(
             )
         )
     entries += [_from_entry(entry) for entry in project_indexes]
+    legacy = project_pip_indexes or PipIndexKeys()
+    # uv ranks these below `[[tool.uv.index]]`, and a `default = true` index above `index-url`.
+    entries += [
+        parse_index(v, origin="`tool.uv.extra-index-url`", named=False)
+        for v in legacy.extra_index_urls
+    ]
+    if legacy.index_url:
+        entries.append(
+            parse_index(legacy.index_url, default=True, origin="`tool.uv.index-url`", named=False)
+        )
 
-    links = flags_or_env("find_links", "KILN_FIND_LINKS") + list(requirements_find_links)
+    links = [
+        *flags_or_env("find_links", "KILN_FIND_LINKS"),
+        *requirements_find_links,
+        *legacy.find_links,
+    ]
     no_index = (
         bool(getattr(args, "no_index", False))
         or env_flag(env, "KILN_NO_INDEX")
         or requirements_no_index
+        or legacy.no_index
     )
     return IndexSettings(
         indexes=() if no_index else _ordered(entries),
         find_links=tuple(dict.fromkeys(links)),
         strategy=_strategy(
             getattr(args, "index_strategy", None)
-            or env.get("KILN_INDEX_STRATEGY")
+            or env_value(env, "KILN_INDEX_STRATEGY")
             or project_strategy
             or "first-index"
         ),
@@ -182,10 +199,12 @@ ProjectIndexes = IndexSettings
 def project_indexes(args: Any, uv: UvTables, env: Mapping[str, str] | None = None) -> IndexSettings:
     """`index_settings` for a project: its `[[tool.uv.index]]` entries, `index-strategy`
     and `exclude-newer` below the flags and variables."""
+    legacy = uv.pip_indexes
     return index_settings(
         args,
         env,
         project_indexes=uv.indexes,
+        project_pip_indexes=legacy,
         project_strategy=uv.index_strategy,
         project_exclude_newer=uv.exclude_newer,
         project_exclude_newer_package=uv.exclude_newer_package,
@@ -266,6 +285,7 @@ def _exclude_newer(args: Any, env: Mapping[str, str], project: datetime | None) 
     for value, origin in (
         (getattr(args, "exclude_newer", None), "--exclude-newer"),
         (env.get("KILN_EXCLUDE_NEWER"), "KILN_EXCLUDE_NEWER"),
+        (env.get("UV_EXCLUDE_NEWER"), "UV_EXCLUDE_NEWER"),
     ):
         if value:
             try:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.index_server import IndexServer
+from tests.support.uv import uv_command
 from tests.support.venvs import installed_versions
 
 AUTO_PROJECT = """[project]
@@ -125,18 +124,10 @@ def test_a_named_backend_without_the_requested_torch_fails_the_lock(
     assert not (root / "pylock.toml").exists()
 
 
-def _uv() -> list[str] | None:
-    found = shutil.which("uv")
-    if found:
-        return [found]
-    probe = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True)
-    return [sys.executable, "-m", "uv"] if probe.returncode == 0 else None
-
-
 def test_another_pep751_installer_gets_the_default_builds(
     kiln, torch_server: IndexServer, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    uv = _uv()
+    uv = uv_command()
     if uv is None:
         pytest.skip("uv is not installed")
     root = make_project(tmp_path, '"auto"')

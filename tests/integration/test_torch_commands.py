@@ -21,6 +21,7 @@ from kiln.python.platforms import (
     platform_environment,
 )
 from tests.support.index_server import IndexServer
+from tests.support.uv import uv_command
 from tests.support.venvs import installed_versions, python_of
 
 PY312 = Path("/root/.pyenv/versions/3.12.1/bin/python3")
@@ -50,14 +51,6 @@ OLD_DRIVER = {
     "KILN_CUDA_DRIVER_VERSION": "470.82.01",
     "KILN_GPU_COMPUTE_CAPABILITY": "8.6",
 }
-
-
-def uv_command() -> list[str] | None:
-    found = shutil.which("uv")
-    if found:
-        return [found]
-    probe = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True)
-    return [sys.executable, "-m", "uv"] if probe.returncode == 0 else None
 
 
 def make_project(tmp_path: Path, server: IndexServer) -> Path:

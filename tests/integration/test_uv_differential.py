@@ -4,9 +4,7 @@ gets from uv's (uv's lock exported as PEP 751), both read by `packaging.pylock`.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,16 +14,9 @@ from packaging.pylock import Pylock
 from kiln.python.platforms import DEFAULT_PLATFORMS, platform_environment
 from tests.integration.test_lock_scenarios import S1, S2, S3, S4, project
 from tests.support.index_server import IndexServer
+from tests.support.uv import uv_command
 
 PY312 = "/root/.pyenv/versions/3.12.1/bin/python3"
-
-
-def uv_command() -> list[str] | None:
-    found = shutil.which("uv")
-    if found:
-        return [found]
-    probe = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True)
-    return [sys.executable, "-m", "uv"] if probe.returncode == 0 else None
 
 
 UV = uv_command()

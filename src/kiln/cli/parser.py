@@ -50,6 +50,28 @@ def _add_python(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _add_constraints(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--constraint",
+        "--constraints",
+        dest="constraints",
+        action="append",
+        default=[],
+        metavar="FILE",
+    )
+
+
+def _add_install_options(parser: argparse.ArgumentParser) -> None:
+    """What `pip install` and `pip sync` share about changing an environment."""
+    parser.add_argument("--reinstall", "--force-reinstall", dest="reinstall", action="store_true")
+    parser.add_argument("--dry-run", action="store_true", help="resolve and plan, change nothing")
+    parser.add_argument("--system", action="store_true", help="change the system Python")
+    parser.add_argument("--compile-bytecode", action="store_true", help="write .pyc files")
+    parser.add_argument("--link-mode", choices=["hardlink", "copy"], default=None)
+    _add_torch_backend(parser)
+
+
 def _add_torch_backend(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--torch-backend",
@@ -137,15 +159,7 @@ def _add_compile(pip_verbs: argparse._SubParsersAction[argparse.ArgumentParser])
     compile_.add_argument(
         "--format", metavar="FORMAT", help="requirements.txt (default) or pylock.toml"
     )
-    compile_.add_argument(
-        "-c",
-        "--constraint",
-        "--constraints",
-        dest="constraints",
-        action="append",
-        default=[],
-        metavar="FILE",
-    )
+    _add_constraints(compile_)
     compile_.add_argument(
         "--python-version", metavar="X.Y", help="the Python to resolve for (the floor, universally)"
     )
@@ -177,6 +191,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_python(venv, "to base it on")
     venv.add_argument("--seed", action="store_true", help="install pip into it")
     venv.add_argument("--prompt", help="the prompt shown when it is active")
+    venv.add_argument(
+        "-c",
+        "--clear",
+        action="store_true",
+        help="replace a virtual environment already at PATH (env: KILN_VENV_CLEAR)",
+    )
+    venv.add_argument(
+        "--allow-existing",
+        action="store_true",
+        help="keep what is already at PATH, packages included, and update the environment",
+    )
     _add_global(venv)
 
     pip = verbs.add_parser("pip", help="pip-compatible commands")
@@ -193,24 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FILE",
     )
-    install.add_argument(
-        "-c",
-        "--constraint",
-        "--constraints",
-        dest="constraints",
-        action="append",
-        default=[],
-        metavar="FILE",
-    )
+    _add_constraints(install)
     install.add_argument("--no-deps", action="store_true", help="install only what is named")
     install.add_argument("-U", "--upgrade", action="store_true", help="prefer the newest versions")
     install.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME")
-    install.add_argument("--reinstall", "--force-reinstall", dest="reinstall", action="store_true")
-    install.add_argument("--dry-run", action="store_true", help="resolve and plan, change nothing")
-    install.add_argument("--system", action="store_true", help="install into the system Python")
-    install.add_argument("--compile-bytecode", action="store_true", help="write .pyc files")
-    install.add_argument("--link-mode", choices=["hardlink", "copy"], default=None)
-    _add_torch_backend(install)
+    _add_install_options(install)
     _add_python(install, "to install into")
     _add_index(install)
     _add_global(install)
@@ -219,21 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
         "sync", help="make an environment hold exactly what requirements files list"
     )
     sync.add_argument("src_files", nargs="+", metavar="SRC", help="requirements.txt files")
-    sync.add_argument(
-        "-c",
-        "--constraint",
-        "--constraints",
-        dest="constraints",
-        action="append",
-        default=[],
-        metavar="FILE",
-    )
-    sync.add_argument("--reinstall", "--force-reinstall", dest="reinstall", action="store_true")
-    sync.add_argument("--dry-run", action="store_true", help="plan, change nothing")
-    sync.add_argument("--system", action="store_true", help="sync the system Python")
-    sync.add_argument("--compile-bytecode", action="store_true", help="write .pyc files")
-    sync.add_argument("--link-mode", choices=["hardlink", "copy"], default=None)
-    _add_torch_backend(sync)
+    _add_constraints(sync)
+    _add_install_options(sync)
     _add_python(sync, "to sync")
     _add_index(sync)
     _add_global(sync)

@@ -59,7 +59,8 @@ def sync(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
     )
     result = sync_project(ctx, Path(args.project) if args.project else None, args, request)
     if result.created_venv:
-        console.info(f"Created virtual environment at: {result.project.root / '.venv'}")
+        made = "Would create" if args.dry_run else "Created"
+        console.info(f"{made} virtual environment at: {result.project.root / '.venv'}")
     _report_torch(result, console)
     plan = result.plan
     to_install = [p.candidate for p in (*plan.cached, *plan.remote)]
@@ -106,7 +107,26 @@ def init(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
 
 def _edit_request(args: argparse.Namespace) -> EditRequest:
     from kiln.commands.project.add_remove import EditRequest
+    from kiln.core.errors import UsageError
 
+    # As uv: a requirement goes to one place, so `--dev`, `--group` and `--optional` exclude
+    # each other rather than one of them being dropped.
+    given = [
+        flag
+        for flag, value in (
+            ("--dev", args.dev),
+            ("--optional", args.extra),
+            ("--group", args.group),
+        )
+        if value
+    ]
+    if len(given) > 1:
+        raise UsageError(
+            f"`{given[0]}` cannot be used with `{given[1]}`",
+            hint="`--dev` is short for `--group dev`; pass one of them"
+            if given[0] == "--dev" and given[1] == "--group"
+            else "a requirement goes into one extra or one group; pass one of them",
+        )
     return EditRequest(
         packages=args.packages,
         extra=args.extra,

@@ -13,7 +13,15 @@ from kiln.commands.venv import make_venv
 
 def venv(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
     started = time.perf_counter()
-    result = make_venv(ctx, args.path, python=args.python, seed=args.seed, prompt=args.prompt)
+    result = make_venv(
+        ctx,
+        args.path,
+        python=args.python,
+        seed=args.seed,
+        prompt=args.prompt,
+        clear=args.clear,
+        allow_existing=args.allow_existing,
+    )
     console.info(f"Using {result.base.description}")
     console.info(f"Creating virtual environment at: {result.path}")
     if result.venv is not None and args.seed:

@@ -9,7 +9,8 @@ from pathlib import Path
 from kiln.commands.context import CommandContext
 from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter
-from kiln.python.venv import create_venv
+from kiln.python.venv import OnExisting, create_venv
+from kiln.settings.global_settings import env_flag
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,25 @@ class VenvResult:
 
 
 def make_venv(
-    ctx: CommandContext, path: str | None, *, python: str | None, seed: bool, prompt: str | None
+    ctx: CommandContext,
+    path: str | None,
+    *,
+    python: str | None,
+    seed: bool,
+    prompt: str | None,
+    clear: bool = False,
+    allow_existing: bool = False,
 ) -> VenvResult:
     target = Path(path or ".venv")
     base = find_interpreter(python or os.environ.get("KILN_PYTHON") or None, ctx.cache)
-    venv = create_venv(target, base, seed=seed, prompt=prompt, cache=ctx.cache)
+    # As uv where it cannot ask: an environment already there is kept unless told otherwise,
+    # and `--allow-existing` wins over `--clear`.
+    on_existing: OnExisting = "fail"
+    if allow_existing:
+        on_existing = "allow"
+    elif clear or env_flag(os.environ, "KILN_VENV_CLEAR"):
+        on_existing = "clear"
+    venv = create_venv(
+        target, base, seed=seed, prompt=prompt, on_existing=on_existing, cache=ctx.cache
+    )
     return VenvResult(base, venv, target)

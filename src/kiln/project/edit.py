@@ -213,7 +213,7 @@ def add_source(
     conditions is replaced; an unconditional entry and any other are never kept together."""
     doc = _parse(text)
     data = doc.unwrap()
-    indexes = _get(data, ("tool", "uv", "index")) or []
+    indexes = get_path(data, ("tool", "uv", "index")) or []
     if index not in [i.get("name") for i in indexes if isinstance(i, dict)]:
         raise PyprojectEditError(
             f"`tool.uv.sources.{package}` would name index `{index}`, which no `[[tool.uv.index]]` entry defines",
@@ -324,7 +324,8 @@ def _requirements(array: Array) -> Iterator[tuple[int, Requirement]]:
                 continue
 
 
-def _get(data: Any, path: tuple[str, ...]) -> Any:
+def get_path(data: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in nested tables, or None where a step is missing."""
     for key in path:
         if not isinstance(data, dict):
             return None
@@ -348,10 +349,10 @@ def _valid_name(name: str, what: str) -> str:
 
 
 def _declared(data: Any, path: tuple[str, ...], name: str, what: str) -> str:
-    legacy_dev = _get(data, ("tool", "uv", "dev-dependencies"))
+    legacy_dev = get_path(data, ("tool", "uv", "dev-dependencies"))
     if what == "group" and canonicalize_name(name) == "dev" and legacy_dev:
         return "dev"
-    if _key_in(_get(data, path) or {}, name) is None:
+    if _key_in(get_path(data, path) or {}, name) is None:
         flag = "--optional" if what == "extra" else "--group"
         raise PyprojectEditError(
             f"{what} `{name}` is not defined in `{'.'.join(path)}`",
@@ -409,14 +410,14 @@ def _existing_arrays(doc: TOMLDocument, *, extra: str | None, group: str | None)
 
 
 def _all_dependency_names(data: Any) -> set[NormalizedName]:
-    values: list[Any] = list(_get(data, ("project", "dependencies")) or [])
+    values: list[Any] = list(get_path(data, ("project", "dependencies")) or [])
     for tables in (
-        _get(data, ("project", "optional-dependencies")),
-        _get(data, ("dependency-groups",)),
+        get_path(data, ("project", "optional-dependencies")),
+        get_path(data, ("dependency-groups",)),
     ):
         for array in (tables or {}).values():
             values.extend(array if isinstance(array, list) else [])
-    values.extend(_get(data, ("tool", "uv", "dev-dependencies")) or [])
+    values.extend(get_path(data, ("tool", "uv", "dev-dependencies")) or [])
     return {name for v in values if (name := _named(v)) is not None}
 
 

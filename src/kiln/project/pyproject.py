@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -91,10 +92,20 @@ def _expand_groups(
 
 def parse_pyproject(data: Mapping[str, Any], path: Path) -> Pyproject:
     problems = Problems()
-    project = data.get("project") or {}
+    project = data.get("project", {})
     if not isinstance(project, Mapping):
         problems.errors.append("`[project]` must be a table")
         project = {}
+    elif "project" in data and "name" not in project:
+        # uv refuses this in every mode (`tool.uv.package = false` included): PEP 621 makes
+        # `name` the one key `[project]` cannot do without.
+        raise PyprojectError(
+            f"`[project]` in `{path}` has no `name`",
+            hint='add `name = "…"` to `[project]`, or remove the `[project]` table if the file '
+            "only holds `[dependency-groups]` and `[tool.uv]`",
+        )
+    elif "name" in project and not isinstance(project["name"], str):
+        problems.errors.append(f"`project.name` must be a string, not `{project['name']!r}`")
     requires_python = None
     if project.get("requires-python"):
         try:
@@ -159,8 +170,35 @@ def load_pyproject(path: Path) -> Pyproject:
             f"`{path}` does not exist", hint="run `kiln init` to create a project"
         ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise PyprojectError(f"`{path}` is not valid TOML", causes=[str(exc)]) from None
+        raise _toml_error(path, exc) from None
     return parse_pyproject(data, path)
+
+
+def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> PyprojectError:
+    # tomllib has put the place only in its message (`lineno`/`colno` came in Python 3.14).
+    message = str(exc)
+    where = re.search(r"\(at line (\d+), column (\d+)\)$", message)
+    if where is None:
+        at_end = message.endswith("(at end of document)")
+        return PyprojectError(
+            f"`{path}` is not valid TOML{' (at its end)' if at_end else ''}",
+            causes=[message],
+            hint="fix the TOML syntax; an unclosed string, bracket or table header is the "
+            "usual cause",
+        )
+    line, column = int(where.group(1)), int(where.group(2))
+    causes = [message]
+    try:
+        text = path.read_text(encoding="utf-8").splitlines()[line - 1]
+    except (OSError, IndexError, UnicodeDecodeError):
+        text = None
+    if text is not None:
+        causes.append(f"line {line}: {text.strip()}")
+    return PyprojectError(
+        f"`{path}` is not valid TOML (line {line}, column {column})",
+        causes=causes,
+        hint=f"fix the TOML syntax at line {line}, column {column}",
+    )
 
 
 def find_project(start: Path) -> Path | None:

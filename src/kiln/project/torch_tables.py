@@ -40,6 +40,7 @@ from tomlkit.items import AoT, Array, Comment, Item, Table
 from tomlkit.toml_document import TOMLDocument
 
 from kiln.accel.backends import DEFAULT_TORCH_INDEX_URL, TORCH_FAMILY, Backend
+from kiln.project.edit import get_path
 from kiln.project.toml_layout import (
     PyprojectEditError,
     inline_list,
@@ -144,7 +145,7 @@ def write_torch_tables(
     if mode == "extras":
         extras = tuple(b.name for b in backends)
         _write_extras(doc, created, extras, [entry for _, entry in family])
-    configured = _get(doc.unwrap(), ("tool", "kiln", "torch-index-url"))
+    configured = get_path(doc.unwrap(), ("tool", "kiln", "torch-index-url"))
     base = base_url or (configured if isinstance(configured, str) else DEFAULT_TORCH_INDEX_URL)
     indexes = tuple((index_name(b), b.index_url(base).rstrip("/")) for b in backends)
     _write_indexes(doc, indexes)
@@ -173,14 +174,6 @@ def _parse(text: str) -> TOMLDocument:
         raise PyprojectEditError("`pyproject.toml` is not valid TOML", causes=[str(exc)]) from None
 
 
-def _get(data: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
 def _platforms_marker(backend: Backend) -> str:
     # ROCm wheels exist for Linux only; cpu, CUDA and XPU wheels for Linux and Windows.
     return _LINUX if backend.kind == "rocm" else _NOT_MACOS
@@ -206,9 +199,9 @@ def _family_requirements(
     """The torch-family entries of `[project] dependencies`, as written; in extras mode, those
     of an extra an earlier run wrote when the dependencies no longer hold any."""
     data = doc.unwrap()
-    family = _family_in(_get(data, ("project", "dependencies")))
+    family = _family_in(get_path(data, ("project", "dependencies")))
     if not family and mode == "extras":
-        extras = _get(data, ("project", "optional-dependencies")) or {}
+        extras = get_path(data, ("project", "optional-dependencies")) or {}
         wanted = {canonicalize_name(b.name) for b in backends}
         for key, values in extras.items() if isinstance(extras, dict) else ():
             if canonicalize_name(key) in wanted and (family := _family_in(values)):
@@ -228,13 +221,13 @@ def _existing(
     names = {index_name(b) for b in backends}
     found = [
         f"index `{entry['name']}`"
-        for entry in _get(data, ("tool", "uv", "index")) or []
+        for entry in get_path(data, ("tool", "uv", "index")) or []
         if isinstance(entry, dict) and entry.get("name") in names
     ]
-    sources = _get(data, ("tool", "uv", "sources")) or {}
+    sources = get_path(data, ("tool", "uv", "sources")) or {}
     found += [f"`tool.uv.sources.{k}`" for k in sources if canonicalize_name(k) in packages]
     if mode == "extras":
-        extras = _get(data, ("project", "optional-dependencies")) or {}
+        extras = get_path(data, ("project", "optional-dependencies")) or {}
         wanted = {canonicalize_name(b.name) for b in backends}
         found += [f"extra `{k}`" for k in extras if canonicalize_name(k) in wanted]
     return tuple(found)

@@ -15,6 +15,7 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 from kiln import __version__
 from kiln.cache.layout import Cache
@@ -23,6 +24,14 @@ from kiln.python.activation import write_activation_scripts
 from kiln.python.interpreter import Interpreter, Scheme, inspect_interpreter, remember
 
 _WINDOWS = os.name == "nt"
+
+# What to do with a virtual environment already at the target (uv's `--clear`,
+# `--allow-existing`, and its answer when it cannot ask): "clear" empties it first; "update"
+# rewrites its interpreter links, `pyvenv.cfg` and scripts and keeps its packages; "allow" is
+# "update" that also accepts a folder which is not an environment, keeping its files; "fail"
+# refuses it.
+OnExisting = Literal["clear", "update", "allow", "fail"]
+
 _CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by kiln.\n"
@@ -37,15 +46,17 @@ def create_venv(
     seed: bool = False,
     prompt: str | None = None,
     clear: bool = True,
+    on_existing: OnExisting | None = None,
     cache: Cache | None = None,
 ) -> Interpreter:
     """Make a virtual environment at ``path`` on ``interpreter``'s base; return its facts.
 
-    An existing virtual environment there is replaced when ``clear`` (else updated in place);
-    anything else that is not an empty folder is refused.
+    What happens to an existing virtual environment there is ``on_existing`` (by default
+    ``"clear"`` when ``clear``, else ``"update"``): see `OnExisting`. A folder that is neither
+    empty nor a virtual environment is refused unless ``"allow"``; it is never deleted.
     """
     root = Path(os.path.abspath(path))
-    _prepare(root, clear=clear)
+    _prepare(root, on_existing or ("clear" if clear else "update"))
     scheme = _scheme(interpreter, root)
     if prompt == ".":
         prompt = Path.cwd().name
@@ -63,7 +74,10 @@ def create_venv(
     executable = _install_executables(interpreter, scheme.scripts)
     write_activation_scripts(root, scheme.scripts, prompt)
     (root / ".gitignore").write_text("*\n", encoding="utf-8")
-    (root / "CACHEDIR.TAG").write_text(_CACHEDIR_TAG, encoding="utf-8")
+    tag = root / "CACHEDIR.TAG"
+    if not tag.exists():
+        # A tag already there, kiln's or another tool's, says the same to backup tools.
+        tag.write_text(_CACHEDIR_TAG, encoding="utf-8")
 
     venv = _venv_interpreter(interpreter, root, executable, scheme)
     if venv is None:
@@ -75,7 +89,7 @@ def create_venv(
     return venv
 
 
-def _prepare(root: Path, *, clear: bool) -> None:
+def _prepare(root: Path, on_existing: OnExisting) -> None:
     if root.is_symlink() and not root.exists():
         raise _refuse(root, "is a broken link")
     if not root.exists():
@@ -83,8 +97,16 @@ def _prepare(root: Path, *, clear: bool) -> None:
         return
     if not root.is_dir():
         raise _refuse(root, "exists and is not a folder")
+    if on_existing == "allow":
+        return
     if (root / "pyvenv.cfg").is_file():
-        if clear:
+        if on_existing == "fail":
+            raise KilnError(
+                f"a virtual environment already exists at `{root}`",
+                hint="pass `--clear` (or set `KILN_VENV_CLEAR=1`) to replace it, "
+                "or `--allow-existing` to update it in place and keep its packages",
+            )
+        if on_existing == "clear":
             for entry in root.iterdir():
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry)
@@ -92,7 +114,12 @@ def _prepare(root: Path, *, clear: bool) -> None:
                     entry.unlink()
         return
     if any(root.iterdir()):
-        raise _refuse(root, "exists and is not a virtual environment")
+        raise KilnError(
+            f"`{root}` exists and is not a virtual environment",
+            hint="kiln does not delete a folder that is not a virtual environment: remove it "
+            "yourself, choose another path, or pass `kiln venv --allow-existing` to create "
+            "the environment inside it and keep its files",
+        )
 
 
 def _refuse(root: Path, why: str) -> KilnError:

@@ -127,6 +127,7 @@ def lock_project(
     python: str | None = None,
     torch_backend: str | None = None,
     torch_verb: Literal["lock", "install"] = "lock",
+    write: bool = True,
 ) -> LockResult:
     """``torch_backend`` is `--torch-backend`: on `lock` the backends to carry; on the verbs
     that install (``torch_verb="install"``) the one to install, carried beside the project's."""
@@ -217,7 +218,7 @@ def lock_project(
     lock = resolution_to_lock(scope, result, inputs_hash)
     text = dump_lock(lock)
     changed = not path.exists() or path.read_text(encoding="utf-8") != text
-    if changed:
+    if changed and write:  # a dry run resolves but writes nothing
         write_text(path, text)
     warnings = (*project.warnings, *(reason for _, reason in lock.unsupported))
     return LockResult(

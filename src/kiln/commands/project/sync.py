@@ -117,9 +117,13 @@ def selection_for(project: Pyproject, request: SyncRequest) -> Selection:
 
 
 def project_environment(
-    ctx: CommandContext, project: Pyproject, python: str | None
+    ctx: CommandContext, project: Pyproject, python: str | None, *, create: bool = True
 ) -> tuple[Interpreter, bool]:
-    """The project's `.venv`, created when missing (or when it no longer fits `requires-python`)."""
+    """The project's `.venv`, created when missing (or when it no longer fits `requires-python`).
+
+    Without ``create`` (a dry run) nothing is written: where `.venv` would be made, the base
+    interpreter it would be made from is returned in its place, with True.
+    """
     venv = project.root / ".venv"
     executable = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     if executable.exists():
@@ -142,6 +146,8 @@ def project_environment(
             f'{base.description} does not satisfy `requires-python = "{project.requires_python}"`',
             hint="pass `--python` with a version that fits, or change `.python-version`",
         )
+    if not create:
+        return base, True
     return create_venv(venv, base, cache=ctx.cache), True
 
 
@@ -181,6 +187,7 @@ def load_or_lock(
         check=request.locked,
         torch_backend=request.torch_backend,
         torch_verb="install",
+        write=not request.dry_run,
     ).lock
 
 
@@ -193,7 +200,9 @@ def sync_project(
     selection = selection_for(project, request)
     lock = load_or_lock(ctx, project, index_args, request)
     timings["lock"] = time.perf_counter() - started
-    interpreter, created = project_environment(ctx, project, request.python)
+    interpreter, created = project_environment(
+        ctx, project, request.python, create=not request.dry_run
+    )
     env = interpreter.environment()
     torch = choose_backend(
         lock,
@@ -221,7 +230,11 @@ def sync_project(
         )
         for s in chosen
     ]
-    installed = installed_distributions(interpreter.site_packages())
+    # A dry run that would make `.venv` plans for the empty environment it would start as,
+    # not for the base interpreter standing in for it.
+    installed = (
+        [] if request.dry_run and created else installed_distributions(interpreter.site_packages())
+    )
     plan = plan_install(candidates, installed, ctx.cache, exact=not request.inexact)
     if request.dry_run or plan.is_empty:
         # Nothing to fetch or change: no HTTP client, no index settings (kiln run's fast path).

@@ -1,20 +1,63 @@
-"""Atomic writes: readers see the old content or the whole new content, never a part."""
+"""Atomic writes: readers see the old content or the whole new content, never a part.
+
+Temporary files and folders are created private (0600, 0700) and a rename keeps that mode,
+so each write sets the mode the result should have, as uv does: a rewrite keeps the mode of
+the file it replaces; anything new gets what the umask allows.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+@functools.cache
+def umask() -> int:
+    """The process umask, read once.
+
+    ``os.umask`` can only be read by setting it, and for that instant another thread's new
+    files would get the wrong mode; Linux reports it in ``/proc/self/status`` instead.
+    """
+    with (
+        contextlib.suppress(OSError, ValueError),
+        open("/proc/self/status", encoding="ascii", errors="replace") as status,
+    ):
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split(":", 1)[1].strip(), 8)
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def new_file_mode(*, executable: bool = False) -> int:
+    """The mode ``open()`` would give a new file (or script) under the umask."""
+    return (0o777 if executable else 0o666) & ~umask()
+
+
+def new_dir_mode() -> int:
+    return 0o777 & ~umask()
+
+
+def write_bytes(path: Path, data: bytes, *, executable: bool = False) -> None:
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = new_file_mode(executable=executable)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
+            else:  # pragma: no cover - Windows has no fchmod, and no modes worth keeping
+                os.chmod(tmp, mode)
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
@@ -23,8 +66,8 @@ def write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def write_text(path: Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+def write_text(path: Path, text: str, *, executable: bool = False) -> None:
+    write_bytes(path, text.encode("utf-8"), executable=executable)
 
 
 @contextlib.contextmanager
@@ -37,6 +80,7 @@ def staged_dir(final: Path, scratch: Path) -> Iterator[Path]:
     scratch.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=scratch, prefix=f"{final.name}."))
     try:
+        os.chmod(tmp, new_dir_mode())
         yield tmp
         final.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -21,6 +21,7 @@ import urllib3
 from urllib3.exceptions import HTTPError, SSLError
 
 from kiln import __version__
+from kiln.cache.atomic import new_file_mode
 from kiln.cache.layout import Cache
 from kiln.core.errors import NetworkError, OfflineError
 from kiln.core.hashes import Hashes
@@ -201,6 +202,8 @@ class HttpClient:
         self.credentials.remember(url)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        # mkstemp makes 0600; a kept download must read as any other file the user makes.
+        os.fchmod(fd, new_file_mode())
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "w+b") as out:

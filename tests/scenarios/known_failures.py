@@ -58,9 +58,11 @@ MISSING_FLAGS: Mapping[str, MissingFlag] = {
         "prerelease", "kiln has only the default pre-release rule (`if-necessary-or-explicit`)"
     ),
     "--only-binary": MissingFlag(
-        "build", "kiln never builds, but has no flag to say so for one package"
+        "build", "kiln builds sdists where no wheel fits, and has no flag to forbid it"
     ),
-    "--no-binary": MissingFlag("build", "kiln has no `--no-binary`, and cannot build the sdist"),
+    "--no-binary": MissingFlag(
+        "build", "kiln has no `--no-binary` to build the sdist where a wheel fits"
+    ),
     "--python-platform": MissingFlag(
         "target", "kiln resolves `pip install` for the target interpreter's own platform only"
     ),
@@ -75,14 +77,13 @@ _PRE_REJECTED = (
     "every final release is rejected by the rest of the graph, and kiln never falls back to "
     "the pre-release that uv then takes"
 )
-_NO_SDIST = "kiln does not build sdists (`src/kiln/build/` is empty)"
 _PY_VERSION = (
     "`pip_compile` resolves for the interpreter `--python` names and ignores "
     "`--python-version` (it only picks an interpreter when `--python` is absent)"
 )
 _PY_VERSION_SDIST = (
-    _PY_VERSION + "; and with it fixed, kiln still resolves only from wheels, where uv reads "
-    "the sdist's static metadata"
+    _PY_VERSION + "; the version's sdist is then read (built) for the interpreter kiln "
+    "resolves for, not for `--python-version`"
 )
 
 
@@ -102,19 +103,6 @@ KNOWN_WRONG: Mapping[str, Wrong] = {
         "error: the requirements on `c` cannot all be met (a 2.5 needs c==2.5, g 4.0 c>=3.5,<4)",
         "a 3.6b1, c 3.5, d 3.0, g 4.0",
         _PRE_REJECTED,
-    ),
-    # -- binary/build options ---------------------------------------------------------------
-    "wheels/no-wheels": Wrong(
-        "build",
-        "error: a 1.0.0 has only a source distribution",
-        "a 1.0.0 (built from its sdist)",
-        _NO_SDIST,
-    ),
-    "wheels/no-wheels-with-matching-platform": Wrong(
-        "build",
-        "error: a 1.0.0 has no wheel for CPython 3.12 on linux x86_64",
-        "a 1.0.0 (built from its sdist)",
-        _NO_SDIST,
     ),
     # -- python-version/platform targets ----------------------------------------------------
     "requires_python/compatible-python-incompatible-override": Wrong(

@@ -28,6 +28,7 @@ from pathlib import Path
 from kiln.cache import atomic
 from kiln.cache.atomic import staged_dir
 from kiln.core.build import BuildError, BuildRequest
+from kiln.core.hashes import file_sha256
 from kiln.python.interpreter import Interpreter
 
 _CHUNK = 1 << 20
@@ -36,14 +37,6 @@ _SKIPPED_DIRS = frozenset(
 )
 _TOP_LEVEL_OUTPUTS = frozenset({"build", "dist"})
 _VCS_DIRS = frozenset({".git", ".hg", ".svn"})
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def tree_stamp(tree: Path) -> str:

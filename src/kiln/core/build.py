@@ -64,3 +64,10 @@ class Builder(Protocol):
     def wheel(self, request: BuildRequest, *, editable: bool = False) -> Path:
         """A built wheel file, in the cache; valid until the cache is cleaned."""
         ...
+
+
+class WheelBuilder(Protocol):
+    """What the installer asks when only an sdist fits: a wheel built from it for the
+    environment being installed into (the command layer binds the interpreter)."""
+
+    def build_wheel(self, sdist: Path, label: str) -> Path: ...

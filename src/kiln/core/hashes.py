@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 # Strongest first: when an index offers several, we verify the first we know.
 _PREFERRED = ("sha512", "sha384", "sha256")
@@ -53,3 +54,12 @@ class Hashes:
     def matches(self, algo: str, digest: str) -> bool:
         expected = self.get(algo)
         return expected is not None and expected == digest.lower()
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in chunks (wheels reach gigabytes)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

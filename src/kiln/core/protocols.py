@@ -24,6 +24,9 @@ class Found:
     # unsafe-first-match: the indexes (as `DistFile.index` names them) in priority order;
     # candidates are tried index by index, newest first within each. Empty: newest first.
     priority: tuple[str, ...] = ()
+    # The finder can read an sdist's metadata (by building it): a version with only an
+    # sdist is then a candidate, not a rejection.
+    builds_sdists: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -28,12 +31,14 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from kiln.cache.atomic import new_file_mode
 from kiln.cache.layout import Cache
 from kiln.core.dist import DistFile
 from kiln.core.errors import KilnError, NetworkError, NotFoundError, OfflineError
+from kiln.core.hashes import Hashes
 from kiln.core.metadata import CoreMetadata
 from kiln.core.protocols import FindResult, Found, NotFound, ProgressCallback
-from kiln.index.flat import list_flat
+from kiln.index.flat import list_flat, with_digests
 from kiln.index.index_url import IndexUrl
 from kiln.index.metadata import MetadataProbe, archive_path, fetch_metadata
 from kiln.index.simple_api import is_json_page, parse_html_page, parse_json_page
@@ -91,6 +96,7 @@ class _Shared:
     def __init__(self) -> None:
         self.pages = _Memo()
         self.flat = _Memo()
+        self.digests = _Memo()
         self.found = _Memo()
         self.metadata = _Memo()
         self.pool_lock = threading.Lock()
@@ -113,6 +119,7 @@ class IndexFinder:
         exclude_newer: datetime | None = None,
         exclude_newer_package: Mapping[NormalizedName, datetime | None] | None = None,
         pins: Mapping[NormalizedName, str] | None = None,
+        sdist_metadata: Callable[[DistFile], CoreMetadata] | None = None,
     ) -> None:
         # The default index goes last; the others keep the order they were given in.
         self.indexes = tuple(sorted(indexes, key=lambda index: index.default))
@@ -126,6 +133,8 @@ class IndexFinder:
             for name, when in (exclude_newer_package or {}).items()
         }
         self.pins: dict[NormalizedName, str] = dict(pins or {})
+        # Reads an sdist's metadata by building it; set by the commands that can build.
+        self.sdist_metadata = sdist_metadata
         self._shared = _Shared()
         for index in self.indexes:
             self._shared.probes[index.shown] = MetadataProbe()
@@ -150,7 +159,20 @@ class IndexFinder:
         pinned = self.pins.get(name)
         if pinned is not None:
             return self.find_on(name, pinned)
-        return self._shared.found.get(("find", name), lambda: self._find(name))
+        return self._buildable(self._shared.found.get(("find", name), lambda: self._find(name)))
+
+    def without_builds(self) -> IndexFinder:
+        """This finder, sharing everything, but offering no sdist as a candidate: what a
+        build environment is filled from, so that one build never needs another."""
+        twin = copy.copy(self)
+        twin.sdist_metadata = None
+        return twin
+
+    def _buildable(self, found: FindResult) -> FindResult:
+        # Found results are shared by every view; whether sdists count is this view's own.
+        if isinstance(found, Found) and self.sdist_metadata is not None:
+            return replace(found, builds_sdists=True)
+        return found
 
     def find_on(self, name: NormalizedName, index_name: str) -> FindResult:
         """The files of ``name`` on the index called ``index_name`` only (pinned sources);
@@ -164,9 +186,12 @@ class IndexFinder:
                 return Found(tuple(kept), tuple(dropped), self.cutoff(name))
             return NotFound(name, (index.shown,), tuple(dropped), self.cutoff(name))
 
-        return self._shared.found.get(("on", index_name, name), search)
+        return self._buildable(self._shared.found.get(("on", index_name, name), search))
 
     def metadata(self, file: DistFile) -> CoreMetadata:
+        hook = self.sdist_metadata
+        if not file.is_wheel and hook is not None:
+            return self._shared.metadata.get(file.url, lambda: hook(file))
         probe = self._shared.probes.get(file.index)
         return self._shared.metadata.get(
             file.url, lambda: fetch_metadata(file, self.client, self.cache, probe=probe)
@@ -320,7 +345,45 @@ class IndexFinder:
         )
 
     def _flat_listing(self, location: str) -> dict[NormalizedName, list[DistFile]]:
-        return self._shared.flat.get(("flat", location), lambda: list_flat(location, self.client))
+        return self._shared.flat.get(
+            ("flat", location),
+            lambda: with_digests(list_flat(location, self.client), self._downloaded_digest),
+        )
+
+    def _downloaded_digest(self, file: DistFile) -> str:
+        """The sha256 of a remote file its flat page lists without one, by downloading it.
+
+        A lock cannot be written without the hash; a wheel is kept where the metadata fallback
+        and `download` look for it, so the one download serves all three.
+        """
+        return self._shared.digests.get(file.url, lambda: self._fetch_for_digest(file))
+
+    def _fetch_for_digest(self, file: DistFile) -> str:
+        # Named per process and thread: two runs may hash the same file at once.
+        url_key = hashlib.sha256(file.url.encode()).hexdigest()[:32]
+        scratch = self.cache.tmpdir() / f"digest-{os.getpid()}-{threading.get_ident()}-{url_key}"
+        try:
+            sha256 = self.client.download(file.url, scratch, hashes=Hashes())
+        except OfflineError:
+            raise
+        except KilnError as exc:
+            raise KilnError(
+                f"`{file.filename}` from `{redact_url(file.index)}` has no hash, and "
+                "downloading it to compute one failed",
+                causes=(exc.message, *exc.causes),
+                hint="list the file with a `#sha256=...` fragment, or fix the download",
+            ) from None
+        # Keeping the wheel only saves a download later; failing to keep it loses nothing.
+        with contextlib.suppress(OSError):
+            if file.is_wheel:
+                keep = self.cache.archives / f"{sha256}.whl"
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                # The download's temporary file was private; a cache entry is not.
+                os.chmod(scratch, new_file_mode())
+                os.replace(scratch, keep)
+        with contextlib.suppress(OSError):
+            scratch.unlink()
+        return sha256
 
     def _split(
         self, name: NormalizedName, index: IndexUrl, files: Sequence[DistFile]

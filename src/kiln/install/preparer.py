@@ -18,7 +18,9 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 
 from kiln.cache.layout import Cache
+from kiln.core.build import WheelBuilder
 from kiln.core.errors import InstallError
+from kiln.core.hashes import file_sha256
 from kiln.core.protocols import Downloader, Reporter
 from kiln.install.plan import PlannedDist
 from kiln.install.wheel_cache import cached_wheel, unpack_wheel
@@ -35,8 +37,10 @@ def prepare(
     reporter: Reporter,
     *,
     jobs: int = 8,
+    builder: WheelBuilder | None = None,
 ) -> dict[NormalizedName, Path]:
-    """The unpacked cache folder of every one of ``dists``, fetching those not yet cached."""
+    """The unpacked cache folder of every one of ``dists``, fetching those not yet cached;
+    an sdist is fetched, verified and built into a wheel by ``builder``."""
     ready: dict[NormalizedName, Path] = {}
     remote: list[PlannedDist] = []
     for planned in dists:
@@ -46,7 +50,7 @@ def prepare(
         elif planned.candidate.name not in {p.candidate.name for p in remote}:
             remote.append(planned)
     for planned in remote:
-        if not planned.candidate.file.is_wheel:
+        if not planned.candidate.file.is_wheel and builder is None:
             raise InstallError(
                 f"`{planned.candidate.file.filename}` is not a wheel",
                 hint="building source distributions is not supported yet; pick a version "
@@ -62,7 +66,7 @@ def prepare(
     futures: dict[Future[Path], PlannedDist] = {}
     try:
         for planned in remote:
-            future = pool.submit(_fetch, planned, downloader, cache, reporter, cancel)
+            future = pool.submit(_fetch, planned, downloader, cache, reporter, cancel, builder)
             futures[future] = planned
         for future in as_completed(futures):
             ready[futures[future].candidate.name] = future.result()
@@ -91,6 +95,7 @@ def _fetch(
     cache: Cache,
     reporter: Reporter,
     cancel: threading.Event,
+    builder: WheelBuilder | None = None,
 ) -> Path:
     if cancel.is_set():
         raise _Cancelled
@@ -111,6 +116,9 @@ def _fetch(
         sha256 = downloader.download(file, dest, advance)
         if cancel.is_set():
             raise _Cancelled
+        if not file.is_wheel and builder is not None:
+            dest = builder.build_wheel(dest, f"{candidate.name} {candidate.version}")
+            sha256 = file_sha256(dest)
         return cached_wheel(sha256, cache) or unpack_wheel(dest, sha256, cache)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -28,7 +28,7 @@ class LockSelectError(KilnError):
 @dataclass(frozen=True)
 class Selected:
     package: LockedPackage
-    wheel: LockedFile
+    wheel: LockedFile  # the best wheel here, or the sdist where no wheel fits
 
 
 def select(
@@ -155,14 +155,15 @@ def _best_wheel(package: LockedPackage, env: Environment) -> LockedFile:
     ]
     if ranked:
         return min(ranked, key=lambda r: (r[0], r[1]))[2]
+    if package.sdist is not None:
+        # No wheel fits here: the installer builds one from the sdist.
+        return package.sdist
     # "torch-2.5.1+cpu-cp312-cp312-linux_x86_64.whl" -> "cp312-cp312-linux_x86_64"
     tags = [w.name.removesuffix(".whl").split("-", 2)[-1] for w in package.wheels]
     shown = ", ".join(tags[:_LISTED_WHEELS])
     if len(tags) > _LISTED_WHEELS:
         shown += f" and {len(tags) - _LISTED_WHEELS} more"
     causes = [f"the lock has wheels for {shown}" if tags else "the lock has no wheels for it"]
-    if package.sdist is not None:
-        causes.append(f"only the sdist `{package.sdist.name}` would fit, and kiln installs wheels")
     where = f" from `{package.index}`" if package.index else ""
     raise LockSelectError(
         f"no wheel of `{package.name}` {package.version}{where} fits {env.description}",

@@ -9,6 +9,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from kiln.core.errors import KilnError
 from kiln.core.markers import NEVER, intersect, requires_python_marker, union
 from kiln.lock.from_resolution import LockScope
 from kiln.project.pyproject import Pyproject
@@ -44,7 +45,29 @@ def source_condition(source: Source) -> Marker | None:
     return Marker(" and ".join(parts)) if parts else None
 
 
+class DirectReferenceError(KilnError):
+    """A `name @ URL` requirement, which kiln cannot lock yet: never swapped for an index
+    release of the same name."""
+
+
+def _refuse_direct_references(project: Pyproject) -> None:
+    every = [
+        *project.dependencies,
+        *(r for rs in project.optional_dependencies.values() for r in rs),
+        *(r for rs in project.dependency_groups.values() for r in rs),
+    ]
+    for requirement in every:
+        if requirement.url is not None:
+            raise DirectReferenceError(
+                f"`{requirement}` points at a URL, and kiln does not lock direct references yet",
+                causes=(f"`{project.path}` requires it",),
+                hint=f"require `{requirement.name}` from an index instead, or use uv for this "
+                "project",
+            )
+
+
 def project_roots(project: Pyproject) -> RootRequirements:
+    _refuse_direct_references(project)
     return RootRequirements(
         base=project.dependencies,
         extras=dict(project.optional_dependencies),

@@ -44,13 +44,15 @@ class VersionTable:
     versions: list[Version] = field(default_factory=list)
     files: dict[Version, list[DistFile]] = field(default_factory=dict)
     target: Target | None = None
+    # Whether an sdist-only version can be a candidate (its metadata comes from a build).
+    builds: bool = False
     _made: dict[Version, VersionChoice] = field(default_factory=dict)
 
     def choice(self, version: Version) -> VersionChoice:
         made = self._made.get(version)
         if made is None:
             assert self.target is not None
-            made = _choose_one(version, self.files[version], self.target)
+            made = _choose_one(version, self.files[version], self.target, self.builds)
             self._made[version] = made
         return made
 
@@ -94,6 +96,7 @@ def choose_files(
     target: Target,
     *,
     priority: Sequence[str] = (),
+    builds: bool = False,
 ) -> VersionTable:
     """Group ``files`` by version and pick, per version, the best wheel for ``target``.
 
@@ -103,8 +106,8 @@ def choose_files(
     version before it looks at a newer one elsewhere.
 
     Preference inside a version: a non-yanked file before a yanked one, then the best tag
-    rank. Source distributions are never chosen yet (there is no build frontend); they only
-    shape the rejection message.
+    rank. A source distribution is chosen only where no wheel fits and ``builds`` says its
+    metadata can be had by building it; otherwise it only shapes the rejection message.
     """
     by_version: dict[Version, list[DistFile]] = defaultdict(list)
     for file in files:
@@ -123,17 +126,21 @@ def choose_files(
 
         # Stable: newest first within one index.
         order.sort(key=index_rank)
-    return VersionTable(name, order, dict(by_version), target)
+    return VersionTable(name, order, dict(by_version), target, builds)
 
 
 def table_for(name: NormalizedName, found: FindResult, target: Target) -> VersionTable:
     """The version table of what a finder returned, in the order its strategy asks for."""
     if isinstance(found, Found):
-        return choose_files(name, found.files, target, priority=found.priority)
+        return choose_files(
+            name, found.files, target, priority=found.priority, builds=found.builds_sdists
+        )
     return VersionTable(name)
 
 
-def _choose_one(version: Version, files: list[DistFile], target: Target) -> VersionChoice:
+def _choose_one(
+    version: Version, files: list[DistFile], target: Target, builds: bool = False
+) -> VersionChoice:
     wheels = [f for f in files if f.is_wheel]
     python_ok = [
         f for f in wheels if _requires_python_ok(f.requires_python, target.python_full_version)
@@ -152,6 +159,12 @@ def _choose_one(version: Version, files: list[DistFile], target: Target) -> Vers
         # A lock serves the region through the sdist where no wheel fits; the metadata is
         # read from a wheel, as every file of one version declares the same.
         best = min(python_ok, key=lambda f: (f.yanked is not None, f.filename))
+        return VersionChoice(version, best, yanked=best.yanked is not None)
+    buildable = [
+        f for f in sdists if _requires_python_ok(f.requires_python, target.python_full_version)
+    ]
+    if builds and buildable:
+        best = min(buildable, key=lambda f: (f.yanked is not None, f.filename))
         return VersionChoice(version, best, yanked=best.yanked is not None)
 
     if not wheels:

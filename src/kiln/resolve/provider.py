@@ -127,6 +127,7 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         if cached is not None:
             return cached
         priority: tuple[str, ...] = ()
+        builds = False
         if name in self.direct:
             files: Sequence[DistFile] = (self.direct[name],)
         else:
@@ -139,7 +140,8 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
                 assert isinstance(found, Found)
                 files = found.files
                 priority = found.priority
-        table = choose_files(name, files, self.target, priority=priority)
+                builds = found.builds_sdists
+        table = choose_files(name, files, self.target, priority=priority, builds=builds)
         with self._lock:
             self.state.tables[name] = table
         return table

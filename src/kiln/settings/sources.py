@@ -27,6 +27,10 @@ class SourceConflictError(KilnError):
     """More than one source of a package applies to the same target."""
 
 
+class UnsupportedSourceError(KilnError):
+    """A source kiln cannot serve: never replaced by an index package of the same name."""
+
+
 def pins_for(
     sources: Mapping[NormalizedName, Sequence[Source]], region: RegionTarget
 ) -> dict[NormalizedName, str]:
@@ -47,6 +51,16 @@ def pins_for(
             )
         if applying and applying[0].index is not None:
             pins[package] = applying[0].index
+        elif applying:
+            # Taking the package from an index instead would install someone else's code
+            # under the name the user pointed elsewhere.
+            raise UnsupportedSourceError(
+                f"`{package}` comes from {_describe(applying[0])}, and kiln does not install "
+                "path, URL, git or workspace sources yet",
+                causes=(f"`tool.uv.sources.{package}` sets it",),
+                hint=f"remove that source to take `{package}` from the indexes, or use uv for "
+                "this project",
+            )
     return pins
 
 

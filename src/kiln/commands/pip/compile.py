@@ -21,6 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from kiln.cache.atomic import write_text
+from kiln.commands.build_support import sdist_metadata_hook
 from kiln.commands.context import CommandContext
 from kiln.commands.pip.install import direct_files
 from kiln.commands.pip.target import target_interpreter
@@ -253,6 +254,15 @@ def pip_compile(
         )
     else:
         finder = settings.finder(ctx.client, ctx.cache)
+    builder_python: list[Interpreter] = [interpreter] if interpreter is not None else []
+
+    def build_python() -> Interpreter:
+        # A universal resolution builds with the interpreter it would otherwise resolve for.
+        if not builder_python:
+            builder_python.append(_interpreter(ctx, request))
+        return builder_python[0]
+
+    finder.sdist_metadata = sdist_metadata_hook(ctx, finder, build_python)
     warnings: list[str] = []
     try:
         if interpreter is None:

@@ -11,6 +11,7 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from kiln.commands.build_support import SdistWheels, sdist_metadata_hook
 from kiln.commands.context import CommandContext
 from kiln.commands.pip.target import target_interpreter
 from kiln.commands.pip.torch_index import TorchIndexChoice, torch_finder
@@ -127,6 +128,7 @@ def pip_install(
         )
     else:
         finder = settings.finder(ctx.client, ctx.cache)
+    finder.sdist_metadata = sdist_metadata_hook(ctx, finder, lambda: interpreter)
     site = interpreter.site_packages()
     installed = installed_distributions(site)
     upgrade_names = {canonicalize_name(n) for n in request.upgrade_packages}
@@ -166,7 +168,13 @@ def pip_install(
         )
 
     started = time.perf_counter()
-    unpacked = prepare((*plan.cached, *plan.remote), finder, ctx.cache, ctx.reporter)
+    unpacked = prepare(
+        (*plan.cached, *plan.remote),
+        finder,
+        ctx.cache,
+        ctx.reporter,
+        builder=SdistWheels(ctx, finder, interpreter.executable),
+    )
     timings["prepare"] = time.perf_counter() - started
     started = time.perf_counter()
     options = InstallOptions(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from packaging.utils import NormalizedName
 
 from kiln.cache.atomic import write_text
+from kiln.commands.build_support import sdist_metadata_hook
 from kiln.commands.context import CommandContext
 from kiln.core.errors import KilnError
 from kiln.core.protocols import PackageFinder
@@ -32,6 +33,7 @@ from kiln.settings.torch_settings import ProjectTorch, parse_choice, project_tor
 if TYPE_CHECKING:
     from kiln.accel.backends import Backend
     from kiln.index.finder import IndexFinder
+    from kiln.python.interpreter import Interpreter
 
 LOCK_NAME = "pylock.toml"
 
@@ -181,6 +183,16 @@ def lock_project(
         every = with_backends(project, candidate_backends(choice), torch.index_url)
         indexes = project_indexes(index_args, every.uv)
     base = indexes.finder(ctx.client, ctx.cache)
+    found_python: list[Interpreter] = []
+
+    def build_python() -> Interpreter:
+        # Metadata an sdist must be built for is built with an interpreter the project allows.
+        if not found_python:
+            wanted = python or (str(project.requires_python) if project.requires_python else None)
+            found_python.append(find_interpreter(wanted, ctx.cache))
+        return found_python[0]
+
+    base.sdist_metadata = sdist_metadata_hook(ctx, base, build_python)
     if choice is not None:
         try:
             backends = lockable_backends(choice, project, base)

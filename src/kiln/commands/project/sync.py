@@ -10,6 +10,7 @@ from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from kiln.commands.build_support import SdistWheels
 from kiln.commands.context import CommandContext
 from kiln.commands.project.lock import LOCK_NAME, discover, existing_lock, lock_project
 from kiln.commands.project.torch_select import BackendChoice, choose_backend, lock_request
@@ -243,7 +244,13 @@ def sync_project(
     finder = indexes.finder(ctx.client, ctx.cache)
     started = time.perf_counter()
     try:
-        unpacked = prepare((*plan.cached, *plan.remote), finder, ctx.cache, ctx.reporter)
+        unpacked = prepare(
+            (*plan.cached, *plan.remote),
+            finder,
+            ctx.cache,
+            ctx.reporter,
+            builder=SdistWheels(ctx, finder, interpreter.executable),
+        )
     finally:
         finder.close()
     timings["prepare"] = time.perf_counter() - started

@@ -41,6 +41,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
             from kiln.cli.render_torch import run_torch
 
             return run_torch(ctx, args, console)
+        if args.verb in ("python", "cache") or (
+            args.verb == "pip" and args.pip_verb in ("check", "tree")
+        ):
+            from kiln.cli import render_tools
+
+            run_tool = {"python": render_tools.run_python, "cache": render_tools.run_cache}
+            return run_tool.get(args.verb, render_tools.run_pip_tool)(ctx, args, console)
         if args.verb == "pip":
             from kiln.cli import render_pip
 

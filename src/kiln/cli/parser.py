@@ -10,6 +10,7 @@ import argparse
 
 from kiln import __version__
 from kiln.cli.parser_project import add_project_verbs
+from kiln.cli.parser_tools import add_cache_verbs, add_pip_tool_verbs, add_python_verbs
 from kiln.cli.parser_torch import add_torch_verbs
 
 
@@ -267,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_python(show, "to read")
     _add_global(show)
     _add_compile(pip_verbs)
+    add_pip_tool_verbs(pip_verbs, _add_global, _add_python)
     add_project_verbs(verbs, _add_global, _add_index)
     add_torch_verbs(verbs, _add_global)
+    add_python_verbs(verbs, _add_global)
+    add_cache_verbs(verbs, _add_global)
     return parser

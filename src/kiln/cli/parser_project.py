@@ -71,6 +71,12 @@ def add_project_verbs(
     sync.add_argument("--frozen", action="store_true", help="install the lock as it is")
     sync.add_argument("--dry-run", action="store_true")
     sync.add_argument("-p", "--python", metavar="PYTHON")
+    sync.add_argument(
+        "--no-install-project", action="store_true", help="install the dependencies only"
+    )
+    sync.add_argument(
+        "--no-editable", action="store_true", help="install the project as a regular wheel"
+    )
     _add_torch_backend(sync)
     add_index(sync)
     add_global(sync)

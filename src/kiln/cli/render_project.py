@@ -56,6 +56,8 @@ def sync(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
         dry_run=args.dry_run,
         python=args.python,
         torch_backend=args.torch_backend,
+        no_install_project=args.no_install_project,
+        no_editable=args.no_editable,
     )
     result = sync_project(ctx, Path(args.project) if args.project else None, args, request)
     if result.created_venv:

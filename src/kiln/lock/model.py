@@ -16,7 +16,14 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-__all__ = ["Lock", "LockedDependency", "LockedFile", "LockedPackage", "torch_backend_group"]
+__all__ = [
+    "Lock",
+    "LockedDependency",
+    "LockedDirectory",
+    "LockedFile",
+    "LockedPackage",
+    "torch_backend_group",
+]
 
 
 def torch_backend_group(backend: str) -> NormalizedName:
@@ -66,6 +73,17 @@ class LockedPackage:
 
 
 @dataclass(frozen=True)
+class LockedDirectory:
+    """A source tree the lock installs by building it (PEP 751 `packages.directory`): the
+    project itself. It has no version: the tree's version is whatever its backend says."""
+
+    name: NormalizedName
+    path: str  # relative to the lock's folder, with `/`
+    editable: bool = True
+    marker: Marker | None = None
+
+
+@dataclass(frozen=True)
 class Lock:
     requires_python: SpecifierSet | None
     environments: tuple[Marker, ...]  # what the lock was resolved for; empty: everywhere
@@ -85,6 +103,7 @@ class Lock:
     # What the lock was asked to carry (`auto`, `cpu,cu124`): kept while the project is
     # unchanged, so the verbs that install do not relock to another set.
     torch_backend_request: str | None = None
+    directories: tuple[LockedDirectory, ...] = field(default=())
 
     @property
     def torch_backend_groups(self) -> tuple[NormalizedName, ...]:

@@ -25,7 +25,7 @@ from packaging.version import InvalidVersion, Version
 
 from kiln.core.errors import KilnError
 from kiln.lock.fingerprint import fingerprint
-from kiln.lock.model import Lock, LockedDependency, LockedFile, LockedPackage
+from kiln.lock.model import Lock, LockedDependency, LockedDirectory, LockedFile, LockedPackage
 from kiln.net.redact import strip_userinfo
 
 if sys.version_info >= (3, 11):
@@ -59,10 +59,12 @@ def dump_lock(lock: Lock) -> str:
     out.append(f"extras = {_inline_array(lock.extras)}")
     out.append(f"dependency-groups = {_inline_array(lock.dependency_groups)}")
     out.append(f"default-groups = {_inline_array(lock.default_groups)}")
-    if not lock.packages:
+    if not lock.packages and not lock.directories:
         out.append("packages = []")  # required, even when the project depends on nothing
     for package in lock.packages:
         out += ["", *_package_lines(package)]
+    for directory in lock.directories:
+        out += ["", *_directory_lines(directory)]
     out += ["", "[tool.kiln]", f"input-fingerprint = {_string(lock.fingerprint)}"]
     if lock.unsupported:
         rows = [
@@ -78,6 +80,15 @@ def dump_lock(lock: Lock) -> str:
     if lock.torch_backends:
         out.append(f"torch-backends = {_inline_array(lock.torch_backends)}")
     return "\n".join(out) + "\n"
+
+
+def _directory_lines(directory: LockedDirectory) -> list[str]:
+    out = ["[[packages]]", f"name = {_string(directory.name)}"]
+    if directory.marker is not None:
+        out.append(f"marker = {_string(_marker(directory.marker))}")
+    editable = "true" if directory.editable else "false"
+    out.append(f"directory = {{ path = {_string(directory.path)}, editable = {editable} }}")
+    return out
 
 
 def _package_lines(package: LockedPackage) -> list[str]:
@@ -249,7 +260,16 @@ class _Reader:
             extras=self.strings(data, "", "extras"),
             dependency_groups=self.strings(data, "", "dependency-groups"),
             default_groups=self.strings(data, "", "default-groups"),
-            packages=tuple(self.package(p, f"packages[{i}]") for i, p in enumerate(packages)),
+            packages=tuple(
+                self.package(p, f"packages[{i}]")
+                for i, p in enumerate(packages)
+                if not (isinstance(p, dict) and "directory" in p)
+            ),
+            directories=tuple(
+                self.directory(p, f"packages[{i}]")
+                for i, p in enumerate(packages)
+                if isinstance(p, dict) and "directory" in p
+            ),
             fingerprint=fp,
             created_by=self.get(data, "", "created-by", str, "kiln"),
             unsupported=self.unsupported(kiln),
@@ -304,6 +324,22 @@ class _Reader:
                 self.dependency(d, f"{at}dependencies[{i}]")
                 for i, d in enumerate(self.get(table, at, "dependencies", list, []))
             ),
+        )
+
+    def directory(self, table: dict[str, Any], where: str) -> LockedDirectory:
+        at = where + "."
+        name = self.get(table, at, "name", str, None)
+        if name is None:
+            raise self.fail(at + "name", "is missing")
+        source = self.get(table, at, "directory", dict, {})
+        path = self.get(source, at + "directory.", "path", str, None)
+        if path is None:
+            raise self.fail(at + "directory.path", "is missing")
+        return LockedDirectory(
+            name=canonicalize_name(name),
+            path=path,
+            editable=self.get(source, at + "directory.", "editable", bool, False),
+            marker=self.marker(self.get(table, at, "marker", str, None), at + "marker"),
         )
 
     def dependency(self, table: object, where: str) -> LockedDependency:

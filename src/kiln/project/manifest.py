@@ -66,6 +66,14 @@ def _refuse_direct_references(project: Pyproject) -> None:
             )
 
 
+def is_packaged(project: Pyproject) -> bool:
+    """Whether the project itself is installed into its environment, as uv decides:
+    `tool.uv.package` when set, else whether it declares a `[build-system]`."""
+    if project.uv.package is not None:
+        return bool(project.uv.package)
+    return project.build_system is not None
+
+
 def project_roots(project: Pyproject) -> RootRequirements:
     _refuse_direct_references(project)
     return RootRequirements(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.cache.atomic import write_text
 from kiln.commands.build_support import sdist_metadata_hook
@@ -17,10 +17,10 @@ from kiln.core.errors import KilnError
 from kiln.core.protocols import PackageFinder
 from kiln.lock.fingerprint import fingerprint
 from kiln.lock.from_resolution import resolution_to_lock
-from kiln.lock.model import Lock
+from kiln.lock.model import Lock, LockedDirectory
 from kiln.lock.preferences import lock_preferences
 from kiln.lock.pylock_toml import dump_lock, load_lock
-from kiln.project.manifest import project_manifest, project_scope
+from kiln.project.manifest import is_packaged, project_manifest, project_scope
 from kiln.project.pyproject import Pyproject, find_project, load_pyproject
 from kiln.python.discovery import find_interpreter
 from kiln.resolve.forks import ForkStrategy
@@ -94,6 +94,7 @@ def lock_inputs(
         "constraints": sorted(str(r) for r in project.uv.constraint_dependencies),
         "overrides": sorted(str(r) for r in project.uv.override_dependencies),
         "fork-strategy": fork_strategy or project.uv.fork_strategy or "requires-python",
+        "package": is_packaged(project),
     }
 
 
@@ -228,6 +229,10 @@ def lock_project(
         torch_backend_request=request_text,
     )
     lock = resolution_to_lock(scope, result, inputs_hash)
+    if is_packaged(project) and project.name:
+        # The project itself, built from its folder: editable, as uv installs it.
+        own = LockedDirectory(canonicalize_name(project.name), ".", editable=True)
+        lock = replace(lock, directories=(own,))
     text = dump_lock(lock)
     changed = not path.exists() or path.read_text(encoding="utf-8") != text
     if changed and write:  # a dry run resolves but writes nothing

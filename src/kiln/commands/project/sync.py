@@ -13,6 +13,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from kiln.commands.build_support import SdistWheels
 from kiln.commands.context import CommandContext
 from kiln.commands.project.lock import LOCK_NAME, discover, existing_lock, lock_project
+from kiln.commands.project.own_project import OwnProject, own_project
 from kiln.commands.project.torch_select import BackendChoice, choose_backend, lock_request
 from kiln.core.dist import Candidate, DistFile
 from kiln.core.errors import KilnError, UsageError
@@ -20,7 +21,7 @@ from kiln.core.hashes import Hashes
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
-from kiln.install.plan import InstallPlan, plan_install
+from kiln.install.plan import DEFAULT_KEEP, InstallPlan, plan_install
 from kiln.install.preparer import prepare
 from kiln.lock.model import Lock, torch_backend_group
 from kiln.lock.select import select
@@ -53,6 +54,8 @@ class SyncRequest:
     dry_run: bool = False
     python: str | None = None
     torch_backend: str | None = None  # --torch-backend: which build to install
+    no_install_project: bool = False
+    no_editable: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,7 +239,15 @@ def sync_project(
     installed = (
         [] if request.dry_run and created else installed_distributions(interpreter.site_packages())
     )
-    plan = plan_install(candidates, installed, ctx.cache, exact=not request.inexact)
+    own = OwnProject()
+    if not request.no_install_project:
+        own = own_project(
+            ctx, project, lock, interpreter.executable, installed, None,
+            editable=not request.no_editable,
+        )  # fmt: skip
+    keep = DEFAULT_KEEP | own.keep
+    wanted = [*candidates, *([own.candidate] if own.candidate is not None else [])]
+    plan = plan_install(wanted, installed, ctx.cache, exact=not request.inexact, keep=keep)
     if request.dry_run or plan.is_empty:
         # Nothing to fetch or change: no HTTP client, no index settings (kiln run's fast path).
         return SyncResult(project, interpreter, selection, plan, None, created, timings, torch)
@@ -244,6 +255,15 @@ def sync_project(
     finder = indexes.finder(ctx.client, ctx.cache)
     started = time.perf_counter()
     try:
+        if own.candidate is not None:
+            # Built before anything is installed: a failing backend leaves `.venv` as it was.
+            own = own_project(
+                ctx, project, lock, interpreter.executable, installed, finder,
+                editable=not request.no_editable,
+            )  # fmt: skip
+            assert own.candidate is not None
+            wanted = [*candidates, own.candidate]
+            plan = plan_install(wanted, installed, ctx.cache, exact=not request.inexact, keep=keep)
         unpacked = prepare(
             (*plan.cached, *plan.remote),
             finder,
@@ -257,7 +277,12 @@ def sync_project(
     started = time.perf_counter()
     options = InstallOptions(python_executable=interpreter.executable)
     report = execute(
-        plan, unpacked, interpreter.scheme, options, requested=frozenset(c.name for c in candidates)
+        plan,
+        unpacked,
+        interpreter.scheme,
+        options,
+        requested=frozenset(c.name for c in wanted),
+        direct_urls=own.direct_urls,
     )
     timings["install"] = time.perf_counter() - started
     return SyncResult(project, interpreter, selection, plan, report, created, timings, torch)

@@ -44,7 +44,16 @@ def kiln_env(cache: Path, extra: dict[str, str] | None = None) -> dict[str, str]
         for key, value in os.environ.items()
         if not key.startswith(("PIP_", "UV_", "KILN_")) and key != "VIRTUAL_ENV"
     }
-    env.update(KILN_CACHE_DIR=str(cache), PIP_CONFIG_FILE=os.devnull, NO_COLOR="1")
+    # User and system config files (kiln.toml, uv.toml) come from folders of the test's own,
+    # never from this machine's ~/.config or /etc.
+    config = cache.parent / "config-dirs"
+    env.update(
+        KILN_CACHE_DIR=str(cache),
+        PIP_CONFIG_FILE=os.devnull,
+        NO_COLOR="1",
+        XDG_CONFIG_HOME=str(config / "user"),
+        XDG_CONFIG_DIRS=str(config / "system"),
+    )
     env.update(extra or {})
     return env
 

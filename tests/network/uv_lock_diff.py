@@ -473,8 +473,14 @@ def lock_and_compare(text: str, work: Path, tools: Tools) -> ProjectResult:
             return result
         exports[selection.label] = Pylock.from_dict(tomllib.loads(out.read_text()))
 
+    # As for uv: no KILN_NO_CONFIG, which would drop `[tool.uv]` as `--no-config` does.
     kiln_env = clean_env(
-        {"KILN_CACHE_DIR": str(tools.kiln_cache), "KILN_NO_CONFIG": "1"}, tools.path_dirs
+        {
+            "KILN_CACHE_DIR": str(tools.kiln_cache),
+            "XDG_CONFIG_HOME": str(work / "kiln-config"),
+            "XDG_CONFIG_DIRS": str(work / "kiln-config-system"),
+        },
+        tools.path_dirs,
     )
     kiln_locked = run(
         [sys.executable, "-m", "kiln", "lock", "--project", str(kiln_root)], kiln_root, kiln_env

@@ -8,10 +8,15 @@ from pathlib import Path
 from kiln.cli.console import Console
 from kiln.cli.progress import make_reporter
 from kiln.commands.context import CommandContext
+from kiln.settings.config_files import ARGS_ATTRIBUTE, load_config
 from kiln.settings.global_settings import GlobalSettings
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    config = load_config(args)
+    for warning in config.warnings:
+        console.warn(warning)
+    setattr(args, ARGS_ATTRIBUTE, config)
     settings = GlobalSettings.resolve(args)
     reporter = make_reporter(settings.quiet)
     ctx = CommandContext.create(settings, reporter)
@@ -33,6 +38,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 "export": render_project.export,
             }[args.verb]
             return handler(ctx, args, console)
+        if args.verb == "build":
+            from kiln.cli.render_build import build
+
+            return build(ctx, args, console)
         if args.verb == "init":
             from kiln.cli.render_project import init
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from kiln import __version__
+from kiln.cli.parser_build import add_build_verb
 from kiln.cli.parser_project import add_project_verbs
 from kiln.cli.parser_tools import add_cache_verbs, add_pip_tool_verbs, add_python_verbs
 from kiln.cli.parser_torch import add_torch_verbs
@@ -42,6 +43,18 @@ def _add_global(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     )
     group.add_argument(
         "--offline", action="store_true", default=default(False), help="use only the cache"
+    )
+    group.add_argument(
+        "--config-file",
+        metavar="PATH",
+        default=default(None),
+        help="read settings from this kiln.toml or uv.toml alone (KILN_CONFIG_FILE)",
+    )
+    group.add_argument(
+        "--no-config",
+        action="store_true",
+        default=default(False),
+        help="read no kiln.toml, uv.toml nor [tool.uv] settings (KILN_NO_CONFIG)",
     )
 
 
@@ -270,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compile(pip_verbs)
     add_pip_tool_verbs(pip_verbs, _add_global, _add_python)
     add_project_verbs(verbs, _add_global, _add_index)
+    add_build_verb(verbs, _add_global, _add_index)
     add_torch_verbs(verbs, _add_global)
     add_python_verbs(verbs, _add_global)
     add_cache_verbs(verbs, _add_global)

@@ -31,12 +31,24 @@ class GlobalSettings:
 
     @classmethod
     def resolve(cls, args: Any, env: Mapping[str, str] | None = None) -> GlobalSettings:
+        # Imported here: the files' module reads variables with this module's helpers.
+        from kiln.settings.config_files import ConfigLayer, config_of
+
         env = os.environ if env is None else env
+        config = config_of(args)
+        files = config.for_global() if config is not None else ConfigLayer()
+
+        def switch(attr: str, var: str, file_value: bool | None) -> bool:
+            # A variable set to false overrides a file's true, as a flag would.
+            if getattr(args, attr, False):
+                return True
+            return env_flag(env, var) if env_value(env, var) else bool(file_value)
+
         cache_dir = getattr(args, "cache_dir", None) or env_value(env, "KILN_CACHE_DIR")
         return cls(
-            cache_dir=Path(cache_dir) if cache_dir else None,
-            no_cache=bool(getattr(args, "no_cache", False)) or env_flag(env, "KILN_NO_CACHE"),
-            offline=bool(getattr(args, "offline", False)) or env_flag(env, "KILN_OFFLINE"),
+            cache_dir=Path(cache_dir) if cache_dir else files.cache_dir,
+            no_cache=switch("no_cache", "KILN_NO_CACHE", files.no_cache),
+            offline=switch("offline", "KILN_OFFLINE", files.offline),
             quiet=int(getattr(args, "quiet", 0) or 0),
             verbose=int(getattr(args, "verbose", 0) or 0),
         )

@@ -28,6 +28,7 @@ from kiln.core.errors import UsageError
 from kiln.index.index_url import IndexUrl
 from kiln.project.uv_legacy_keys import PipIndexKeys
 from kiln.project.uv_tables import IndexEntry, UvTables, parse_exclude_newer
+from kiln.settings.config_files import ConfigLayer, config_of, without_settings
 from kiln.settings.global_settings import env_flag, env_value
 
 if TYPE_CHECKING:
@@ -96,10 +97,13 @@ class IndexSettings:
         file_find_links: Sequence[str] = (),
         file_no_index: bool = False,
     ) -> IndexSettings:
-        """The pip interface: flags and variables, then requirements-file options."""
+        """The pip interface: flags and variables, then requirements-file options, then the
+        configuration files (`kiln.settings.config_files`), the nearest `[tool.uv]` included."""
+        config = config_of(args)
         return index_settings(
             args,
             env,
+            files=config.for_pip() if config is not None else None,
             requirements_index_url=file_index_url,
             requirements_extra_index_urls=file_extra_index_urls,
             requirements_find_links=file_find_links,
@@ -120,10 +124,13 @@ def index_settings(
     requirements_find_links: Sequence[str] = (),
     requirements_no_index: bool = False,
     project_pip_indexes: PipIndexKeys | None = None,
+    files: ConfigLayer | None = None,
 ) -> IndexSettings:
     """Merge flags (``args``, read with getattr so any verb's namespace fits), the
-    environment and the project's `[[tool.uv.index]]` entries into one `IndexSettings`."""
+    environment, the project's `[[tool.uv.index]]` entries and, below them, the
+    configuration ``files`` into one `IndexSettings`."""
     env = os.environ if env is None else env
+    files = files or ConfigLayer()
 
     def flag_or_env(attr: str, var: str) -> str | None:
         value = getattr(args, attr, None)
@@ -155,28 +162,37 @@ def index_settings(
                 requirements_index_url, default=True, origin="a requirements file", named=False
             )
         )
-    entries += [_from_entry(entry) for entry in project_indexes]
+    entries += [_from_entry(entry) for entry in (*project_indexes, *files.indexes)]
     legacy = project_pip_indexes or PipIndexKeys()
     # uv ranks these below `[[tool.uv.index]]`, and a `default = true` index above `index-url`.
     entries += [
         parse_index(v, origin="`tool.uv.extra-index-url`", named=False)
         for v in legacy.extra_index_urls
     ]
+    entries += [
+        parse_index(v, origin="`extra-index-url`", named=False) for v in files.extra_index_urls
+    ]
     if legacy.index_url:
         entries.append(
             parse_index(legacy.index_url, default=True, origin="`tool.uv.index-url`", named=False)
+        )
+    if files.index_url:
+        entries.append(
+            parse_index(files.index_url, default=True, origin="`index-url`", named=False)
         )
 
     links = [
         *flags_or_env("find_links", "KILN_FIND_LINKS"),
         *requirements_find_links,
         *legacy.find_links,
+        *files.find_links,
     ]
     no_index = (
         bool(getattr(args, "no_index", False))
         or env_flag(env, "KILN_NO_INDEX")
         or requirements_no_index
         or legacy.no_index
+        or bool(files.no_index)
     )
     return IndexSettings(
         indexes=() if no_index else _ordered(entries),
@@ -185,10 +201,14 @@ def index_settings(
             getattr(args, "index_strategy", None)
             or env_value(env, "KILN_INDEX_STRATEGY")
             or project_strategy
+            or files.index_strategy
             or "first-index"
         ),
-        exclude_newer=_exclude_newer(args, env, project_exclude_newer),
-        exclude_newer_package=dict(project_exclude_newer_package or {}),
+        exclude_newer=_exclude_newer(args, env, project_exclude_newer or files.exclude_newer),
+        exclude_newer_package={
+            **files.exclude_newer_package,
+            **(project_exclude_newer_package or {}),
+        },
     )
 
 
@@ -198,11 +218,15 @@ ProjectIndexes = IndexSettings
 
 def project_indexes(args: Any, uv: UvTables, env: Mapping[str, str] | None = None) -> IndexSettings:
     """`index_settings` for a project: its `[[tool.uv.index]]` entries, `index-strategy`
-    and `exclude-newer` below the flags and variables."""
+    and `exclude-newer` below the flags and variables, the configuration files below them."""
+    config = config_of(args)
+    if config is not None and config.masks_project:
+        uv = without_settings(uv)
     legacy = uv.pip_indexes
     return index_settings(
         args,
         env,
+        files=config.for_project() if config is not None else None,
         project_indexes=uv.indexes,
         project_pip_indexes=legacy,
         project_strategy=uv.index_strategy,

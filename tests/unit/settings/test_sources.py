@@ -8,7 +8,7 @@ from packaging.utils import NormalizedName
 
 from kiln.project.uv_tables import Source
 from kiln.resolve.region import Region
-from kiln.settings.sources import SourceConflictError, pins_for
+from kiln.settings.sources import SourceConflictError, UnsupportedSourceError, pins_for
 
 TORCH = NormalizedName("torch")
 
@@ -82,6 +82,17 @@ def test_a_source_marker_and_extra_must_both_hold() -> None:
     assert pins_for(sources, region(f"{LINUX} and 'cpu' not in extras")) == {}
 
 
-def test_a_path_source_that_applies_pins_no_index() -> None:
+def test_a_path_source_that_applies_is_refused_not_taken_from_an_index() -> None:
     sources = {NormalizedName("mylib"): (Source(path="../mylib"),)}
+    with pytest.raises(UnsupportedSourceError) as info:
+        pins_for(sources, region(LINUX))
+    assert "`mylib` comes from path = `../mylib`" in info.value.message
+
+
+def test_a_path_source_elsewhere_pins_nothing_here() -> None:
+    sources = {
+        NormalizedName("mylib"): (
+            Source(path="../mylib", marker=Marker("sys_platform == 'win32'")),
+        )
+    }
     assert pins_for(sources, region(LINUX)) == {}

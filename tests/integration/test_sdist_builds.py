@@ -3,12 +3,11 @@ wheel once, and installed by `pip install` and by `sync` from a lock that record
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 from tests.support.index_server import IndexServer
-from tests.support.uv import uv_command
+from tests.support.uv import uv_command, uv_install_lock
 from tests.support.venvs import installed_versions, python_of
 from tests.support.wheels import Pkg
 
@@ -81,18 +80,6 @@ def test_a_lock_records_the_sdist_and_sync_builds_it(
     # Another PEP 751 installer builds the same sdist from the same lock.
     other = tmp_path / "other"
     kiln("venv", str(other), "--python", "3.12", check=True)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("UV_", "PIP_", "KILN_")) and k != "VIRTUAL_ENV"
-    }
-    env.update(UV_CACHE_DIR=str(tmp_path / "uv-cache"), XDG_CONFIG_HOME=str(tmp_path / "xdg"))
-    done = subprocess.run(
-        [*uv, "pip", "install", "-r", str(root / "pylock.toml"), "--python", str(other)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = uv_install_lock(uv, root / "pylock.toml", other, tmp_path)
     assert done.returncode == 0, done.stderr
     assert installed_versions(other) == installed_versions(root / ".venv")

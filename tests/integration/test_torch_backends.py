@@ -8,14 +8,12 @@ and a rocm6.2 build of 2.5.1; PyPI holds the plain 2.5.1 (CUDA on Linux).
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support.index_server import IndexServer
-from tests.support.uv import uv_command
+from tests.support.uv import uv_command, uv_install_lock
 from tests.support.venvs import installed_versions
 
 AUTO_PROJECT = """[project]
@@ -134,19 +132,7 @@ def test_another_pep751_installer_gets_the_default_builds(
     kiln("lock", cwd=root, env=server_env(torch_server), check=True)
     venv = tmp_path / "other"
     kiln("venv", str(venv), "--python", "3.12", check=True)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("UV_", "PIP_", "KILN_")) and k != "VIRTUAL_ENV"
-    }
-    env.update(UV_CACHE_DIR=str(tmp_path / "uv-cache"), XDG_CONFIG_HOME=str(tmp_path / "xdg"))
-    done = subprocess.run(
-        [*uv, "pip", "install", "-r", str(root / "pylock.toml"), "--python", str(venv)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = uv_install_lock(uv, root / "pylock.toml", venv, tmp_path)
     assert done.returncode == 0, done.stderr
     got = installed_versions(venv)
     assert got["torch"] == "2.5.1", "the region with no backend group is PyPI's build"

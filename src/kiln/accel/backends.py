@@ -13,11 +13,11 @@ from typing import Final, Literal
 from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.accel import tables
+from kiln.accel.defaults import DEFAULT_TORCH_INDEX_URL as DEFAULT_TORCH_INDEX_URL
 from kiln.core.errors import UsageError
 
 BackendKind = Literal["cpu", "cuda", "rocm", "xpu"]
 
-DEFAULT_TORCH_INDEX_URL = "https://download.pytorch.org/whl"
 
 AUTO: Final = "auto"
 

@@ -97,7 +97,7 @@ def _from_flag(flag: str | None, env: Mapping[str, str]) -> TorchChoice | None:
 
 
 def _index_url(env: Mapping[str, str], kiln: KilnTables | None) -> str:
-    from kiln.accel.backends import DEFAULT_TORCH_INDEX_URL
+    from kiln.accel.defaults import DEFAULT_TORCH_INDEX_URL
 
     value = env.get("KILN_TORCH_INDEX_URL", "").strip() or (
         kiln.torch_index_url if kiln is not None else None

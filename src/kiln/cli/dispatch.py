@@ -19,7 +19,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     setattr(args, ARGS_ATTRIBUTE, config)
     settings = GlobalSettings.resolve(args)
     reporter = make_reporter(settings.quiet)
-    ctx = CommandContext.create(settings, reporter)
+    ctx = CommandContext.create(settings, reporter, log=console.debug)
     try:
         if args.verb == "venv":
             from kiln.cli.render_venv import venv

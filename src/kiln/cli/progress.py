@@ -1,4 +1,5 @@
-"""Download progress on a terminal; nothing at all when stderr is not one (CI, pipes, tests)."""
+"""Progress on a terminal (projects being resolved, files being downloaded); nothing at all
+when stderr is not one (CI, pipes, tests) or with `-q`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class RichReporter:
         self._lock = threading.Lock()
         self._progress: Any = None
         self._tasks: dict[str, Any] = {}
+        self._resolving: Any = None
 
     def _ensure(self) -> Any:
         if self._progress is None:
@@ -35,6 +37,10 @@ class RichReporter:
     def download_started(self, key: str, label: str, total: int | None) -> ProgressCallback:
         with self._lock:
             progress = self._ensure()
+            if self._resolving is not None:
+                # Downloads start once resolving is done.
+                progress.remove_task(self._resolving)
+                self._resolving = None
             task = progress.add_task(label, total=total)
             self._tasks[key] = task
 
@@ -42,6 +48,15 @@ class RichReporter:
             progress.update(task, advance=advanced_bytes)
 
         return advance
+
+    def resolving(self, name: str, seen: int) -> None:
+        with self._lock:
+            progress = self._ensure()
+            label = f"Resolving {seen} packages: {name}"
+            if self._resolving is None:
+                self._resolving = progress.add_task(label, total=None)
+            else:
+                progress.update(self._resolving, description=label)
 
     def download_finished(self, key: str) -> None:
         with self._lock:
@@ -51,6 +66,7 @@ class RichReporter:
 
     def close(self) -> None:
         with self._lock:
+            self._resolving = None
             if self._progress is not None:
                 self._progress.stop()
                 self._progress = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,11 +31,18 @@ class CommandContext:
     settings: GlobalSettings
     cache: Cache
     reporter: Reporter = field(default_factory=SilentReporter)
+    # Where `-v` sends its lines (the CLI's console); None: nowhere.
+    log: Callable[[str], None] | None = None
     _client: HttpClient | None = None
 
     @classmethod
-    def create(cls, settings: GlobalSettings, reporter: Reporter | None = None) -> CommandContext:
-        return cls(settings, open_cache(settings), reporter or SilentReporter())
+    def create(
+        cls,
+        settings: GlobalSettings,
+        reporter: Reporter | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> CommandContext:
+        return cls(settings, open_cache(settings), reporter or SilentReporter(), log)
 
     @property
     def client(self) -> HttpClient:
@@ -42,5 +50,9 @@ class CommandContext:
         if self._client is None:
             from kiln.net.client import HttpClient
 
-            self._client = HttpClient(offline=self.settings.offline, cache=self.cache)
+            self._client = HttpClient(
+                offline=self.settings.offline,
+                cache=self.cache,
+                log=self.log if self.settings.verbose > 0 else None,
+            )
         return self._client

@@ -85,6 +85,10 @@ class Reporter(Protocol):
 
     def download_finished(self, key: str) -> None: ...
 
+    def resolving(self, name: str, seen: int) -> None:
+        """The resolver looked ``name`` up: the ``seen``-th project of this resolution."""
+        ...
+
 
 class SilentReporter:
     """Reports nothing; the default for tests and non-terminal output."""
@@ -94,6 +98,37 @@ class SilentReporter:
 
     def download_finished(self, key: str) -> None:
         return None
+
+    def resolving(self, name: str, seen: int) -> None:
+        return None
+
+
+class ReportingFinder:
+    """A finder that tells a reporter each project it is asked for, once: the progress of a
+    resolution, which otherwise says nothing for as long as the network takes."""
+
+    def __init__(
+        self,
+        finder: PackageFinder,
+        reporter: Reporter,
+        seen: set[NormalizedName] | None = None,
+    ) -> None:
+        self._finder = finder
+        self._reporter = reporter
+        # Shared by the finders of one resolution's regions, so the count is the lock's.
+        self._seen: set[NormalizedName] = set() if seen is None else seen
+
+    def find(self, name: NormalizedName) -> FindResult:
+        if name not in self._seen:
+            self._seen.add(name)
+            self._reporter.resolving(name, len(self._seen))
+        return self._finder.find(name)
+
+    def metadata(self, file: DistFile) -> CoreMetadata:
+        return self._finder.metadata(file)
+
+    def prefetch(self, files: Sequence[DistFile]) -> None:
+        self._finder.prefetch(files)
 
 
 def _ignore(advanced_bytes: int) -> None:

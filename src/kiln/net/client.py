@@ -92,8 +92,11 @@ class HttpClient:
         backoff: float = 0.5,
         env: Mapping[str, str] | None = None,
         refresh: bool = False,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         environ = os.environ if env is None else env
+        # `-v`: one line per request sent; URLs never carry credentials.
+        self.log = log
         if retries is None:
             retries = _int_env(environ, "KILN_HTTP_RETRIES", 3)
         if timeout is None:
@@ -266,6 +269,9 @@ class HttpClient:
                 decode_content=not stream,
                 timeout=self._timeout,
             )
+            if self.log is not None:
+                ranged = f" ({headers['Range']})" if "Range" in headers else ""
+                self.log(f"{method} {redact_url(wire)}{ranged} -> {resp.status}")
             location = resp.headers.get("location")
             if resp.status not in _REDIRECT_STATUSES or not location:
                 return wire, resp

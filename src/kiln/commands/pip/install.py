@@ -18,6 +18,7 @@ from kiln.commands.pip.torch_index import TorchIndexChoice, torch_finder
 from kiln.core.dist import DistFile
 from kiln.core.errors import UsageError
 from kiln.core.hashes import Hashes
+from kiln.core.protocols import ReportingFinder
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
@@ -138,7 +139,7 @@ def pip_install(
     try:
         resolution = resolve(
             wanted.requirements,
-            finder,
+            ReportingFinder(finder, ctx.reporter),
             env,
             constraints=wanted.constraints,
             preferences=preferences,

@@ -14,7 +14,7 @@ from kiln.cache.atomic import write_text
 from kiln.commands.build_support import sdist_metadata_hook
 from kiln.commands.context import CommandContext
 from kiln.core.errors import KilnError
-from kiln.core.protocols import PackageFinder
+from kiln.core.protocols import PackageFinder, ReportingFinder
 from kiln.lock.fingerprint import fingerprint
 from kiln.lock.from_resolution import resolution_to_lock
 from kiln.lock.model import Lock, LockedDirectory
@@ -209,13 +209,16 @@ def lock_project(
     )
     # One view per set of pins; views share pages, metadata and connections with ``base``.
     finders: dict[tuple[tuple[str, str], ...], IndexFinder] = {}
+    reporting: dict[tuple[tuple[str, str], ...], PackageFinder] = {}
+    seen: set[NormalizedName] = set()
 
     def finder_for(region: Region) -> PackageFinder:
         pins = pins_for(project.uv.sources, region)
         key = tuple(sorted(pins.items()))
         if key not in finders:
             finders[key] = base.with_pins(pins)
-        return finders[key]
+            reporting[key] = ReportingFinder(finders[key], ctx.reporter, seen)
+        return reporting[key]
 
     try:
         result = resolve_universal(manifest, finder_for)

@@ -10,7 +10,7 @@ from kiln.commands.context import CommandContext
 from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter
 from kiln.python.venv import OnExisting, create_venv
-from kiln.settings.global_settings import env_flag
+from kiln.settings.global_settings import env_flag, env_value
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def make_venv(
     allow_existing: bool = False,
 ) -> VenvResult:
     target = Path(path or ".venv")
-    base = find_interpreter(python or os.environ.get("KILN_PYTHON") or None, ctx.cache)
+    base = find_interpreter(python or env_value(os.environ, "KILN_PYTHON"), ctx.cache)
     # As uv where it cannot ask: an environment already there is kept unless told otherwise,
     # and `--allow-existing` wins over `--clear`.
     on_existing: OnExisting = "fail"

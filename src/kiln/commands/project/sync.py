@@ -30,6 +30,7 @@ from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter, inspect_interpreter
 from kiln.python.request import VersionRequest, parse_request
 from kiln.python.venv import create_venv
+from kiln.settings.global_settings import env_value
 from kiln.settings.index_settings import project_indexes
 from kiln.settings.torch_settings import project_torch
 
@@ -128,6 +129,8 @@ def project_environment(
     Without ``create`` (a dry run) nothing is written: where `.venv` would be made, the base
     interpreter it would be made from is returned in its place, with True.
     """
+    # `--python`, else KILN_PYTHON (then uv's UV_PYTHON), as uv reads its own.
+    python = python or env_value(os.environ, "KILN_PYTHON")
     venv = project.root / ".venv"
     executable = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     if executable.exists():

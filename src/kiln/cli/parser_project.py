@@ -190,5 +190,8 @@ def add_project_verbs(
     export.add_argument("--group", action="append", default=[], metavar="GROUP")
     export.add_argument("--no-hashes", action="store_true")
     export.add_argument("--frozen", action="store_true", help="read the lock as it is")
+    export.add_argument(
+        "-p", "--python", metavar="PYTHON", help="the interpreter for discovery and builds"
+    )
     add_index(export)
     add_global(export)

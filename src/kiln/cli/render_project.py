@@ -63,6 +63,8 @@ def sync(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
     if result.created_venv:
         made = "Would create" if args.dry_run else "Created"
         console.info(f"{made} virtual environment at: {result.project.root / '.venv'}")
+    for note in result.notes:
+        console.warn(note)
     _report_torch(result, console)
     plan = result.plan
     to_install = [p.candidate for p in (*plan.cached, *plan.remote)]
@@ -240,6 +242,13 @@ def tree(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
 def export(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
     from kiln.commands.project.inspect import project_export
 
+    frozen = args.frozen
+    if args.python is not None and not frozen:
+        from kiln.commands.project.lock import lock_project
+
+        # The interpreter only matters to locking, so lock with it here and export that lock.
+        lock_project(ctx, Path(args.project) if args.project else None, args, python=args.python)
+        frozen = True
     text = project_export(
         ctx,
         Path(args.project) if args.project else None,
@@ -249,7 +258,7 @@ def export(ctx: CommandContext, args: argparse.Namespace, console: Console) -> i
         groups=args.group,
         all_extras=args.all_extras,
         output=Path(args.output) if args.output else None,
-        frozen=args.frozen,
+        frozen=frozen,
         hashes=not args.no_hashes,
     )
     if args.output is None:

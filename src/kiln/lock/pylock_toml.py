@@ -6,7 +6,9 @@ then one ``[[packages]]`` table per entry with one ``[[packages.wheels]]`` table
 then kiln's own ``[tool.kiln]``. Markers are written with single quotes inside, as uv does.
 
 The reader checks the file with `packaging.pylock` (the standard's own validation) and then
-builds the `Lock`, naming the file and the key of the first thing wrong.
+builds the `Lock`, naming the file and the key of the first thing wrong. Any valid PEP 751
+lock reads, `uv export --format pylock.toml`'s included: one without `[tool.kiln]` reads
+as a lock kiln did not make.
 """
 
 from __future__ import annotations
@@ -33,9 +35,18 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
-__all__ = ["LOCK_VERSION", "LockFileError", "dump_lock", "fingerprint", "load_lock"]
+__all__ = [
+    "FOREIGN_FINGERPRINT",
+    "LOCK_VERSION",
+    "LockFileError",
+    "dump_lock",
+    "fingerprint",
+    "load_lock",
+]
 
 LOCK_VERSION = "1.0"
+# The fingerprint of a lock that kiln did not make: equal to no project's fingerprint.
+FOREIGN_FINGERPRINT = ""
 REGENERATE = "run `kiln lock` to regenerate it"
 
 
@@ -245,9 +256,14 @@ class _Reader:
             raise self.fail("lock-version", f"is `{version}`; kiln reads {LOCK_VERSION}")
         tool = self.get(data, "", "tool", dict, {})
         kiln = self.get(tool, "tool.", "kiln", dict, {})
+        # A lock without `[tool.kiln]` (uv's export, any other PEP 751 writer) was made from
+        # inputs kiln cannot know: never fresh, so a relock replaces it, preferring its pins.
+        # kiln always writes the fingerprint there, so a `[tool.kiln]` without one is damaged.
         fp = self.get(kiln, "tool.kiln.", "input-fingerprint", str, None)
-        if fp is None:
+        if fp is None and "kiln" in tool:
             raise self.fail("tool.kiln.input-fingerprint", "is missing")
+        if fp is None:
+            fp = FOREIGN_FINGERPRINT
         packages = self.get(data, "", "packages", list, [])
         return Lock(
             requires_python=self.specifiers(

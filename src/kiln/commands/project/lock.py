@@ -18,8 +18,9 @@ from kiln.core.protocols import PackageFinder, ReportingFinder
 from kiln.lock.fingerprint import fingerprint
 from kiln.lock.from_resolution import resolution_to_lock
 from kiln.lock.model import Lock, LockedDirectory
-from kiln.lock.preferences import lock_preferences
+from kiln.lock.preferences import starting_preferences
 from kiln.lock.pylock_toml import dump_lock, load_lock
+from kiln.lock.uv_lock import UV_LOCK_NAME
 from kiln.project.manifest import is_packaged, project_manifest, project_scope
 from kiln.project.pyproject import Pyproject, find_project, load_pyproject
 from kiln.python.discovery import find_interpreter
@@ -201,9 +202,14 @@ def lock_project(
             base.close()
             raise
         project = with_backends(project, backends, torch.index_url)
+    preferences, notes = starting_preferences(
+        previous, project.root / UV_LOCK_NAME, True if upgrade else upgrade_packages
+    )
+    # Told with the project's warnings, which `kiln lock` prints and `kiln sync` logs.
+    project = replace(project, warnings=(*project.warnings, *notes))
     manifest = project_manifest(
         project,
-        lock_preferences(previous, True if upgrade else upgrade_packages),
+        preferences,
         fork_strategy,
         previous.resolution_markers if previous is not None and not upgrade else (),
     )

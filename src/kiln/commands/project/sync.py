@@ -16,15 +16,18 @@ from kiln.commands.project.lock import LOCK_NAME, discover, existing_lock, lock_
 from kiln.commands.project.own_project import OwnProject, own_project
 from kiln.commands.project.torch_select import BackendChoice, choose_backend, lock_request
 from kiln.core.dist import Candidate, DistFile
+from kiln.core.environment import Environment
 from kiln.core.errors import KilnError, UsageError
 from kiln.core.hashes import Hashes
+from kiln.core.markers import evaluate
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
 from kiln.install.plan import DEFAULT_KEEP, InstallPlan, plan_install
 from kiln.install.preparer import prepare
 from kiln.lock.model import Lock, torch_backend_group
-from kiln.lock.select import select
+from kiln.lock.select import Selected, select
+from kiln.lock.uv_lock import UV_LOCK_NAME
 from kiln.project.pyproject import Pyproject
 from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter, inspect_interpreter
@@ -69,6 +72,7 @@ class SyncResult:
     created_venv: bool
     timings: dict[str, float] = field(default_factory=dict)
     torch: BackendChoice | None = None
+    notes: tuple[str, ...] = ()  # said when the lock was written by this sync
 
 
 def selection_for(project: Pyproject, request: SyncRequest) -> Selection:
@@ -176,18 +180,52 @@ def _pinned_python(project: Pyproject) -> str | None:
     return None
 
 
+def _reached_from_groups(
+    chosen: Sequence[Selected], project: Pyproject, groups: frozenset[str], env: Environment
+) -> tuple[Selected, ...]:
+    by_name = {s.package.name: s for s in chosen}
+    todo = [
+        canonicalize_name(r.name)
+        for group in sorted(groups)
+        for r in project.dependency_groups.get(canonicalize_name(group), ())
+        if r.marker is None or evaluate(r.marker, env.markers)
+    ]
+    reached: set[NormalizedName] = set()
+    while todo:
+        name = todo.pop()
+        if name in reached or name not in by_name:
+            continue
+        reached.add(name)
+        todo += [
+            d.name
+            for d in by_name[name].package.dependencies
+            if d.marker is None or evaluate(d.marker, env.markers, groups=groups)
+        ]
+    return tuple(s for s in chosen if s.package.name in reached)
+
+
 def load_or_lock(
-    ctx: CommandContext, project: Pyproject, index_args: object, request: SyncRequest
+    ctx: CommandContext,
+    project: Pyproject,
+    index_args: object,
+    request: SyncRequest,
+    notes: list[str] | None = None,
 ) -> Lock:
+    notes = [] if notes is None else notes
     path = project.root / LOCK_NAME
+    uv_lock = project.root / UV_LOCK_NAME
     if request.frozen:
         lock = existing_lock(path)
         if lock is None:
-            raise KilnError(
-                f"`{path}` does not exist", hint="run `kiln lock` first, or drop `--frozen`"
-            )
+            hint = "run `kiln lock` first, or drop `--frozen`"
+            if uv_lock.is_file():
+                hint = (
+                    f"`{uv_lock.name}` is uv's own format: run `kiln lock` to lock from its "
+                    "versions, or `uv export --format pylock.toml -o pylock.toml`"
+                )
+            raise KilnError(f"`{path}` does not exist", hint=hint)
         return lock
-    return lock_project(
+    result = lock_project(
         ctx,
         project.root,
         index_args,
@@ -195,7 +233,12 @@ def load_or_lock(
         torch_backend=request.torch_backend,
         torch_verb="install",
         write=not request.dry_run,
-    ).lock
+    )
+    if result.changed:
+        # What the new lock started from (a `uv.lock`, a lock another tool made) and what
+        # it cannot serve are told once, when it is written.
+        notes.extend(result.warnings)
+    return result.lock
 
 
 def sync_project(
@@ -205,7 +248,8 @@ def sync_project(
     started = time.perf_counter()
     project = discover(project_dir)
     selection = selection_for(project, request)
-    lock = load_or_lock(ctx, project, index_args, request)
+    notes: list[str] = []
+    lock = load_or_lock(ctx, project, index_args, request, notes)
     timings["lock"] = time.perf_counter() - started
     interpreter, created = project_environment(
         ctx, project, request.python, create=not request.dry_run
@@ -223,6 +267,10 @@ def sync_project(
     if torch.backend is not None:
         groups = groups | {torch_backend_group(torch.backend)}
     chosen = select(lock, env, extras=selection.extras, groups=groups)
+    if request.only_groups:
+        # As uv: only those groups and what they pull in; the project and its own
+        # dependencies are left out.
+        chosen = _reached_from_groups(chosen, project, frozenset(selection.groups), env)
     candidates = [
         Candidate(
             s.package.name,
@@ -243,7 +291,7 @@ def sync_project(
         [] if request.dry_run and created else installed_distributions(interpreter.site_packages())
     )
     own = OwnProject()
-    if not request.no_install_project:
+    if not (request.no_install_project or request.only_groups):
         own = own_project(
             ctx, project, lock, interpreter.executable, installed, None,
             editable=not request.no_editable,
@@ -253,7 +301,9 @@ def sync_project(
     plan = plan_install(wanted, installed, ctx.cache, exact=not request.inexact, keep=keep)
     if request.dry_run or plan.is_empty:
         # Nothing to fetch or change: no HTTP client, no index settings (kiln run's fast path).
-        return SyncResult(project, interpreter, selection, plan, None, created, timings, torch)
+        return SyncResult(
+            project, interpreter, selection, plan, None, created, timings, torch, tuple(notes)
+        )
     indexes = project_indexes(index_args, project.uv)
     finder = indexes.finder(ctx.client, ctx.cache)
     started = time.perf_counter()
@@ -288,4 +338,6 @@ def sync_project(
         direct_urls=own.direct_urls,
     )
     timings["install"] = time.perf_counter() - started
-    return SyncResult(project, interpreter, selection, plan, report, created, timings, torch)
+    return SyncResult(
+        project, interpreter, selection, plan, report, created, timings, torch, tuple(notes)
+    )

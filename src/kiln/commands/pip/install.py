@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from kiln.commands.build_support import SdistWheels, sdist_metadata_hook
 from kiln.commands.context import CommandContext
+from kiln.commands.pip.lock_install import install_lock, is_lock_file
 from kiln.commands.pip.target import target_interpreter
 from kiln.commands.pip.torch_index import TorchIndexChoice, torch_finder
 from kiln.core.dist import DistFile
@@ -101,11 +102,31 @@ def direct_files(requirements: Sequence[Requirement]) -> dict[NormalizedName, Di
     return direct
 
 
+def _install_lock(
+    ctx: CommandContext, request: PipInstallRequest, index_args: object, locks: list[Path]
+) -> PipInstallResult:
+    if len(locks) > 1 or request.packages or len(request.requirement_files) > 1:
+        raise UsageError(
+            f"`{locks[0]}` is a lock: it is installed on its own",
+            hint="pass the lock alone with `-r`, as uv does; lock files and other requirements "
+            "do not mix",
+        )
+    interpreter = target_interpreter(ctx, request.python, request.system)
+    settings = IndexSettings.resolve(index_args)
+    resolution, plan, report, timings = install_lock(
+        ctx, locks[0], interpreter, settings, dry_run=request.dry_run, reinstall=request.reinstall
+    )
+    return PipInstallResult(interpreter, resolution, plan, report, timings)
+
+
 def pip_install(
     ctx: CommandContext, request: PipInstallRequest, index_args: object
 ) -> PipInstallResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    locks = [p for p in request.requirement_files if is_lock_file(p)]
+    if locks:
+        return _install_lock(ctx, request, index_args, locks)
     wanted = gather(request)
     if not wanted.requirements:
         raise UsageError(

@@ -312,6 +312,12 @@ CASES = [
         before=_lock,
         lock_unchanged=True,
     ),
+    Case(
+        ("run", "--no-sync", "python", "-c", "import alpha; print(alpha.__version__)"),
+        _ran,
+        before=_sync,
+        lock_unchanged=True,
+    ),
     Case(("add", "addme"), _added_and_installed),
     Case(("add", "--dev", "devadd"), _added("dev", "devadd")),
     Case(("add", "--group", "docs", "docadd"), _added("docs", "docadd")),

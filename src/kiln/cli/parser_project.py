@@ -150,6 +150,9 @@ def add_project_verbs(
     run.add_argument("--group", action="append", default=[], metavar="GROUP")
     run.add_argument("--frozen", action="store_true", help="use the lock as it is")
     run.add_argument(
+        "--no-sync", action="store_true", help="run in `.venv` as it is, without locking or syncing"
+    )
+    run.add_argument(
         "--with",
         dest="with_",
         action="append",

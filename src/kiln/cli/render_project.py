@@ -201,6 +201,7 @@ def run(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:
         frozen=args.frozen,
         with_=args.with_,
         torch_backend=args.torch_backend,
+        no_sync=args.no_sync,
     )
     if plan.installed:
         console.info(f"Installed {plural(plan.installed, 'package')}")

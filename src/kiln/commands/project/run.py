@@ -73,6 +73,22 @@ def _script_run(
     )
 
 
+def _unsynced(ctx: CommandContext, root: Path, command: Sequence[str]) -> RunPlan:
+    """`--no-sync`: the environment as it is, neither locked nor synced (as uv)."""
+    venv = root / ".venv"
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if not python.exists():
+        raise UsageError(
+            f"`{venv}` does not exist, and `--no-sync` does not create it",
+            hint="run `kiln sync` first, or drop `--no-sync`",
+        )
+    bin_dirs = [venv / ("Scripts" if os.name == "nt" else "bin")]
+    argv = list(command)
+    if argv[0].endswith(".py") and Path(argv[0]).is_file():
+        argv = [str(python), *argv]
+    return RunPlan(tuple(argv), _environment_vars(bin_dirs, venv), False, 0)
+
+
 def prepare_run(
     ctx: CommandContext,
     project_dir: Path | None,
@@ -85,6 +101,7 @@ def prepare_run(
     frozen: bool = False,
     with_: Sequence[str] = (),
     torch_backend: str | None = None,
+    no_sync: bool = False,
 ) -> RunPlan:
     if not command:
         raise UsageError(
@@ -94,6 +111,8 @@ def prepare_run(
     if scripted is not None:
         return scripted
     project = discover(project_dir)
+    if no_sync:
+        return _unsynced(ctx, project.root, command)
     relocked = False
     if not frozen:
         lock = existing_lock(project.root / LOCK_NAME)

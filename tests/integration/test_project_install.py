@@ -6,44 +6,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from tests.support.backends import src_backend
 from tests.support.index_server import IndexServer
 from tests.support.venvs import installed_versions, python_of
 from tests.support.wheels import Pkg
 
-# A stdlib-only backend, so the build environment needs nothing from an index.
-BACKEND = r"""
-import base64, hashlib, os, zipfile
-
-NAME, VERSION = "mine", "0.3.0"
-DIST = f"{NAME}-{VERSION}"
-
-
-def _wheel(directory, files):
-    info = f"{DIST}.dist-info"
-    files = dict(files)
-    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {VERSION}\nRequires-Dist: dep\n"
-    files[f"{info}/WHEEL"] = "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    files[f"{info}/entry_points.txt"] = "[console_scripts]\nmine-hello = mine:hello\n"
-    record = []
-    name = f"{DIST}-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(directory, name), "w") as zf:
-        for path, text in files.items():
-            data = text.encode()
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-            record.append(f"{path},sha256={digest},{len(data)}")
-            zf.writestr(path, data)
-        zf.writestr(f"{info}/RECORD", "\n".join(record + [f"{info}/RECORD,,"]) + "\n")
-    return name
-
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    with open(os.path.join("src", "mine", "__init__.py")) as f:
-        return _wheel(wheel_directory, {"mine/__init__.py": f.read()})
-
-
-def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
-    return _wheel(wheel_directory, {"_mine.pth": os.path.join(os.getcwd(), "src") + "\n"})
-"""
+# Built with nothing from an index; its console script tells an install apart from none.
+BACKEND = src_backend("mine", "0.3.0", ["dep"], {"mine-hello": "mine:hello"})
 
 PYPROJECT = """[project]
 name = "mine"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.backends import src_backend
 from tests.support.index_server import IndexServer
 from tests.support.venvs import installed_versions, python_of
 from tests.support.wheels import Pkg
@@ -52,37 +53,7 @@ backend-path = ["."]
 
 # A stdlib-only backend, so building the project needs nothing from the index; the project
 # being a real package is what lets `--no-install-project` and `--only-group` be told apart.
-BACKEND = r"""
-import base64, hashlib, os, zipfile
-
-DIST = "app-0.1.0"
-
-
-def _wheel(directory, files):
-    info = f"{DIST}.dist-info"
-    files = dict(files)
-    files[f"{info}/METADATA"] = "Metadata-Version: 2.1\nName: app\nVersion: 0.1.0\n"
-    files[f"{info}/WHEEL"] = "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    record = []
-    name = f"{DIST}-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(directory, name), "w") as zf:
-        for path, text in files.items():
-            data = text.encode()
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-            record.append(f"{path},sha256={digest},{len(data)}")
-            zf.writestr(path, data)
-        zf.writestr(f"{info}/RECORD", "\n".join(record + [f"{info}/RECORD,,"]) + "\n")
-    return name
-
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    with open(os.path.join("src", "app", "__init__.py")) as f:
-        return _wheel(wheel_directory, {"app/__init__.py": f.read()})
-
-
-def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
-    return _wheel(wheel_directory, {"_app.pth": os.path.join(os.getcwd(), "src") + "\n"})
-"""
+BACKEND = src_backend("app", "0.1.0")
 
 PROJECT_DEPS = {"alpha", "beta"}
 

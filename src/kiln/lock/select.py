@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from kiln.core.dist import Candidate, DistFile
 from kiln.core.environment import Environment
 from kiln.core.errors import KilnError
+from kiln.core.hashes import Hashes
 from kiln.core.markers import evaluate
 from kiln.lock.model import Lock, LockedFile, LockedPackage
 
@@ -29,6 +31,20 @@ class LockSelectError(KilnError):
 class Selected:
     package: LockedPackage
     wheel: LockedFile  # the best wheel here, or the sdist where no wheel fits
+
+    def candidate(self) -> Candidate:
+        """What the installer is handed for this entry: its file, with the lock's hashes."""
+        return Candidate(
+            self.package.name,
+            self.package.version,
+            DistFile(
+                filename=self.wheel.name,
+                url=self.wheel.url,
+                hashes=Hashes.of(self.wheel.hashes),
+                size=self.wheel.size,
+                index=self.package.index or "",
+            ),
+        )
 
 
 def select(

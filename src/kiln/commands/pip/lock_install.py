@@ -56,20 +56,7 @@ def install_lock(
     lock = load_lock(text, path)
     env = interpreter.environment()
     chosen = select(lock, env, extras=frozenset(), groups=frozenset(lock.default_groups))
-    candidates = [
-        Candidate(
-            s.package.name,
-            s.package.version,
-            DistFile(
-                filename=s.wheel.name,
-                url=s.wheel.url,
-                hashes=Hashes.of(s.wheel.hashes),
-                size=s.wheel.size,
-                index=s.package.index or "",
-            ),
-        )
-        for s in chosen
-    ]
+    candidates = [s.candidate() for s in chosen]
     finder = settings.finder(ctx.client, ctx.cache)
     direct_urls: dict[NormalizedName, Mapping[str, object]] = {}
     try:

@@ -15,10 +15,8 @@ from kiln.commands.context import CommandContext
 from kiln.commands.project.lock import LOCK_NAME, discover, existing_lock, lock_project
 from kiln.commands.project.own_project import OwnProject, own_project
 from kiln.commands.project.torch_select import BackendChoice, choose_backend, lock_request
-from kiln.core.dist import Candidate, DistFile
 from kiln.core.environment import Environment
 from kiln.core.errors import KilnError, UsageError
-from kiln.core.hashes import Hashes
 from kiln.core.markers import evaluate
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import installed_distributions
@@ -271,20 +269,7 @@ def sync_project(
         # As uv: only those groups and what they pull in; the project and its own
         # dependencies are left out.
         chosen = _reached_from_groups(chosen, project, frozenset(selection.groups), env)
-    candidates = [
-        Candidate(
-            s.package.name,
-            s.package.version,
-            DistFile(
-                filename=s.wheel.name,
-                url=s.wheel.url,
-                hashes=Hashes.of(s.wheel.hashes),
-                size=s.wheel.size,
-                index=s.package.index or "",
-            ),
-        )
-        for s in chosen
-    ]
+    candidates = [s.candidate() for s in chosen]
     # A dry run that would make `.venv` plans for the empty environment it would start as,
     # not for the base interpreter standing in for it.
     installed = (

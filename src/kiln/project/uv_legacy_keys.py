@@ -22,6 +22,17 @@ _ACCEPTED: dict[str, tuple[object, ...]] = {
     "compile-bytecode": (False,),
     "link-mode": ("hardlink",),
     "upgrade-package": ([],),
+    # Builds run since kiln builds sdists and projects; these would change how, so they
+    # are refused until they are carried out.
+    "no-build-isolation": (False,),
+    "no-build-isolation-package": ([],),
+    "build-constraint-dependencies": ([],),
+    "extra-build-dependencies": ({},),
+    "config-settings": ({},),
+    "no-build": (False,),
+    "no-build-package": ([],),
+    "no-binary": (False,),
+    "no-binary-package": ([],),
 }
 # Keys not supported at all yet, each with what to do instead.
 _UNSUPPORTED = {

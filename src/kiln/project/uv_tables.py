@@ -25,6 +25,8 @@ _KNOWN_UV_KEYS = frozenset(
         "index-url", "extra-index-url", "find-links", "no-index", "cache-dir", "pip",
         "workspace", "build-constraint-dependencies", "no-build-isolation-package", "prerelease",
         "resolution", "upgrade-package", "compile-bytecode", "link-mode", "fork-strategy", "exclude-newer-package",
+        "no-build-isolation", "extra-build-dependencies", "config-settings", "no-build",
+        "no-build-package", "no-binary", "no-binary-package",
     }
 )  # fmt: skip
 _INDEX_KEYS = frozenset(

@@ -73,6 +73,10 @@ def test_uv_variables_stand_in_for_kiln_ones() -> None:
         ("workspace", {"members": ["packages/*"]}),
         ("managed", False),
         ("link-mode", "symlink"),
+        ("no-build-isolation-package", ["torch"]),
+        ("no-build-isolation", True),
+        ("config-settings", {"editable_mode": "compat"}),
+        ("no-binary", True),
     ],
 )
 def test_a_setting_kiln_cannot_honour_is_an_error_naming_it(key: str, value: object) -> None:

@@ -50,45 +50,7 @@ class Wrong:
 
 # flag -> why kiln lacks it. Keyed by the name `--help` lists; the scenario's own value goes
 # on the command line, so the run fails on the usage error until the flag exists.
-MISSING_FLAGS: Mapping[str, MissingFlag] = {
-    "--resolution": MissingFlag(
-        "strategy", "kiln always prefers the newest version; it has no lowest/lowest-direct"
-    ),
-    "--prerelease": MissingFlag(
-        "prerelease", "kiln has only the default pre-release rule (`if-necessary-or-explicit`)"
-    ),
-    "--only-binary": MissingFlag(
-        "build", "kiln builds sdists where no wheel fits, and has no flag to forbid it"
-    ),
-    "--no-binary": MissingFlag(
-        "build", "kiln has no `--no-binary` to build the sdist where a wheel fits"
-    ),
-    "--python-platform": MissingFlag(
-        "target", "kiln resolves `pip install` for the target interpreter's own platform only"
-    ),
-}
-
-# Why kiln gets the pre-release cases wrong, in `resolve/provider.py` (`find_matches`): it
-# admits pre-releases only when one of the user's own specifiers names one or the project has
-# no final release, and once admitted it ranks them with the finals, newest first. uv now
-# prefers a final release wherever one is in range, even under a pre-release specifier, and
-# falls back to pre-releases (for any requirement, transitive too) when no final remains.
-_PRE_REJECTED = (
-    "every final release is rejected by the rest of the graph, and kiln never falls back to "
-    "the pre-release that uv then takes"
-)
-_PY_VERSION = (
-    "`pip_compile` resolves for the interpreter `--python` names and ignores "
-    "`--python-version` (it only picks an interpreter when `--python` is absent)"
-)
-_PY_VERSION_SDIST = (
-    _PY_VERSION + "; the version's sdist is then read (built) for the interpreter kiln "
-    "resolves for, not for `--python-version`"
-)
-
-
-def _pre(kiln: str, expected: str, why: str) -> Wrong:
-    return Wrong("prerelease", kiln, expected, why)
+MISSING_FLAGS: Mapping[str, MissingFlag] = {}
 
 
 def _lock(kiln: str, expected: str, why: str) -> Wrong:
@@ -98,49 +60,6 @@ def _lock(kiln: str, expected: str, why: str) -> Wrong:
 # scenario id -> diagnosis. Lock-mode entries quote kiln's pylock.toml (`name version ;
 # marker`, quoted as kiln's pylock.toml writes them) against uv's lock for the scenario.
 KNOWN_WRONG: Mapping[str, Wrong] = {
-    # -- pre-release rules ------------------------------------------------------------------
-    "prereleases/prerelease-capped-union-alternate-parent": _pre(
-        "error: the requirements on `c` cannot all be met (a 2.5 needs c==2.5, g 4.0 c>=3.5,<4)",
-        "a 3.6b1, c 3.5, d 3.0, g 4.0",
-        _PRE_REJECTED,
-    ),
-    # -- python-version/platform targets ----------------------------------------------------
-    "requires_python/compatible-python-incompatible-override": Wrong(
-        "target",
-        "`a==1.0.0` (resolved for the 3.11 environment)",
-        "error: a 1.0.0 needs Python >=3.10, the target is 3.9",
-        _PY_VERSION,
-    ),
-    "requires_python/incompatible-python-compatible-override": Wrong(
-        "target",
-        "error: a 1.0.0 requires Python >=3.10, but the target has 3.9.18",
-        "a 1.0.0 (resolved for 3.11)",
-        _PY_VERSION,
-    ),
-    "requires_python/incompatible-python-compatible-override-available-no-wheels": Wrong(
-        "target",
-        "error: a 1.0.0 requires Python >=3.10, but the target has 3.9.18",
-        "a 1.0.0 (sdist only; built with the 3.11 found beside it)",
-        _PY_VERSION_SDIST,
-    ),
-    "requires_python/incompatible-python-compatible-override-no-compatible-wheels": Wrong(
-        "target",
-        "error: a 1.0.0 requires Python >=3.10, but the target has 3.9.18",
-        "a 1.0.0 (from the sdist's static metadata; the wheel is `foo-none-any`)",
-        _PY_VERSION_SDIST,
-    ),
-    "requires_python/incompatible-python-compatible-override-other-wheel": Wrong(
-        "target",
-        "error: a 2.0.0 requires Python >=3.12, a 1.0.0 >=3.10, but the target has 3.9.18",
-        "a 1.0.0 (from the sdist's static metadata)",
-        _PY_VERSION_SDIST,
-    ),
-    "requires_python/incompatible-python-compatible-override-unavailable-no-wheels": Wrong(
-        "target",
-        "error: a 1.0.0 requires Python >=3.10, but the target has 3.9.18",
-        "a 1.0.0 (from the sdist's static metadata)",
-        _PY_VERSION_SDIST,
-    ),
     # -- lock mode (universal resolution) ---------------------------------------------------
     "fork/preferences-dependent-forking-conflicting": _lock(
         "`bar 1.0.0 ; sys_platform != 'linux'`, `bar 2.0.0 ; sys_platform == 'linux'`, "

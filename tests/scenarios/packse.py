@@ -16,20 +16,17 @@ adds cannot be ignored by accident.
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
+from tests.support.pythons import interpreter_for
 from tests.support.wheels import Pkg
 
 if sys.version_info >= (3, 11):
@@ -205,13 +202,29 @@ class Scenario:
     def flag_args(self) -> list[str]:
         return [arg for flag in self.flags() for arg in flag.args]
 
+    def runner_python(self) -> str:
+        """The Python the command runs with: the environment's, except that a compile for
+        `--python-version` makes do with another patch release of the same minor where the
+        exact one is not installed. There the interpreter only runs builds; what is checked
+        is the target version (`python-patch-override-*` want 3.9.21 beside a 3.9.0 or 3.9
+        target, and any 3.9.x from 3.9.4 up tells a resolution for the interpreter from one
+        for the target just as well)."""
+        if (
+            self.mode == "compile"
+            and self.options.python is not None
+            and self.python.count(".") >= 2
+            and interpreter_for(self.python) is None
+        ):
+            return self.python.rsplit(".", 1)[0]
+        return self.python
+
     def interpreters_needed(self) -> tuple[str, ...]:
         """The Pythons the run needs installed: none for a lock, which resolves from
-        `requires-python` alone; the environment's (and the extra ones uv puts beside it)
+        `requires-python` alone; the runner's (and the extra ones uv puts beside it)
         otherwise."""
         if self.mode == "lock":
             return ()
-        return (self.python, *self.additional_python)
+        return (self.runner_python(), *self.additional_python)
 
     def missing_interpreter(self) -> str | None:
         for version in self.interpreters_needed():
@@ -384,80 +397,4 @@ def load_scenarios(root: Path) -> list[Scenario]:
     return sorted(found, key=lambda s: s.id)
 
 
-# -- interpreters ----------------------------------------------------------------------------
-
-_VERSION_FOLDER = re.compile(r"\d+\.\d+\.\d+")
-_PYTHON_ON_PATH = re.compile(r"python3(\.\d+)?")
-
-
-def _pyenv_versions() -> Path:
-    root = os.environ.get("PYENV_ROOT")
-    return Path(root) if root else Path.home() / ".pyenv"
-
-
-def _version_of(exe: Path) -> str | None:
-    try:
-        done = subprocess.run(
-            [str(exe), "-c", "import platform; print(platform.python_version())"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = done.stdout.strip()
-    return text if done.returncode == 0 and _VERSION_FOLDER.fullmatch(text) else None
-
-
-def _in_a_venv(real: Path) -> bool:
-    # A venv that copies its interpreter holds a binary that runs as that venv, not as a
-    # base Python; one that links it resolves to the base, which is what is wanted.
-    return (real.parent.parent / "pyvenv.cfg").exists()
-
-
-@cache
-def installed_pythons() -> dict[str, Path]:
-    """Full CPython version -> interpreter: pyenv's versions (its folder names are the
-    versions), then each `python3.X` on PATH (asked for its version; first one wins)."""
-    found: dict[str, Path] = {}
-    versions = _pyenv_versions() / "versions"
-    if versions.is_dir():
-        for folder in sorted(versions.iterdir()):
-            exe = folder / "bin" / "python3"
-            if _VERSION_FOLDER.fullmatch(folder.name) and exe.exists():
-                found[folder.name] = exe
-    seen: set[Path] = set()
-    for entry in os.environ.get("PATH", "").split(os.pathsep):
-        folder = Path(entry)
-        if not entry or not folder.is_dir() or "shims" in folder.parts:
-            continue  # pyenv's shims run whatever pyenv selects, not one version
-        for exe in sorted(folder.iterdir()):
-            if not _PYTHON_ON_PATH.fullmatch(exe.name) or not os.access(exe, os.X_OK):
-                continue
-            real = exe.resolve()
-            if real in seen or _in_a_venv(real):
-                continue
-            seen.add(real)
-            version = _version_of(real)
-            if version is not None:
-                found.setdefault(version, real)
-    return found
-
-
-def interpreter_for(version: str) -> Path | None:
-    """An interpreter for ``3.X`` (the newest patch installed) or exactly ``3.X.Y``."""
-    pythons = installed_pythons()
-    if version.count(".") >= 2:
-        return pythons.get(version)
-    matching = [v for v in pythons if v.startswith(version + ".")]
-    if not matching:
-        return None
-    return pythons[max(matching, key=_version_key)]
-
-
-def _version_key(text: str) -> Version:
-    try:
-        return Version(text)
-    except InvalidVersion:  # pragma: no cover - folder names are checked above
-        return Version("0")
+# -- interpreters: tests/support/pythons.py ----------------------------------------------

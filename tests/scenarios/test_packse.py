@@ -47,10 +47,10 @@ from tests.scenarios.packse import (
     VERBS,
     Mode,
     Scenario,
-    interpreter_for,
     load_scenarios,
 )
 from tests.support.index_server import IndexServer
+from tests.support.pythons import interpreter_for
 
 README = Path(__file__).with_name("README.md")
 
@@ -286,7 +286,7 @@ def test_compile_scenario(
         "--index-url",
         index_server.index_url(),
         "--python",
-        str(scenario_venv(scenario.python)),
+        str(scenario_venv(scenario.runner_python())),
         "--no-header",
         *scenario.flag_args(),
         path_first=others,

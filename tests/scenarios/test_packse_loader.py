@@ -14,12 +14,11 @@ from tests.scenarios.known_failures import MissingFlag, Wrong, outcome
 from tests.scenarios.packse import (
     DISABLED_REASON,
     Scenario,
-    installed_pythons,
-    interpreter_for,
     load_scenario,
     load_scenarios,
     tomllib,
 )
+from tests.support.pythons import installed_pythons, interpreter_for
 
 
 def _write(tmp_path: Path, text: str, category: str = "wheels", stem: str = "case") -> Scenario:
@@ -319,3 +318,20 @@ def test_interpreters_come_from_pyenv_root_and_path(
     }
     assert interpreter_for("3.98") == found["3.98.4"]
     assert interpreter_for("3.97") is None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="fake interpreters are shell scripts")
+def test_a_compile_for_a_target_version_runs_with_another_patch_of_its_minor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_discovery: None
+) -> None:
+    _fake_python(tmp_path / "pyenv" / "versions" / "3.99.1" / "bin" / "python3", "3.99.1")
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    monkeypatch.setenv("PATH", "")
+    targeted = _with(tmp_path, environment='python = "3.99.7"', resolver_options='python = "3.99"')
+    assert targeted.mode == "compile"
+    assert targeted.runner_python() == "3.99"
+    assert targeted.missing_interpreter() is None
+    # Without a target version the interpreter is what is resolved for: exactly that one.
+    plain = _with(tmp_path, environment='python = "3.99.7"')
+    assert plain.runner_python() == "3.99.7"
+    assert plain.missing_interpreter() == "3.99.7"

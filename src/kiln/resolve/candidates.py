@@ -46,13 +46,23 @@ class VersionTable:
     target: Target | None = None
     # Whether an sdist-only version can be a candidate (its metadata comes from a build).
     builds: bool = False
+    # The options that forbid this project's wheels / builds (`--no-binary a`), if any.
+    no_binary: str | None = None
+    no_build: str | None = None
     _made: dict[Version, VersionChoice] = field(default_factory=dict)
 
     def choice(self, version: Version) -> VersionChoice:
         made = self._made.get(version)
         if made is None:
             assert self.target is not None
-            made = _choose_one(version, self.files[version], self.target, self.builds)
+            made = _choose_one(
+                version,
+                self.files[version],
+                self.target,
+                self.builds,
+                no_binary=self.no_binary,
+                no_build=self.no_build,
+            )
             self._made[version] = made
         return made
 
@@ -66,7 +76,17 @@ class VersionTable:
 
 
 def _platform_words(files: Iterable[DistFile]) -> str:
-    tags = sorted({f"{t.interpreter}-{t.platform}" for f in files for t in f.wheel_tags})
+    # The ABI is named where it is one: `py3-graalpy240_310_native-any` must not read as
+    # a universal wheel.
+    tags = sorted(
+        {
+            f"{t.interpreter}-{t.platform}"
+            if t.abi == "none"
+            else f"{t.interpreter}-{t.abi}-{t.platform}"
+            for f in files
+            for t in f.wheel_tags
+        }
+    )
     if len(tags) > 6:
         tags = [*tags[:6], f"and {len(tags) - 6} more"]
     return ", ".join(tags)
@@ -97,6 +117,8 @@ def choose_files(
     *,
     priority: Sequence[str] = (),
     builds: bool = False,
+    no_binary: str | None = None,
+    no_build: str | None = None,
 ) -> VersionTable:
     """Group ``files`` by version and pick, per version, the best wheel for ``target``.
 
@@ -108,6 +130,8 @@ def choose_files(
     Preference inside a version: a non-yanked file before a yanked one, then the best tag
     rank. A source distribution is chosen only where no wheel fits and ``builds`` says its
     metadata can be had by building it; otherwise it only shapes the rejection message.
+    ``no_binary`` / ``no_build`` name the option that forbids this project's wheels / builds:
+    then only an sdist / only a wheel can be chosen, and a version left without one says so.
     """
     by_version: dict[Version, list[DistFile]] = defaultdict(list)
     for file in files:
@@ -126,7 +150,9 @@ def choose_files(
 
         # Stable: newest first within one index.
         order.sort(key=index_rank)
-    return VersionTable(name, order, dict(by_version), target, builds)
+    return VersionTable(
+        name, order, dict(by_version), target, builds, no_binary=no_binary, no_build=no_build
+    )
 
 
 def table_for(name: NormalizedName, found: FindResult, target: Target) -> VersionTable:
@@ -139,8 +165,19 @@ def table_for(name: NormalizedName, found: FindResult, target: Target) -> Versio
 
 
 def _choose_one(
-    version: Version, files: list[DistFile], target: Target, builds: bool = False
+    version: Version,
+    files: list[DistFile],
+    target: Target,
+    builds: bool = False,
+    *,
+    no_binary: str | None = None,
+    no_build: str | None = None,
 ) -> VersionChoice:
+    if no_binary is not None or no_build is not None:
+        forbidden = _forbidden(version, files, target, builds, no_binary, no_build)
+        if forbidden is not None:
+            return forbidden
+        builds = False  # `no_build` alone: a wheel as usual, never the sdist
     wheels = [f for f in files if f.is_wheel]
     python_ok = [
         f for f in wheels if _requires_python_ok(f.requires_python, target.python_full_version)
@@ -155,7 +192,7 @@ def _choose_one(
         yanked, _, best = ranked[0]
         return VersionChoice(version, best, yanked=yanked)
     sdists = [f for f in files if not f.is_wheel]
-    if target.universal and python_ok and sdists:
+    if target.universal and python_ok and sdists and no_build is None:
         # A lock serves the region through the sdist where no wheel fits; the metadata is
         # read from a wheel, as every file of one version declares the same.
         best = min(python_ok, key=lambda f: (f.yanked is not None, f.filename))
@@ -194,3 +231,47 @@ def _choose_one(
         None,
         f"has no wheel for {target.description} (wheels exist for {_platform_words(wheels)})",
     )
+
+
+def _forbidden(
+    version: Version,
+    files: list[DistFile],
+    target: Target,
+    builds: bool,
+    no_binary: str | None,
+    no_build: str | None,
+) -> VersionChoice | None:
+    """The choice where an option forbids wheels or builds, or None to choose as usual.
+
+    Without wheels only a buildable sdist is left; without builds only a fitting wheel is
+    (a lock's region is then not served through an sdist either).
+    """
+    python = target.python_full_version
+    wheels = [f for f in files if f.is_wheel]
+    sdists = [f for f in files if not f.is_wheel]
+    if no_binary is not None:
+        if no_build is not None:
+            return VersionChoice(
+                version,
+                None,
+                f"can be installed neither from a wheel ({no_binary}) nor from source ({no_build})",
+            )
+        buildable = [f for f in sdists if _requires_python_ok(f.requires_python, python)]
+        if buildable and (builds or target.universal):
+            best = min(buildable, key=lambda f: (f.yanked is not None, f.filename))
+            return VersionChoice(version, best, yanked=best.yanked is not None)
+        if sdists and not buildable:
+            return VersionChoice(
+                version,
+                None,
+                f"requires Python {sdists[0].requires_python}, but the target has {python}",
+                rejected_for_python=True,
+            )
+        return VersionChoice(
+            version, None, f"has no source distribution, and {no_binary} forbids its wheels"
+        )
+    if sdists and not wheels:
+        return VersionChoice(
+            version, None, f"has only a source distribution, and {no_build} forbids building it"
+        )
+    return None  # a wheel is chosen as usual, never the sdist

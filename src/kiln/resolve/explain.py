@@ -212,6 +212,8 @@ def _most_telling(by_name: dict[str, list[Any]], provider: KilnProvider) -> tupl
 def _hint_for(reason: str) -> str:
     if "requires Python" in reason:
         return "use an interpreter the package supports with `--python`, or pin an older release"
+    if "forbids" in reason or "neither from a wheel" in reason:
+        return "drop the option named above for this package, or pin a version it allows"
     if "source distribution" in reason:
         return "pick a version that publishes wheels for this platform"
     return (

@@ -22,6 +22,7 @@ from kiln.core.dist import Candidate, DistFile
 from kiln.core.environment import Target
 from kiln.core.protocols import Found, NotFound, PackageFinder
 from kiln.resolve.candidates import VersionTable, choose_files, lower_bounds
+from kiln.resolve.options import DEFAULT_OPTIONS, ResolverOptions
 
 PYTHON = "<python>"
 
@@ -103,8 +104,10 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         lookahead: ThreadPoolExecutor | None = None,
         forker: Forker | None = None,
         preferred: Mapping[NormalizedName, Sequence[Version]] | None = None,
+        options: ResolverOptions = DEFAULT_OPTIONS,
     ) -> None:
         self.finder = finder
+        self.options = options
         self.target = target
         self.constraints = dict(constraints or {})
         self.no_deps = no_deps
@@ -141,7 +144,16 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
                 files = found.files
                 priority = found.priority
                 builds = found.builds_sdists
-        table = choose_files(name, files, self.target, priority=priority, builds=builds)
+        choices = self.options.builds
+        table = choose_files(
+            name,
+            files,
+            self.target,
+            priority=priority,
+            builds=builds,
+            no_binary=choices.no_binary.origin if name in choices.no_binary else None,
+            no_build=choices.no_build.origin if name in choices.no_build else None,
+        )
         with self._lock:
             self.state.tables[name] = table
         return table
@@ -249,14 +261,12 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             for v in table.versions
             if v not in bad and all(spec.contains(v, prereleases=True) for spec in specs)
         ]
-        # uv's default (`if-necessary-or-explicit`): final releases first; pre-releases after
-        # them where a specifier names one (a dependency's too) or where no final release
-        # is in range, so a final is kept whenever one fits and a pre-release is the fallback.
-        finals = [v for v in matching if not v.is_prerelease]
-        explicit = any(spec.prereleases for spec in specs)
-        versions = finals
-        if explicit or not finals:
-            versions = finals + [v for v in matching if v.is_prerelease]
+        direct = (
+            name in self.options.direct
+            if self.options.direct is not None
+            else any(r.parent is None for r in reqs)
+        )
+        versions = self._ordered(matching, user_specs, direct=direct)
         firsts = self.preferred.get(name, [])
         # A release's builds go together: preferring `2.5.1` (another region's plain build)
         # also prefers `2.5.1+cpu`, so that the local build is weighed first, as it is
@@ -289,6 +299,38 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
                 yield Candidate(name, version, choice.file, extras)
 
         return candidates
+
+    def _ordered(
+        self,
+        matching: Sequence[Version],
+        user_specs: Sequence[SpecifierSet],
+        *,
+        direct: bool,
+    ) -> list[Version]:
+        """The versions in range in the order to try them, by `--prerelease` and
+        `--resolution` (`resolve/options.py` says what each mode admits).
+
+        Outside ``allow`` final releases come first and pre-releases after them where the
+        mode admits them, so a final is kept whenever one fits and a pre-release is the
+        fallback, also after backtracking (``matching`` leaves out what was ruled out).
+        """
+        mode = self.options.prerelease
+        lowest = self.options.resolution == "lowest" or (
+            self.options.resolution == "lowest-direct" and direct
+        )
+        # Highest keeps the table's order: newest first, or index by index (`Found.priority`).
+        ordered = sorted(matching) if lowest else list(matching)
+        if mode == "allow":
+            return ordered
+        finals = [v for v in ordered if not v.is_prerelease]
+        if mode == "disallow":
+            return finals
+        pre = [v for v in ordered if v.is_prerelease]
+        # Outside ``explicit`` the fallback is in the order itself: the solver reaches a
+        # pre-release only once every final release in range is ruled out, also by a
+        # conflict met while pinning (which no later call would see in ``matching``).
+        admitted = mode != "explicit" or any(spec.prereleases for spec in user_specs)
+        return finals + pre if admitted else finals
 
     def is_satisfied_by(self, requirement: Req, candidate: Cand) -> bool:
         if isinstance(candidate, PythonCandidate):

@@ -18,6 +18,7 @@ from kiln.core.environment import Target
 from kiln.core.errors import ResolutionError
 from kiln.core.protocols import PackageFinder
 from kiln.resolve.explain import explain_impossible
+from kiln.resolve.options import DEFAULT_OPTIONS, ResolverOptions
 from kiln.resolve.provider import (
     Forker,
     KilnProvider,
@@ -61,6 +62,7 @@ def resolve(
     overrides: Sequence[Requirement] = (),
     forker: Forker | None = None,
     preferred: Mapping[NormalizedName, Sequence[Version]] | None = None,
+    options: ResolverOptions = DEFAULT_OPTIONS,
 ) -> Resolution:
     """Pick one version of every project that ``requirements`` reach on ``target``.
 
@@ -91,6 +93,7 @@ def resolve(
                 **{name: [version] for name, version in (preferences or {}).items()},
                 **(preferred or {}),
             },
+            options=options,
         )
         kept = [
             r

@@ -28,6 +28,7 @@ from kiln.core.errors import ResolutionError
 from kiln.core.markers import NEVER, complement, implies, intersect, is_empty, union, within
 from kiln.core.protocols import Found, PackageFinder
 from kiln.resolve.forks import ForkNeeded, ForkStrategy, RegionForker, partition
+from kiln.resolve.options import DEFAULT_OPTIONS, ResolverOptions
 from kiln.resolve.region import Region, edge_markers
 from kiln.resolve.resolver import Resolution, resolve
 
@@ -83,6 +84,8 @@ class Manifest:
     required: tuple[Marker, ...] = ()  # required-environments
     # The regions a previous lock was solved in: solving starts from them again.
     previous_forks: tuple[Marker, ...] = ()
+    # `--prerelease`, `--resolution` and the binary/build choices, for every region.
+    options: ResolverOptions = DEFAULT_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ def resolve_universal(manifest: Manifest, finder_for: FinderFor) -> UniversalRes
                 overrides=_applying(manifest.overrides, fork.region),
                 forker=RegionForker(fork.region, manifest.strategy),
                 preferred=_preferred(manifest, fork.region, chosen),
+                options=manifest.options,
             )
         except ForkNeeded as split:
             pieces = [intersect(fork.region.marker, part) for part in split.parts]

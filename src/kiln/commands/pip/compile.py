@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from packaging.markers import Marker
@@ -24,7 +24,7 @@ from kiln.cache.atomic import write_text
 from kiln.commands.build_support import sdist_metadata_hook
 from kiln.commands.context import CommandContext
 from kiln.commands.pip.install import direct_files
-from kiln.commands.pip.target import target_interpreter
+from kiln.commands.pip.target import target_environment, target_interpreter
 from kiln.commands.pip.torch_index import TorchIndexChoice, torch_finder
 from kiln.core.errors import InterpreterError, KilnError, UsageError
 from kiln.lock.fingerprint import fingerprint
@@ -37,11 +37,13 @@ from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter
 from kiln.resolve.resolver import resolve
 from kiln.resolve.universal import Manifest, RootRequirements, resolve_universal
+from kiln.settings.build_settings import build_settings
 from kiln.settings.index_settings import IndexSettings
+from kiln.settings.resolver_settings import pip_resolver_options, target_python
+from kiln.settings.target_platforms import target_platform
 from kiln.settings.torch_settings import TorchSettings
 
 FORMATS = ("requirements.txt", "pylock.toml")
-_PYTHON_VERSION = re.compile(r"^3\.(\d+)(\.\d+)?$")
 _PYLOCK_NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
 
 
@@ -147,6 +149,16 @@ def _gather(request: PipCompileRequest) -> _Inputs:
                 hint="pass `pyproject.toml`, or a requirements file such as `requirements.in`",
             )
         part = read_requirements(path, into=RequirementsFile())
+        if part.locations:
+            # Compiling would have to pin a folder or a git URL; not dropped quietly.
+            first = part.locations[0]
+            raise UsageError(
+                f"`{'-e ' if first.editable else ''}{first.text}` names a folder, sdist or git "
+                "URL, which `kiln pip compile` cannot pin",
+                causes=[first.where],
+                hint="compile the project's `pyproject.toml`, or install it with "
+                "`kiln pip install`",
+            )
         inputs.requirements += [(r, f"-r {path}") for r in part.requirements]
         inputs.constraints += [(c, f"-c {path}") for c in part.constraints]
         _merge_options(inputs.options, part)
@@ -169,25 +181,17 @@ def _merge_options(into: RequirementsFile, part: RequirementsFile) -> None:
     into.no_index = into.no_index or part.no_index
 
 
-def _python_floor(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    match = _PYTHON_VERSION.match(text.strip())
-    if match is None:
-        raise UsageError(
-            f"`--python-version {text}` is not a Python version",
-            hint="write it as `3.X`, e.g. `--python-version 3.11`",
-        )
-    return (3, int(match.group(1)))
-
-
 def _interpreter(ctx: CommandContext, request: PipCompileRequest) -> Interpreter:
     """`--python`, else one of `--python-version`, else the environment `kiln pip install`
-    would use, else the first interpreter found: compiling needs no virtual environment."""
+    would use, else the first interpreter found: compiling needs no virtual environment.
+    With `--python-version` this interpreter only runs builds; pins are for the version."""
     if request.python:
         return target_interpreter(ctx, request.python, False)
     if request.python_version:
-        return find_interpreter(request.python_version.strip(), ctx.cache)
+        try:
+            return find_interpreter(request.python_version.strip(), ctx.cache)
+        except InterpreterError:
+            pass  # resolving is for the version; an interpreter only runs builds
     try:
         return target_interpreter(ctx, None, False)
     except InterpreterError:
@@ -220,7 +224,10 @@ def pip_compile(
     started = time.perf_counter()
     fmt = output_format(request)
     inputs = _gather(request)
-    floor = _python_floor(request.python_version)
+    target = target_python(request.python_version)
+    options = pip_resolver_options(index_args)
+    platform_name = getattr(index_args, "python_platform", None)
+    platform = target_platform(platform_name) if platform_name else None
     preferences: dict[NormalizedName, Version] = {}
     if not request.upgrade:
         skip = {canonicalize_name(n) for n in request.upgrade_packages}
@@ -241,6 +248,13 @@ def pip_compile(
     requirements = [r for r, _ in inputs.requirements]
     constraints = [c for c, _ in inputs.constraints]
     universal = request.universal or fmt == "pylock.toml"
+    if universal and platform is not None:
+        raise UsageError(
+            f"`--python-platform {platform.name}` resolves for one platform, and a universal "
+            "resolution is for all of them",
+            hint="drop `--universal` (and the `pylock.toml` output) to pin for that platform, "
+            "or drop `--python-platform`",
+        )
     interpreter: Interpreter | None = None if universal else _interpreter(ctx, request)
     torch_choice: TorchIndexChoice | None = None
     if request.torch is not None:
@@ -262,20 +276,25 @@ def pip_compile(
             builder_python.append(_interpreter(ctx, request))
         return builder_python[0]
 
-    finder.sdist_metadata = sdist_metadata_hook(ctx, finder, build_python)
+    finder.sdist_metadata = sdist_metadata_hook(
+        ctx, finder, build_python, build_settings(index_args)
+    )
     warnings: list[str] = []
     try:
         if interpreter is None:
             requires_python = (
-                SpecifierSet(f">={floor[0]}.{floor[1]}")
-                if floor is not None
+                SpecifierSet(f">={target}")
+                if target is not None
                 else inputs.requires_python or _current_floor(ctx, request)
             )
+            if options.resolution == "lowest-direct":
+                options = replace(options, direct=_direct_here(requirements, build_python))
             manifest = Manifest(
                 roots=RootRequirements(base=tuple(requirements)),
                 region=lock_region(requires_python),
                 constraints=tuple(constraints),
                 preferences={name: ((version, None),) for name, version in preferences.items()},
+                options=options,
             )
             result = resolve_universal(manifest, lambda region: finder)
             warnings += [u.reason for u in result.unsupported]
@@ -296,6 +315,7 @@ def pip_compile(
                         "torch-backend": torch_choice.backend.name
                         if torch_choice is not None and torch_choice.backend is not None
                         else "",
+                        **options.fingerprint(),
                     }
                 )
                 lock = resolution_to_lock(LockScope(requires_python), result, inputs_hash)
@@ -304,10 +324,11 @@ def pip_compile(
             resolution = resolve(
                 requirements,
                 finder,
-                interpreter.environment(),
+                target_environment(interpreter.environment(), target, platform),
                 constraints=constraints,
                 preferences=preferences,
                 direct=direct_files(requirements),
+                options=options,
             )
             graph = defaultdict(set, {k: set(v) for k, v in resolution.graph.items()})
             rows = [(c.name, c.version, None) for c in resolution.candidates]
@@ -336,6 +357,25 @@ def pip_compile(
         interpreter,
         time.perf_counter() - started,
         tuple(warnings),
+    )
+
+
+def _direct_here(
+    requirements: Sequence[Requirement], python: Callable[[], Interpreter]
+) -> frozenset[NormalizedName]:
+    """The requirements `lowest-direct` treats as direct in a universal compile: those whose
+    markers hold on the interpreter the compile would otherwise resolve for, as uv decides."""
+    conditional = [r for r in requirements if r.marker is not None]
+    env: dict[str, str] = {}
+    if conditional:
+        try:
+            env = {**python().environment().markers, "extra": ""}
+        except InterpreterError:
+            env = {}
+    return frozenset(
+        canonicalize_name(r.name)
+        for r in requirements
+        if r.marker is None or not env or r.marker.evaluate(env)
     )
 
 

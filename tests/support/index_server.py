@@ -184,6 +184,17 @@ class IndexServer:
                 with self._lock:
                     project[filename] = stored
 
+    def add_raw(
+        self, pkg: Pkg, filename: str, data: bytes, metadata: bytes | None, index: str = "pypi"
+    ) -> None:
+        """Serve ``data`` as ``filename`` of ``pkg``'s project, as it is (crafted files)."""
+        target = self._index(index)
+        (target.directory / filename).write_bytes(data)
+        stored = StoredFile(pkg, filename, data, hashlib.sha256(data).hexdigest(), metadata)
+        with self._lock:
+            target.projects.setdefault(pkg.normalized_name, {})[filename] = stored
+            target.display.setdefault(pkg.normalized_name, pkg.name)
+
     def configure(
         self,
         index: str = "pypi",

@@ -16,6 +16,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from kiln.core.kill_points import reached
+
 
 @functools.cache
 def umask() -> int:
@@ -59,6 +61,7 @@ def write_bytes(path: Path, data: bytes, *, executable: bool = False) -> None:
             else:  # pragma: no cover - Windows has no fchmod, and no modes worth keeping
                 os.chmod(tmp, mode)
             f.write(data)
+        reached(f"write:{path.name}")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

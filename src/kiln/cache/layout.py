@@ -11,6 +11,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+# Beyond the largest genuine wheels (CUDA builds unpack to a few GiB), short of a full disk.
+DEFAULT_WHEEL_SIZE_LIMIT = 16 << 30
+
 
 def default_cache_dir() -> Path:
     env = os.environ.get("KILN_CACHE_DIR")
@@ -28,6 +31,8 @@ class Cache:
     # --no-cache: a throwaway root the command deletes at exit; writes still go somewhere so
     # the install path (unpack then link) stays one code path.
     temporary: bool = False
+    # The most bytes one wheel may unpack to (KILN_MAX_WHEEL_UNPACKED_SIZE); 0: no limit.
+    wheel_size_limit: int = DEFAULT_WHEEL_SIZE_LIMIT
 
     def bucket(self, name: str) -> Path:
         """A versioned top-level folder: ``wheels-v1``, ``http-v1``, ``interpreters-v1``."""

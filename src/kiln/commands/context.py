@@ -22,8 +22,10 @@ def open_cache(settings: GlobalSettings) -> Cache:
     if settings.no_cache:
         root = Path(tempfile.mkdtemp(prefix="kiln-cache-"))
         atexit.register(shutil.rmtree, root, True)
-        return Cache(root, temporary=True)
-    return Cache(settings.cache_dir or default_cache_dir())
+        return Cache(root, temporary=True, wheel_size_limit=settings.wheel_size_limit)
+    return Cache(
+        settings.cache_dir or default_cache_dir(), wheel_size_limit=settings.wheel_size_limit
+    )
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 from kiln.commands.context import CommandContext
 from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter
-from kiln.python.venv import OnExisting, create_venv
+from kiln.python.venv import OnExisting, create_venv, venv_lock
 from kiln.settings.global_settings import env_flag, env_value
 
 
@@ -39,7 +39,8 @@ def make_venv(
         on_existing = "allow"
     elif clear or env_flag(os.environ, "KILN_VENV_CLEAR"):
         on_existing = "clear"
-    venv = create_venv(
-        target, base, seed=seed, prompt=prompt, on_existing=on_existing, cache=ctx.cache
-    )
+    with venv_lock(target):  # not while a `kiln sync` or `pip install` changes it
+        venv = create_venv(
+            target, base, seed=seed, prompt=prompt, on_existing=on_existing, cache=ctx.cache
+        )
     return VenvResult(base, venv, target)

@@ -16,7 +16,7 @@ from packaging.utils import NormalizedName
 from kiln.core.dist import DistFile
 from kiln.core.errors import KilnError, NotFoundError
 from kiln.core.hashes import Hashes
-from kiln.index.simple_api import is_json_page, parse_html_page, parse_json_page
+from kiln.index.pages import parse_page
 from kiln.net.failures import status_error, status_text
 from kiln.net.locations import local_path, path_to_url
 from kiln.net.redact import redact_url
@@ -70,10 +70,7 @@ def _remote(location: str, client: HttpClient) -> list[DistFile]:
         )
     if not response.ok:
         raise status_error(location, response.status)
-    shown = redact_url(location)
-    if is_json_page(response.headers.get("content-type", "")):
-        return parse_json_page(response.body, response.url, shown)
-    return parse_html_page(response.text(), response.url, shown)
+    return parse_page(response, redact_url(location))
 
 
 _CHUNK = 1 << 20

@@ -13,6 +13,7 @@ from packaging.version import InvalidVersion, Version
 
 from kiln.core.errors import InstallError
 from kiln.core.metadata import CoreMetadata
+from kiln.install.interrupted import INCOMPLETE
 
 _SUFFIXES = (".dist-info", ".egg-info")
 
@@ -27,6 +28,9 @@ class InstalledDist:
     installer: str | None
     requested: bool
     direct_url: Mapping[str, object] | None
+    # An install or uninstall of it was cut short (see `interrupted`): it must be removed
+    # and, when wanted, installed again.
+    incomplete: bool = False
 
     def __str__(self) -> str:
         return f"{self.display_name}=={self.version}"
@@ -72,10 +76,16 @@ def read_installed(dist_info: Path) -> InstalledDist | None:
         meta_path = dist_info
     else:
         meta_path = dist_info / ("PKG-INFO" if is_egg else "METADATA")
+    incomplete = not is_egg and os.path.exists(os.path.join(dist_info, INCOMPLETE))
     try:
         headers = _headers(meta_path.read_bytes().decode("utf-8", "replace"))
     except OSError:
-        return None
+        if not incomplete:
+            return None
+        # Cut short before METADATA was linked (or after it was moved away): the folder's
+        # name says which distribution it was.
+        stem_name, _, stem_version = dist_info.name[: -len(".dist-info")].partition("-")
+        headers = {"name": stem_name, "version": stem_version}
     name, version_text = headers.get("name"), headers.get("version")
     if not name or not version_text:
         return None
@@ -93,6 +103,7 @@ def read_installed(dist_info: Path) -> InstalledDist | None:
         installer=_read_text(dist_info / "INSTALLER"),
         requested=(dist_info / "REQUESTED").exists(),
         direct_url=_read_direct_url(dist_info / "direct_url.json"),
+        incomplete=incomplete,
     )
 
 

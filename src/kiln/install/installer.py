@@ -1,8 +1,10 @@
 """Install one unpacked wheel from the cache into an environment.
 
 The source is a folder `unpack_wheel` made; the destination (`Destination`) links its files
-into the scheme's folders. RECORD is written last, so an interrupted install leaves no
-RECORD that claims more than is there.
+into the scheme's folders. The `.dist-info` folder appears first, marked incomplete with the
+list of every path the install will write (see `interrupted`); RECORD is written last, in
+one rename, and only then is the mark removed. A process killed midway leaves a
+distribution the next run knows to be incomplete, and which it can remove exactly.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from email.parser import HeaderParser
 from pathlib import Path
 from typing import Literal
 
+from kiln.cache.atomic import write_bytes
 from kiln.core.errors import InstallError
+from kiln.core.kill_points import reached
 from kiln.install.destination import Destination
 from kiln.install.installed import InstalledDist, read_installed
+from kiln.install.interrupted import begin_install, finish
 from kiln.install.record import (
     RecordEntry,
     entry_for_bytes,
@@ -27,7 +32,7 @@ from kiln.install.record import (
     read_record,
 )
 from kiln.install.scheme import InstallScheme, headers_dir
-from kiln.install.scripts import launcher, parse_entry_points, rewrite_shebang
+from kiln.install.scripts import EntryPoint, launcher, parse_entry_points, rewrite_shebang
 
 # dist-info files the installer owns: never taken from a wheel, always written fresh.
 _GENERATED = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
@@ -71,8 +76,19 @@ def install_wheel(
     source_dir = str(unpacked)
     written: list[RecordEntry] = []
     modules: list[str] = []  # .py files in the lib folders, for compile_bytecode
+    entries = read_record(unpacked / dist_info / "RECORD")
+    entry_points = _entry_points(unpacked / dist_info)
+    meta_dir = lib_dir / dist_info
+    planned = [
+        *(_record_path(e.path, dist_info, data_dir, record_prefix) for e in entries),
+        *(record_prefix["scripts"] + ep.name for ep in entry_points),
+        *(f"{dist_info}/{name}" for name in sorted(_GENERATED)),
+    ]
+    begin_install(meta_dir, planned)
+    reached("install-begun")
 
-    for entry in read_record(unpacked / dist_info / "RECORD"):
+    for entry in entries:
+        reached("install-link")
         top, _, rest = entry.path.partition("/")
         source = f"{source_dir}/{entry.path}"
         if top == dist_info and rest in _GENERATED:
@@ -105,16 +121,12 @@ def install_wheel(
         if key in ("purelib", "platlib") and target.endswith(".py"):
             modules.append(target)
 
-    entry_points = unpacked / dist_info / "entry_points.txt"
-    if entry_points.is_file():
-        text = entry_points.read_text(encoding="utf-8")
-        for ep in parse_entry_points(text, f"{dist_info}/entry_points.txt"):
-            target = dest.path(roots["scripts"], ep.name)
-            content = launcher(ep, python)
-            dest.write(target, content, executable=True)
-            written.append(entry_for_bytes(record_prefix["scripts"] + ep.name, content))
+    for ep in entry_points:
+        target = dest.path(roots["scripts"], ep.name)
+        content = launcher(ep, python)
+        dest.write(target, content, executable=True)
+        written.append(entry_for_bytes(record_prefix["scripts"] + ep.name, content))
 
-    meta_dir = lib_dir / dist_info
     generated: dict[str, bytes] = {"INSTALLER": f"{options.installer}\n".encode()}
     if requested:
         generated["REQUESTED"] = b""
@@ -132,7 +144,10 @@ def install_wheel(
             written.append(entry_for_file(rel, pyc))
 
     written.append(RecordEntry(f"{dist_info}/RECORD"))
-    dest.write(dest.path(lib, f"{dist_info}/RECORD"), format_record(written))
+    reached("install-record")
+    write_bytes(Path(dest.path(lib, f"{dist_info}/RECORD")), format_record(written))
+    reached("install-recorded")
+    finish(meta_dir)
 
     installed = read_installed(meta_dir)
     if installed is None:
@@ -141,6 +156,23 @@ def install_wheel(
             hint="the wheel is malformed; report this to the package's maintainers",
         )
     return installed
+
+
+def _entry_points(dist_info: Path) -> list[EntryPoint]:
+    path = dist_info / "entry_points.txt"
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8")
+    return parse_entry_points(text, f"{dist_info.name}/entry_points.txt")
+
+
+def _record_path(path: str, dist_info: str, data_dir: str, prefix: Mapping[str, str]) -> str:
+    """Where RECORD will list the wheel's ``path`` once installed (relative to the lib)."""
+    top, _, rest = path.partition("/")
+    if top != data_dir:
+        return path
+    key, _, inner = rest.partition("/")
+    return prefix.get(key, "") + inner
 
 
 def _relative_prefix(root: str, lib: str) -> str:

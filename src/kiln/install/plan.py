@@ -98,7 +98,7 @@ def plan_install(
 
 
 def _satisfies(dist: InstalledDist, candidate: Candidate) -> bool:
-    if dist.version != candidate.version:
+    if dist.incomplete or dist.version != candidate.version:
         return False
     if dist.direct_url is None:
         return True

@@ -2,7 +2,10 @@
 
 Files are first moved aside into stash folders on the same file system; only when every
 file has moved are the stashes deleted. A failure midway moves everything back, so an
-environment never keeps half a package.
+environment never keeps half a package. Against a kill, which no rollback survives, the
+distribution is marked incomplete before the first move and its RECORD and the mark move
+last: whatever a killed uninstall leaves is still a distribution the next run finishes
+removing (see `interrupted`).
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiln.core.errors import InstallError
+from kiln.core.kill_points import reached
 from kiln.install.installed import InstalledDist
+from kiln.install.interrupted import INCOMPLETE, mark_incomplete, scratch_dir
 from kiln.install.record import read_record
 from kiln.install.scheme import InstallScheme, scheme_prefix
 
@@ -28,18 +32,23 @@ class UninstallPlan:
     remove: tuple[Path, ...]  # files to delete (those that exist), dist-info included
     # Listed in RECORD but outside the environment: left alone. Commands warn about them.
     refused: tuple[Path, ...]
+    # The folders of every listed path inside the environment, present or not: a run that
+    # finishes an interrupted uninstall prunes those its predecessor emptied.
+    folders: tuple[str, ...] = ()
 
 
 def plan_uninstall(dist: InstalledDist, scheme: InstallScheme) -> UninstallPlan:
     record_path = dist.dist_info / "RECORD"
-    if not dist.dist_info.is_dir() or not record_path.is_file():
+    # An interrupted install lists what it may have written in its mark instead.
+    listings = [p for p in (record_path, dist.dist_info / INCOMPLETE) if p.is_file()]
+    if not dist.dist_info.is_dir() or not listings:
         raise InstallError(
             f"cannot uninstall {dist}: it has no RECORD",
             causes=[f"`{dist.dist_info}` lists no installed files"],
             hint="it was installed by a tool that wrote no RECORD; remove it with that tool",
         )
     try:
-        entries = read_record(record_path)
+        entries = [entry for listing in listings for entry in read_record(listing)]
     except (OSError, UnicodeDecodeError) as exc:
         raise InstallError(
             f"cannot uninstall {dist}: its RECORD cannot be read", causes=[str(exc)]
@@ -51,6 +60,7 @@ def plan_uninstall(dist: InstalledDist, scheme: InstallScheme) -> UninstallPlan:
     bytecode = _BytecodeIndex()
     remove: dict[str, Path] = {}
     refused: list[Path] = []
+    folders: set[str] = set()
 
     def consider(path: str) -> None:
         # The folder is resolved, the name is not: a listed symlink is removed, not its target.
@@ -61,7 +71,9 @@ def plan_uninstall(dist: InstalledDist, scheme: InstallScheme) -> UninstallPlan:
         real = os.path.join(real_dir, name)
         if not real.startswith(inside):
             refused.append(Path(path))
-        elif real not in remove and os.path.lexists(real):
+            return
+        folders.add(real_dir)
+        if real not in remove and os.path.lexists(real):
             remove[real] = Path(real)
 
     for entry in entries:
@@ -73,7 +85,7 @@ def plan_uninstall(dist: InstalledDist, scheme: InstallScheme) -> UninstallPlan:
     for root, _dirs, files in os.walk(dist.dist_info):
         for name in files:
             consider(os.path.join(root, name))
-    return UninstallPlan(dist, tuple(remove.values()), tuple(refused))
+    return UninstallPlan(dist, tuple(remove.values()), tuple(refused), tuple(sorted(folders)))
 
 
 def uninstall(dist: InstalledDist, scheme: InstallScheme) -> tuple[Path, ...]:
@@ -83,26 +95,47 @@ def uninstall(dist: InstalledDist, scheme: InstallScheme) -> tuple[Path, ...]:
 
 def remove_planned(plan: UninstallPlan, scheme: InstallScheme) -> tuple[Path, ...]:
     stashes = _Stashes((str(plan.dist.site_dir), str(scheme.scripts)))
+    dist_info = os.path.realpath(plan.dist.dist_info)
+    # RECORD and the mark go last, after everything they list: until then, whatever a kill
+    # leaves is still a distribution that says what remains of it.
+    listings = [os.path.join(dist_info, n) for n in ("RECORD", INCOMPLETE)]
+    others = [str(p) for p in plan.remove if str(p) not in listings]
     moved: list[tuple[str, str]] = []
+    marker: Path | None = None
     try:
-        for i, path in enumerate(map(str, plan.remove)):
+        if plan.dist.dist_info.is_dir() and not (plan.dist.dist_info / INCOMPLETE).exists():
+            marker = mark_incomplete(plan.dist.dist_info)
+        reached("uninstall-marked")
+        for i, path in enumerate(others):
             folder = os.path.dirname(path)
             aside = os.path.join(stashes.on_device_of(folder), str(i))
             os.rename(path, aside)
             moved.append((path, aside))
+            reached("uninstall-move")
     except OSError as exc:
         for original, aside in reversed(moved):
             with contextlib.suppress(OSError):
                 os.makedirs(os.path.dirname(original), exist_ok=True)
                 os.rename(aside, original)
+        if marker is not None:
+            with contextlib.suppress(OSError):
+                marker.unlink()
         stashes.delete()
         raise InstallError(
             f"cannot uninstall {plan.dist}: `{exc.filename}` cannot be removed",
             causes=[exc.strerror or str(exc)],
             hint="check the permissions of the environment; nothing was removed",
         ) from exc
+    reached("uninstall-moved")
     stashes.delete()
-    _prune_empty_dirs({os.path.dirname(p) for p, _ in moved}, plan, scheme)
+    reached("uninstall-stashes-deleted")
+    folders = {os.path.dirname(p) for p in others} | set(plan.folders)
+    _prune_empty_dirs(folders - {dist_info}, plan, scheme)
+    for listing in listings:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(listing)
+        reached("uninstall-listing-removed")
+    _prune_empty_dirs({dist_info}, plan, scheme)
     return plan.remove
 
 
@@ -156,7 +189,7 @@ class _Stashes:
                     if os.stat(candidate).st_dev == device:
                         home = candidate
                         break
-            stash = self._stashes[device] = tempfile.mkdtemp(prefix=".kiln-uninstall-", dir=home)
+            stash = self._stashes[device] = scratch_dir(".kiln-uninstall-", home)
         return stash
 
     def delete(self) -> None:

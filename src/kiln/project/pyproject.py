@@ -71,7 +71,11 @@ def _expand_groups(
             )
             return ()
         out: list[Requirement] = []
-        for item in by_norm.get(name, []):
+        items = by_norm.get(name, [])
+        if not isinstance(items, list):
+            problems.errors.append(f"`dependency-groups.{name}` must be an array")
+            items = []
+        for item in items:
             if isinstance(item, Mapping):
                 included = item.get("include-group")
                 if not isinstance(included, str) or canonicalize_name(included) not in by_norm:
@@ -88,6 +92,16 @@ def _expand_groups(
     for name in by_norm:
         expand(name, ())
     return done
+
+
+def _table(value: object, key: str, problems: Problems) -> Mapping[str, Any]:
+    """``value`` when it is a table; otherwise an error for ``key`` and an empty table."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.errors.append(f"`{key}` must be a table, not `{value!r}`")
+        return {}
+    return value
 
 
 def parse_pyproject(data: Mapping[str, Any], path: Path) -> Pyproject:
@@ -118,13 +132,16 @@ def parse_pyproject(data: Mapping[str, Any], path: Path) -> Pyproject:
         project.get("dependencies", []), "project.dependencies", problems
     )
     optional: dict[NormalizedName, tuple[Requirement, ...]] = {}
-    for extra, reqs in (project.get("optional-dependencies") or {}).items():
+    extras = _table(project.get("optional-dependencies"), "project.optional-dependencies", problems)
+    for extra, reqs in extras.items():
         optional[canonicalize_name(extra)] = requirement_list(
             reqs, f"project.optional-dependencies.{extra}", problems
         )
-    groups = _expand_groups(data.get("dependency-groups") or {}, problems)
-    tool = data.get("tool") or {}
-    uv = read_uv_tables(tool.get("uv") or {}, problems)
+    groups = _expand_groups(
+        _table(data.get("dependency-groups"), "dependency-groups", problems), problems
+    )
+    tool = _table(data.get("tool"), "tool", problems)
+    uv = read_uv_tables(_table(tool.get("uv"), "tool.uv", problems), problems)
     if uv.dev_dependencies:
         groups[canonicalize_name("dev")] = (
             *groups.get(canonicalize_name("dev"), ()),
@@ -140,7 +157,7 @@ def parse_pyproject(data: Mapping[str, Any], path: Path) -> Pyproject:
                 problems.errors.append(
                     f"`tool.uv.sources.{name}` is limited to group `{s.group}`, which `dependency-groups` does not define"
                 )
-    kiln = read_kiln_tables(tool.get("kiln") or {}, problems)
+    kiln = read_kiln_tables(_table(tool.get("kiln"), "tool.kiln", problems), problems)
     if problems.errors:
         raise PyprojectError(
             f"`{path}` is not valid",

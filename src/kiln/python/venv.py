@@ -14,12 +14,17 @@ import shutil
 import struct
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
 from kiln import __version__
+from kiln.cache.atomic import write_text
 from kiln.cache.layout import Cache
+from kiln.cache.locks import file_lock
 from kiln.core.errors import KilnError
+from kiln.core.kill_points import reached
 from kiln.python.activation import write_activation_scripts
 from kiln.python.interpreter import Interpreter, Scheme, inspect_interpreter, remember
 
@@ -37,6 +42,36 @@ _CACHEDIR_TAG = (
     "# This file is a cache directory tag created by kiln.\n"
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
+# The lock file processes that change the environment take turns on (uv's name for it). It is
+# never deleted: a process opening a new file of that name would lock another inode.
+LOCK_NAME = ".lock"
+
+
+@contextmanager
+def venv_lock(path: Path) -> Iterator[None]:
+    """Held while one process creates or changes the environment at ``path``.
+
+    The folder is made first so the lock can live inside it; a folder holding only the lock
+    counts as empty for `create_venv`. Something at ``path`` that is not a folder is left for
+    `create_venv` to refuse with its own message.
+    """
+    root = Path(os.path.abspath(path))
+    if (root.is_symlink() and not root.exists()) or (root.exists() and not root.is_dir()):
+        yield
+        return
+    if root.is_dir() and not (root / "pyvenv.cfg").is_file() and _holds_foreign(root):
+        yield  # a folder of the user's: no lock file is left in it; `create_venv` refuses it
+        return
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KilnError(
+            f"cannot create `{root}`",
+            causes=[exc.strerror or str(exc)],
+            hint="check the permissions of the folder that holds it",
+        ) from None
+    with file_lock(root / LOCK_NAME):
+        yield
 
 
 def create_venv(
@@ -57,11 +92,17 @@ def create_venv(
     """
     root = Path(os.path.abspath(path))
     _prepare(root, on_existing or ("clear" if clear else "update"))
+    reached("venv-prepared")
     scheme = _scheme(interpreter, root)
     if prompt == ".":
         prompt = Path.cwd().name
     prompt = prompt or root.name
 
+    # `pyvenv.cfg` first and the `python` link last: an environment interrupted in between
+    # is known as one (never mistaken for a foreign folder) and, lacking its interpreter, is
+    # made again by the next run instead of being used half made.
+    _write_pyvenv_cfg(root, interpreter, prompt)
+    reached("venv-config-written")
     scheme.purelib.mkdir(parents=True, exist_ok=True)
     if not _WINDOWS and sys.platform != "darwin" and struct.calcsize("P") == 8:
         # As venv does: some tools look for lib64 on 64-bit Linux.
@@ -70,14 +111,15 @@ def create_venv(
             lib64.symlink_to("lib")
     scheme.platlib.mkdir(parents=True, exist_ok=True)
     scheme.scripts.mkdir(parents=True, exist_ok=True)
-    _write_pyvenv_cfg(root, interpreter, prompt)
-    executable = _install_executables(interpreter, scheme.scripts)
     write_activation_scripts(root, scheme.scripts, prompt)
+    reached("venv-scripts-written")
     (root / ".gitignore").write_text("*\n", encoding="utf-8")
     tag = root / "CACHEDIR.TAG"
     if not tag.exists():
         # A tag already there, kiln's or another tool's, says the same to backup tools.
         tag.write_text(_CACHEDIR_TAG, encoding="utf-8")
+    executable = _install_executables(interpreter, scheme.scripts)
+    reached("venv-python-linked")
 
     venv = _venv_interpreter(interpreter, root, executable, scheme)
     if venv is None:
@@ -107,19 +149,49 @@ def _prepare(root: Path, on_existing: OnExisting) -> None:
                 "or `--allow-existing` to update it in place and keep its packages",
             )
         if on_existing == "clear":
-            for entry in root.iterdir():
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry)
-                else:
-                    entry.unlink()
+            _clear(root)
         return
-    if any(root.iterdir()):
+    if _holds_foreign(root):
         raise KilnError(
             f"`{root}` exists and is not a virtual environment",
             hint="kiln does not delete a folder that is not a virtual environment: remove it "
             "yourself, choose another path, or pass `kiln venv --allow-existing` to create "
             "the environment inside it and keep its files",
         )
+    for entry in root.iterdir():
+        if _is_pyvenv_cfg_temp(entry.name):
+            entry.unlink()  # a `pyvenv.cfg` write cut short: the first step of a kiln venv
+
+
+def _holds_foreign(root: Path) -> bool:
+    """Whether ``root`` holds anything but kiln's lock and a cut-short `pyvenv.cfg` write."""
+    return any(
+        entry.name != LOCK_NAME and not _is_pyvenv_cfg_temp(entry.name) for entry in root.iterdir()
+    )
+
+
+def _is_pyvenv_cfg_temp(name: str) -> bool:
+    # The temporary name `cache.atomic.write_text` gives it; `write_text` replaces it later.
+    return name.startswith(".pyvenv.cfg.") and name.endswith(".tmp")
+
+
+def _clear(root: Path) -> None:
+    """Empty the environment at ``root`` but for its lock and `pyvenv.cfg`.
+
+    The interpreter goes first, so an environment interrupted while being cleared is one
+    without a `python` (the next run makes it again), and `pyvenv.cfg` stays, so it is still
+    known as an environment; `create_venv` rewrites that file next.
+    """
+    scripts = root / ("Scripts" if _WINDOWS else "bin")
+    entries = sorted(root.iterdir(), key=lambda e: e != scripts)
+    for entry in entries:
+        if entry.name in (LOCK_NAME, "pyvenv.cfg"):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        reached("venv-clearing")
 
 
 def _refuse(root: Path, why: str) -> KilnError:
@@ -157,7 +229,7 @@ def _write_pyvenv_cfg(root: Path, base: Interpreter, prompt: str) -> None:
         f"prompt = {prompt}",
         f"kiln = {__version__}",
     ]
-    (root / "pyvenv.cfg").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text(root / "pyvenv.cfg", "\n".join(lines) + "\n")
 
 
 def _install_executables(base: Interpreter, scripts: Path) -> Path:
@@ -166,12 +238,13 @@ def _install_executables(base: Interpreter, scripts: Path) -> Path:
         return _copy_windows_launchers(base, scripts)
     major, minor = base.version[0], base.version[1]
     python = scripts / "python"
-    _replace_with_link(python, base.base_executable)
     aliases = [f"python{major}", f"python{major}.{minor}"]
     if base.implementation == "pypy":
         aliases += ["pypy", f"pypy{major}"]
     for alias in aliases:
         _replace_with_link(scripts / alias, Path("python"))
+    # Last: its presence is what says the environment is complete (see `create_venv`).
+    _replace_with_link(python, base.base_executable)
     return python
 
 

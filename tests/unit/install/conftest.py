@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 from kiln.cache.layout import Cache
+from tests.support.pythons import interpreter_for
 
-BASE_PYTHON = Path("/root/.pyenv/versions/3.12.1/bin/python")
-if not BASE_PYTHON.exists():  # pragma: no cover - other machines
-    BASE_PYTHON = Path(sys.executable)
+BASE_PYTHON = interpreter_for("3.12") or Path(sys.executable)
 
 
 @dataclass(frozen=True)

@@ -234,3 +234,27 @@ def test_csh_activation_sets_virtual_env_and_deactivate_undoes_it(tmp_path: Path
     assert any(line.endswith(f"{root}|my env|(my env) > ") for line in lines), lines
     assert any(line.endswith(str(root / "bin" / "python")) for line in lines), lines
     assert any(line.endswith("0|> ") for line in lines), lines
+
+
+def test_a_folder_holding_only_the_lock_or_a_cut_pyvenv_cfg_write_becomes_the_venv(
+    tmp_path: Path,
+) -> None:
+    # What `venv_lock` and a `pyvenv.cfg` write killed midway leave: kiln's own, not foreign.
+    root = tmp_path / "env"
+    root.mkdir()
+    (root / ".lock").write_text("")
+    (root / ".pyvenv.cfg.abc123.tmp").write_text("home = /nowhere\n")
+    venv = create_venv(root, base("3.12"))
+    assert (root / "pyvenv.cfg").is_file() and (root / ".lock").exists()
+    assert not list(root.glob(".pyvenv.cfg.*"))
+    assert run(venv.executable, "print(1)").stdout.strip() == "1"
+
+
+def test_clearing_keeps_the_lock_and_a_venv_without_python_is_made_again(tmp_path: Path) -> None:
+    root = tmp_path / "env"
+    create_venv(root, base("3.12"))
+    (root / ".lock").write_text("")
+    (root / "bin" / "python").unlink()  # as a kill between `pyvenv.cfg` and the link leaves it
+    venv = create_venv(root, base("3.12"))
+    assert (root / ".lock").exists()
+    assert run(venv.executable, "print(2)").stdout.strip() == "2"

@@ -8,6 +8,7 @@ from pathlib import Path
 from kiln.cli.console import Console
 from kiln.cli.progress import make_reporter
 from kiln.commands.context import CommandContext
+from kiln.commands.project.noop import ARGS_ATTRIBUTE as NOOP_ATTRIBUTE
 from kiln.settings.config_files import ARGS_ATTRIBUTE, load_config
 from kiln.settings.global_settings import GlobalSettings
 
@@ -16,6 +17,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     config = load_config(args)
     for warning in config.warnings:
         console.warn(warning)
+    if config.warnings and hasattr(args, NOOP_ATTRIBUTE):
+        # The no-op answer would not repeat these warnings, so it is not recorded.
+        delattr(args, NOOP_ATTRIBUTE)
     setattr(args, ARGS_ATTRIBUTE, config)
     settings = GlobalSettings.resolve(args)
     reporter = make_reporter(settings.quiet)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from packaging.utils import NormalizedName
+if TYPE_CHECKING:
+    # Annotations only: every command imports this module (its reporters), and these pull
+    # in packaging's metadata and tag parsers, which a no-op `kiln run` never needs.
+    from collections.abc import Sequence
+    from datetime import datetime
+    from pathlib import Path
 
-from kiln.core.dist import DistFile
-from kiln.core.metadata import CoreMetadata
+    from packaging.utils import NormalizedName
+
+    from kiln.core.dist import DistFile
+    from kiln.core.metadata import CoreMetadata
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ from kiln.core.protocols import FindResult, Found, NotFound, ProgressCallback
 from kiln.index.flat import list_flat, with_digests
 from kiln.index.index_url import IndexUrl
 from kiln.index.metadata import MetadataProbe, archive_path, fetch_metadata
-from kiln.index.simple_api import is_json_page, parse_html_page, parse_json_page
+from kiln.index.pages import parse_page
+from kiln.index.parsed_pages import remembered_page
 from kiln.net.auth import env_var_prefix, userinfo
 from kiln.net.failures import status_error, status_text
 from kiln.net.locations import local_path, path_to_url
@@ -310,10 +311,10 @@ class IndexFinder:
             return []
         if not response.ok:
             raise self._refused(index, page_url, response.status)
-        if is_json_page(response.headers.get("content-type", "")):
-            files = parse_json_page(response.body, response.url, index.shown)
-        else:
-            files = parse_html_page(response.text(), response.url, index.shown)
+        # A page seen before (the same bytes) is read back parsed: parsing costs more.
+        pages = self.cache.bucket("pages")
+        parse = lambda: parse_page(response, index.shown)  # noqa: E731
+        files = remembered_page(pages, response.body, response.url, index.shown, parse)
         if index.authenticate == "never":
             self.client.credentials.forbid_exact(
                 url for f in files for url in (f.url, f.url + ".metadata")

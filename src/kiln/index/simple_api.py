@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from typing import Any
@@ -49,46 +51,109 @@ def parse_json_page(data: bytes, page_url: str, index: str) -> list[DistFile]:
             f"`{index}` answered `{page_url}` with JSON that has no `files` list",
             hint="check that the URL points at a Simple API index (PEP 691)",
         )
-    return [dist for entry in files if (dist := _json_file(entry, page_url, index)) is not None]
+    dists = [dist for entry in files if (dist := _json_file(entry, page_url, index)) is not None]
+    share_names(dists)
+    return dists
+
+
+_UNSEEN = object()
+
+
+def share_names(files: Iterable[DistFile]) -> None:
+    """Work out what the file names say once per release, not once per file.
+
+    A PyPI page lists thousands of wheels but a few hundred versions; parsing each file's
+    name and version on its own was a large part of a warm install. Wheels named
+    ``name-version-py-abi-platform.whl`` get their release from the first file of the same
+    ``name-version``: exactly what `DistFile.name_version` computes from those two parts,
+    filled into the instance's dict, where that cached property keeps its value.
+    """
+    names: dict[str, object] = {}
+    for dist in files:
+        filename = dist.filename
+        if not filename.endswith(".whl"):
+            continue
+        parts = filename[:-4].split("-")
+        if len(parts) != 5:
+            continue
+        stem = f"{parts[0]}-{parts[1]}"
+        known = names.get(stem, _UNSEEN)
+        if known is _UNSEEN:
+            names[stem] = dist.name_version
+        else:
+            vars(dist)["name_version"] = known
 
 
 def _json_file(entry: Any, page_url: str, index: str) -> DistFile | None:
     if not isinstance(entry, dict):
         return None
-    filename, href = entry.get("filename"), entry.get("url")
+    get = entry.get
+    filename, href = get("filename"), get("url")
     if not isinstance(filename, str) or not isinstance(href, str) or not filename:
         return None
     # PyPI's pages hold thousands of absolute URLs: joining each one was a measurable part of
     # a warm resolution, so only relative ones are joined.
     absolute = href.startswith(("https://", "http://"))
     url, _, fragment = (href if absolute else urljoin(page_url, href)).partition("#")
-    raw_hashes = entry.get("hashes")
-    hashes = (
-        Hashes.of({str(k): str(v) for k, v in raw_hashes.items() if isinstance(v, str)})
-        if isinstance(raw_hashes, dict)
-        else Hashes()
-    )
+    raw_hashes = get("hashes")
+    hashes = _json_hashes(raw_hashes) if isinstance(raw_hashes, dict) else _NO_HASHES
     if not hashes and fragment:
         hashes = Hashes.from_fragment(fragment)
-    requires_python = entry.get("requires-python")
-    size = entry.get("size")
-    upload_time = entry.get("upload-time")
+    requires_python = get("requires-python")
+    size = get("size")
+    upload_time = get("upload-time")
     # PEP 714: prefer the new key; older indexes send only a legacy one, and PyPI's JSON
     # once spelled the legacy key with the HTML attribute's `data-` prefix.
-    metadata = entry.get(
-        "core-metadata", entry.get("dist-info-metadata", entry.get("data-dist-info-metadata"))
+    metadata = (
+        entry["core-metadata"]
+        if "core-metadata" in entry
+        else get("dist-info-metadata", get("data-dist-info-metadata"))
     )
-    return DistFile(
+    yanked = get("yanked")
+    return make_dist_file(
         filename=filename,
         url=url,
         hashes=hashes,
-        requires_python=requires_python if isinstance(requires_python, str) else None,
-        yanked=_yanked(entry.get("yanked")),
-        upload_time=parse_upload_time(upload_time) if isinstance(upload_time, str) else None,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        metadata_file=_json_metadata(metadata),
+        requires_python=requires_python if type(requires_python) is str else None,
+        yanked=None if yanked is None or yanked is False else _yanked(yanked),
+        upload_time=parse_upload_time(upload_time) if type(upload_time) is str else None,
+        size=size if type(size) is int else None,
+        metadata_file=None if metadata is None else _json_metadata(metadata),
         index=index,
     )
+
+
+_NO_HASHES = Hashes()
+_FIELDS = (
+    "filename", "url", "hashes", "requires_python", "yanked", "upload_time", "size",
+    "metadata_file", "index",
+)  # fmt: skip
+
+
+def _filled(**fields: Any) -> DistFile:
+    """A `DistFile` with every field given, without the frozen dataclass's `__init__` (a
+    quarter of the cost of a file on a page of thousands)."""
+    dist: DistFile = object.__new__(DistFile)
+    vars(dist).update(fields)
+    return dist
+
+
+# Only while the fields are exactly these; a field added to `DistFile` gets the constructor.
+make_dist_file = (
+    _filled
+    if tuple(DistFile.__dataclass_fields__) == _FIELDS and not hasattr(DistFile, "__post_init__")
+    else DistFile
+)
+
+
+def _json_hashes(raw: dict[Any, Any]) -> Hashes:
+    if len(raw) == 1:
+        # The usual entry, `{"sha256": "<lowercase hex>"}`, is already what `Hashes.of` makes.
+        ((algo, digest),) = raw.items()
+        usual = type(algo) is str and type(digest) is str and algo.islower()
+        if usual and digest and (digest.islower() or digest.isdigit()):
+            return Hashes(((algo, digest),))
+    return Hashes.of({str(k): str(v) for k, v in raw.items() if isinstance(v, str)})
 
 
 def _yanked(value: object) -> str | None:
@@ -107,6 +172,8 @@ def _json_metadata(value: object) -> Hashes | None:
     return None
 
 
+# From 3.11, `fromisoformat` reads a trailing `Z` as UTC itself.
+_ISO_ZULU = sys.version_info >= (3, 11)
 _TIME = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)"
     r"(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
@@ -121,6 +188,8 @@ def parse_upload_time(text: str) -> datetime | None:
     """
     if len(text) == 27 and text[-1] == "Z" and text[10] == "T":
         try:
+            if _ISO_ZULU:
+                return datetime.fromisoformat(text)
             return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
         except ValueError:
             pass
@@ -147,9 +216,11 @@ def parse_html_page(text: str, page_url: str, index: str) -> list[DistFile]:
     parser.feed(text)
     parser.close()
     base = urljoin(page_url, parser.base) if parser.base else page_url
-    return [
+    dists = [
         dist for attrs in parser.anchors if (dist := _html_file(attrs, base, index)) is not None
     ]
+    share_names(dists)
+    return dists
 
 
 def _html_file(attrs: dict[str, str | None], base: str, index: str) -> DistFile | None:

@@ -100,21 +100,55 @@ class Destination:
             ) from exc
 
     def _prepare(self, root: str, parent: str) -> None:
+        """Create ``parent`` and the folders above it up to ``root``, refusing to pass a
+        symbolic link that leads outside ``root``.
+
+        Each folder is looked at once (an `lstat`, a `mkdir` when missing): a folder this
+        wheel created is no link, so only links that were already there cost a `realpath`.
+        Checked before mkdir: mkdir through a symlink would already create outside.
+        """
+        root = root.rstrip(os.sep) or os.sep
+        missing: list[str] = []
+        folder = parent
+        while folder not in self._ready and folder != root:
+            missing.append(folder)
+            up = os.path.dirname(folder)
+            if up == folder:
+                break
+            folder = up
+        if folder == root and root not in self._ready:
+            os.makedirs(root, exist_ok=True)  # a scheme folder may not exist yet (headers)
+            self._check_link(root, root)
+        for folder in reversed(missing):
+            try:
+                os.mkdir(folder)
+            except FileExistsError:
+                if not os.path.isdir(folder):
+                    raise
+                self._check_link(root, folder)
+            except FileNotFoundError:
+                # An upper folder went away under a parallel uninstall: the slow way.
+                os.makedirs(folder, exist_ok=True)
+        with self._lock:
+            self._ready.add(root)
+            self._ready.update(missing)
+
+    def _check_link(self, root: str, folder: str) -> None:
+        if not os.path.islink(folder) and folder != root:
+            return
         real_root = self._real_roots.get(root)
         if real_root is None:
             real_root = os.path.realpath(root)
             self._real_roots[root] = real_root
-        # Checked before mkdir: mkdir through a symlink would already create outside.
-        real = os.path.realpath(parent)
+        if folder == root:
+            return
+        real = os.path.realpath(folder)
         if real != real_root and not real.startswith(real_root + os.sep):
             raise InstallError(
-                f"`{self._label}` would write into `{parent}` through a symbolic link that "
+                f"`{self._label}` would write into `{folder}` through a symbolic link that "
                 f"points outside `{root}` (to `{real}`)",
                 hint="remove the link, or install into an environment without it",
             )
-        os.makedirs(parent, exist_ok=True)
-        with self._lock:
-            self._ready.add(parent)
 
 
 def _copy(source: str, target: str) -> None:

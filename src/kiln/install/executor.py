@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -11,8 +12,10 @@ from packaging.utils import NormalizedName
 
 from kiln.core.dist import Candidate
 from kiln.core.errors import InstallError
+from kiln.core.kill_points import reached
 from kiln.install.installed import InstalledDist
 from kiln.install.installer import InstallOptions, install_wheel
+from kiln.install.interrupted import sweep_debris
 from kiln.install.plan import InstallPlan, PlannedDist
 from kiln.install.scheme import InstallScheme
 from kiln.install.uninstall import uninstall
@@ -32,13 +35,15 @@ def execute(
     *,
     requested: frozenset[NormalizedName],
     direct_urls: Mapping[NormalizedName, Mapping[str, object]] | None = None,
-    jobs: int = 8,
+    jobs: int | None = None,
 ) -> InstallReport:
     """Uninstall what the plan replaces or drops, then install its wheels.
 
     ``direct_urls`` gives the PEP 610 record of projects installed from a URL or path.
-    Wheels install in parallel: linking is system calls, which release the GIL.
+    Wheels install in parallel, one worker per core by default: linking is system calls,
+    which release the GIL, but more threads than cores only contend for it.
     """
+    jobs = jobs or os.cpu_count() or 1
     to_install = plan.to_install
     missing = [p.candidate.name for p in to_install if p.candidate.name not in unpacked]
     if missing:
@@ -46,10 +51,13 @@ def execute(
             f"`{missing[0]}` was not prepared before installing",
             hint="this is a bug in kiln; please report it",
         )
+    # Scratch folders of a kiln process killed in this environment earlier.
+    sweep_debris((scheme.purelib, scheme.platlib, scheme.scripts))
     removed: list[InstalledDist] = []
     for dist in plan.to_remove:
         uninstall(dist, scheme)
         removed.append(dist)
+    reached("execute-removed")
     urls = direct_urls or {}
 
     def install(planned: PlannedDist) -> Candidate:

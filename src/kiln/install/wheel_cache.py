@@ -25,7 +25,14 @@ from kiln.cache.atomic import staged_dir
 from kiln.cache.layout import Cache
 from kiln.cache.locks import file_lock
 from kiln.core.errors import InstallError
+from kiln.core.kill_points import reached
 from kiln.install.record import RecordEntry, encode_digest, format_record, parse_record
+from kiln.install.wheel_checks import (
+    check_member_link,
+    check_metadata_matches,
+    check_unpacked_size,
+    oversized_member,
+)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
@@ -57,7 +64,9 @@ def unpack_wheel(wheel: Path, sha256: str, cache: Cache) -> Path:
         if final.is_dir():
             return final
         with staged_dir(final, cache.tmpdir()) as staging:
-            _extract(wheel, staging)
+            _extract(wheel, staging, cache.wheel_size_limit)
+            reached("unpack-extracted")
+        reached("unpack-renamed")
     return final
 
 
@@ -67,11 +76,13 @@ class _Layout:
     data: str  # e.g. "foo-1.0.data"
 
 
-def _extract(wheel: Path, dest: Path) -> None:
+def _extract(wheel: Path, dest: Path, size_limit: int = 0) -> None:
     with _open(wheel) as archive:
         infos = archive.infolist()
         names = [_safe_member(wheel, info.filename) for info in infos]
+        check_unpacked_size(wheel, infos, size_limit)
         layout = _layout(wheel, names)
+        check_metadata_matches(wheel, archive, layout.dist_info)
         record = _wheel_record(wheel, archive, layout)
         files: list[tuple[zipfile.ZipInfo, str]] = []
         folders: set[str] = set()
@@ -116,6 +127,8 @@ def _extract_files(
     written: list[RecordEntry] = []
     try:
         for info, posix in files:
+            check_member_link(wheel, info, posix, archive)
+            reached("unpack-member")
             target = os.path.join(dest, posix)
             executable = bool((info.external_attr >> 16) & 0o111) or posix.startswith(scripts)
             entry = _write_member(wheel, archive, info, posix, target, executable)
@@ -229,6 +242,8 @@ def _write_member(
         while chunk := src.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
+            if size > info.file_size:
+                raise oversized_member(wheel, posix, info.file_size)
             out.write(chunk)
     return RecordEntry(posix, encode_digest("sha256", digest.digest()), size)
 

@@ -25,6 +25,7 @@ from kiln.cache.atomic import new_file_mode
 from kiln.cache.layout import Cache
 from kiln.core.errors import NetworkError, OfflineError
 from kiln.core.hashes import Hashes
+from kiln.core.kill_points import reached
 from kiln.net.auth import CredentialStore
 from kiln.net.failures import UNREACHABLE_HINT, describe, status_hint, status_text
 from kiln.net.hashing import CHUNK, Hasher, copy_local, verify
@@ -220,6 +221,7 @@ class HttpClient:
                     )
             sha256, checked = digests
             verify(dest.name, url, hashes, checked)
+            reached("download-verified")
             os.replace(tmp, dest)
             return sha256
         finally:
@@ -314,6 +316,7 @@ class HttpClient:
             hasher = Hasher(hashes)
             for chunk in resp.stream(CHUNK, decode_content=False):
                 out.write(chunk)
+                reached("download-chunk")
                 hasher.update(chunk)
                 if progress is not None:
                     progress(len(chunk))

@@ -19,6 +19,11 @@ from kiln.cache.atomic import write_bytes
 
 # The headers a cached page is replayed with; the rest describe the old connection.
 _KEPT = ("content-type", "etag", "last-modified", "cache-control")
+# How long a page served without any caching header (no Cache-Control, ETag or
+# Last-Modified: some mirrors send none) is reused without asking again, a heuristic
+# freshness as RFC 9111 section 4.2.2 allows. Otherwise every such page is fetched again on
+# every run, since nothing could revalidate it; PyPI itself grants `max-age=600`.
+HEURISTIC_FRESHNESS_S = 300
 
 
 @dataclass(frozen=True)
@@ -29,15 +34,18 @@ class CachedPage:
     stored_at: float
 
     def is_fresh(self, now: float | None = None) -> bool:
-        """Usable without asking the server: ``Cache-Control: max-age`` has not run out."""
+        """Usable without asking the server: ``Cache-Control: max-age`` (or, for a page sent
+        with no caching header at all, the heuristic freshness) has not run out."""
         directives = cache_control(self.headers.get("cache-control", ""))
         if "no-cache" in directives or "no-store" in directives:
             return False
         max_age = directives.get("max-age")
+        if max_age is None and not any(k in self.headers for k in _KEPT[1:]):
+            max_age = str(HEURISTIC_FRESHNESS_S)
         if max_age is None or not max_age.isdigit():
             return False
         now = time.time() if now is None else now
-        return now - self.stored_at < int(max_age)
+        return 0 <= now - self.stored_at < int(max_age)
 
     def validators(self) -> dict[str, str]:
         """Conditional-request headers that let the server answer 304."""

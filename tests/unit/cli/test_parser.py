@@ -30,3 +30,27 @@ def test_version_starts_without_importing_the_network_stack() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
     assert out.stdout.startswith("kiln ")
+
+
+def test_the_verb_is_found_past_global_flags_and_their_values() -> None:
+    from kiln.cli.parser import verb_of
+
+    assert verb_of(["-q", "--cache-dir", "sync", "run", "x"]) == "run"
+    assert verb_of(["--config-file", "a.toml", "-v", "lock"]) == "lock"
+    assert verb_of(["--help"]) is None and verb_of([]) is None
+    assert verb_of(["help", "sync"]) is None
+
+
+def test_one_verbs_parser_parses_as_the_whole_parser_does() -> None:
+    argv = ["run", "--extra", "a", "-q", "--with", "x", "python", "-c", "pass"]
+    assert vars(build_parser("run").parse_args(argv)) == vars(build_parser().parse_args(argv))
+    argv = ["pip", "install", "-r", "r.txt", "--offline"]
+    assert vars(build_parser("pip").parse_args(argv)) == vars(build_parser().parse_args(argv))
+
+
+def test_an_unknown_verb_still_lists_every_verb() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kiln", "snyc"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert "invalid choice: 'snyc'" in done.stderr and "'sync'" in done.stderr

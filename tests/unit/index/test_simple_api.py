@@ -191,3 +191,21 @@ def test_relative_hrefs_resolve_against_the_page_url() -> None:
     (file,) = parse_html_page(html, "http://127.0.0.1:9/simple/a/", "local")
     assert file.url == "http://127.0.0.1:9/files/pypi/a-1.0-py3-none-any.whl"
     assert file.hashes.get("sha256") == "00ff"
+
+
+def test_files_of_one_version_share_what_their_names_say() -> None:
+    from kiln.core.dist import DistFile
+
+    page = {
+        "files": [
+            {"filename": f"Demo_Pkg-1.0-cp312-cp312-{tag}.whl", "url": f"/d/{tag}.whl"}
+            for tag in ("manylinux_2_28_x86_64", "macosx_11_0_arm64", "win_amd64")
+        ]
+    }
+    import json
+
+    files = parse_json_page(json.dumps(page).encode(), SIX_PAGE, "pypi")
+    fresh = [DistFile(filename=f.filename, url=f.url, index=f.index) for f in files]
+    assert files == fresh
+    assert [f.name_version for f in files] == [f.name_version for f in fresh]
+    assert files[1].name_version == ("demo-pkg", files[0].name_version[1])  # type: ignore[index]

@@ -1,0 +1,168 @@
+"""The tools being compared, the environment each one runs in, and one timed run.
+
+Standard library only. Every tool runs with its own configuration switched off and a cache
+directory of the benchmark's own: `PIP_CONFIG_FILE=/dev/null`, `UV_NO_CONFIG=1`, no
+`PIP_*`/`UV_*`/`KILN_*`/`PDM_*`/`POETRY_*` from the caller, and `XDG_CONFIG_HOME` pointing
+into the working directory, so pdm and poetry read no user settings either.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PYTHON = "/root/.pyenv/versions/3.12.1/bin/python"
+TOOLS = ("kiln", "uv", "pip", "pdm", "poetry")
+
+
+class BenchError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Commands:
+    python: str  # the interpreter environments are made from
+    kiln: tuple[str, ...]
+    uv: tuple[str, ...]
+    pdm: tuple[str, ...] | None
+    poetry: tuple[str, ...] | None
+    work: Path
+
+    def of(self, tool: str) -> tuple[str, ...]:
+        found = {"kiln": self.kiln, "uv": self.uv, "pdm": self.pdm, "poetry": self.poetry}[tool]
+        if found is None:
+            raise BenchError(f"{tool} is not available")
+        return found
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_rss_mb: float  # the largest resident set of the process or a child it waited for
+
+
+def clean_env(cmds: Commands, caches: Path) -> dict[str, str]:
+    """The caller's environment without anything that configures a tool, plus each tool's
+    cache under ``caches``."""
+    drop = ("PIP_", "UV_", "KILN_", "PDM_", "POETRY_")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(drop) and k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONPATH")
+    }
+    # An installed kiln (like pdm and poetry here) runs from cached bytecode; with this set,
+    # every edited module of a source checkout would be compiled again on every run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # pyenv's shims answer for every version and confuse interpreter discovery.
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if "pyenv/shims" not in p]
+    env["PATH"] = os.pathsep.join([str(Path(cmds.python).parent), *path])
+    config = cmds.work / "config"
+    env.update(
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PIP_CACHE_DIR=str(caches / "pip"),
+        UV_NO_CONFIG="1",
+        UV_PYTHON_DOWNLOADS="never",
+        UV_CACHE_DIR=str(caches / "uv"),
+        KILN_CACHE_DIR=str(caches / "kiln"),
+        PDM_CACHE_DIR=str(caches / "pdm"),
+        PDM_CHECK_UPDATE="false",
+        PDM_NON_INTERACTIVE="1",
+        PDM_PYTHON=cmds.python,
+        PDM_IGNORE_SAVED_PYTHON="1",
+        POETRY_CACHE_DIR=str(caches / "poetry"),
+        POETRY_CONFIG_DIR=str(config / "poetry"),
+        POETRY_DATA_DIR=str(cmds.work / "data" / "poetry"),
+        POETRY_VIRTUALENVS_IN_PROJECT="true",
+        POETRY_NO_INTERACTION="1",
+        XDG_CONFIG_HOME=str(config),
+        NO_COLOR="1",
+    )
+    return env
+
+
+def timed(
+    cmd: Sequence[str], env: dict[str, str], log: Path, *, cwd: Path | None = None, timeout: float
+) -> Run:
+    """Run ``cmd``, its output into ``log``; its wall time and peak memory, or BenchError."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = -9
+                raise BenchError(f"timed out after {timeout:.0f} s: {' '.join(cmd)}")
+            time.sleep(0.002)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace")[-2500:]
+        raise BenchError(f"exit {proc.returncode}: {' '.join(cmd)}\n--- {log} (tail) ---\n{tail}")
+    # Linux reports ru_maxrss in KiB.
+    return Run(elapsed, usage.ru_maxrss / 1024)
+
+
+def quiet(
+    cmd: Sequence[str], env: dict[str, str], log: Path, *, cwd: Path | None = None,
+    timeout: float = 1800,
+) -> None:  # fmt: skip
+    """An untimed step (a warm-up, a lock made before syncing); an error names its log."""
+    timed(cmd, env, log, cwd=cwd, timeout=timeout)
+
+
+def find_uv(explicit: str | None) -> tuple[str, ...]:
+    if explicit:
+        return (explicit,)
+    for candidate in (shutil.which("uv"), str(Path(sys.executable).with_name("uv"))):
+        if candidate and Path(candidate).is_file():
+            return (candidate,)
+    return (sys.executable, "-m", "uv")
+
+
+def find_or_install(tool: str, explicit: str | None, work: Path, python: str) -> tuple[str, ...]:
+    """``--pdm``/``--poetry``, else the one on PATH, else one installed from PyPI into a
+    scratch environment under the working directory (kept there for the next run)."""
+    if explicit:
+        return (explicit,)
+    on_path = shutil.which(tool)
+    if on_path:
+        return (on_path,)
+    venv = work / "tools"
+    exe = venv / "bin" / tool
+    if exe.is_file():
+        return (str(exe),)
+    print(f"installing {tool} into {venv} from PyPI ...", file=sys.stderr, flush=True)
+    if not (venv / "bin" / "python").is_file():
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    # pdm's `locked` extra pins the HTTP cache library it was released with: a newer one
+    # breaks it (`module 'hishel' has no attribute 'SyncSqliteStorage'`).
+    spec = "pdm[locked]" if tool == "pdm" else tool
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+         "--index-url", "https://pypi.org/simple", spec],
+        check=True, env=env,
+    )  # fmt: skip
+    return (str(exe),)
+
+
+def version_of(cmd: Sequence[str]) -> str:
+    try:
+        done = subprocess.run([*cmd, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return (done.stdout or done.stderr).strip().splitlines()[0] if done.returncode == 0 else "?"

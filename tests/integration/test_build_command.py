@@ -12,7 +12,7 @@ from tests.support.index_server import IndexServer
 from tests.support.venvs import python_of
 from tests.support.wheels import Pkg
 
-PY312 = "/root/.pyenv/versions/3.12.1/bin/python3"
+PY312 = "3.12"  # a version request: kiln finds the interpreter, as for a user
 
 # A backend of the standard library only: sdists carry PKG-INFO and the package, wheels
 # METADATA, WHEEL and RECORD. `FAIL_BUILD` in the environment makes every build fail, and

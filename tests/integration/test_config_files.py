@@ -23,7 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-PY312 = "/root/.pyenv/versions/3.12.1/bin/python3"
+PY312 = "3.12"  # a version request: kiln finds the interpreter, as for a user
 Kiln = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
@@ -140,3 +140,22 @@ def test_a_key_kiln_cannot_honour_fails_naming_the_file(
     assert done.returncode != 0
     assert str(path) in done.stderr and "`no-build`" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_pip_setting_in_a_file_is_refused_by_the_pip_verbs_and_left_to_them(
+    kiln, index_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "0"\ndependencies = []\n\n'
+        '[tool.uv.pip]\npython-platform = "windows"\n'
+    )
+    (root / "requirements.in").write_text("six\n")
+    done = kiln(
+        "pip", "compile", "requirements.in", "--index-url", index_server.index_url(), cwd=root
+    )
+    assert done.returncode != 0
+    assert "`tool.uv.pip.python-platform` in" in done.stderr
+    # The project verbs never read `[tool.uv.pip]`, as in uv.
+    kiln("lock", "--project", str(root), "--default-index", index_server.index_url(), check=True)

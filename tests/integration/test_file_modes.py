@@ -14,7 +14,7 @@ import pytest
 from tests.support.index_server import IndexServer
 from tests.support.wheels import Pkg
 
-PY312 = "/root/.pyenv/versions/3.12.1/bin/python3"
+PY312 = "3.12"  # a version request: kiln finds the interpreter, as for a user
 Kiln = Callable[..., "subprocess.CompletedProcess[str]"]
 TOOL = Pkg("tool", "1.0", entry_points={"toolcli": "tool:main"})
 

@@ -13,7 +13,7 @@ from tests.support.index_server import IndexServer
 from tests.support.venvs import installed_versions
 from tests.support.wheels import Pkg
 
-PY312 = "/root/.pyenv/versions/3.12.1/bin/python3"
+PY312 = "3.12"  # a version request: kiln finds the interpreter, as for a user
 
 
 def python_of(venv: Path) -> Path:

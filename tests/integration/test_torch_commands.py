@@ -21,10 +21,11 @@ from kiln.python.platforms import (
     platform_environment,
 )
 from tests.support.index_server import IndexServer
+from tests.support.pythons import interpreter_for
 from tests.support.uv import uv_command
 from tests.support.venvs import installed_versions, python_of
 
-PY312 = Path("/root/.pyenv/versions/3.12.1/bin/python3")
+PY312 = interpreter_for("3.12")
 
 PROJECT = """\
 [project]
@@ -96,7 +97,7 @@ def uv_lock(root: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
         UV_CACHE_DIR=str(tmp_path / "uv-cache"),
         UV_PYTHON_DOWNLOADS="never",
     )
-    if PY312.exists():
+    if PY312 is not None:
         env["UV_PYTHON"] = str(PY312)
     # The lock goes to its own folder so it cannot be confused with kiln's.
     shutil.copytree(root, tmp_path / "uv-project", ignore=shutil.ignore_patterns("pylock.toml"))

@@ -14,15 +14,14 @@ from packaging.pylock import Pylock
 from kiln.python.platforms import DEFAULT_PLATFORMS, platform_environment
 from tests.integration.test_lock_scenarios import S1, S2, S3, S4, project
 from tests.support.index_server import IndexServer
+from tests.support.pythons import interpreter_for
 from tests.support.uv import uv_command
 
-PY312 = "/root/.pyenv/versions/3.12.1/bin/python3"
+PY312 = str(interpreter_for("3.12") or "")
 
 
 UV = uv_command()
-pytestmark = pytest.mark.skipif(
-    UV is None or not Path(PY312).exists(), reason="needs uv and CPython 3.12"
-)
+pytestmark = pytest.mark.skipif(UV is None or not PY312, reason="needs uv and CPython 3.12")
 
 
 def uv_pylock(root: Path, server: IndexServer, tmp_path: Path) -> Path:

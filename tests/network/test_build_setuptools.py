@@ -9,8 +9,6 @@ import pytest
 
 pytestmark = pytest.mark.network
 
-PY312 = "/root/.pyenv/versions/3.12.1/bin/python3"
-
 
 def test_setuptools_project_builds_with_isolation(kiln, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     project = tmp_path / "proj"
@@ -21,7 +19,7 @@ def test_setuptools_project_builds_with_isolation(kiln, tmp_path: Path) -> None:
         '[build-system]\nrequires = ["setuptools>=61"]\n'
         'build-backend = "setuptools.build_meta"\n'
     )
-    done = kiln("build", "--python", PY312, cwd=project, check=True)
+    done = kiln("build", "--python", "3.12", cwd=project, check=True)
     assert "Successfully built dist/spam-0.2.0.tar.gz" in done.stderr
     assert "Successfully built dist/spam-0.2.0-py3-none-any.whl" in done.stderr
     with zipfile.ZipFile(project / "dist" / "spam-0.2.0-py3-none-any.whl") as zf:

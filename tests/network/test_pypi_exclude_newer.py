@@ -10,7 +10,7 @@ import pytest
 
 pytestmark = pytest.mark.network
 
-PY312 = "/root/.pyenv/versions/3.12.1/bin/python3"
+PY312 = "3.12"  # a version request: kiln finds the interpreter, as for a user
 Kiln = Callable[..., "subprocess.CompletedProcess[str]"]
 
 # What was newest on PyPI at the end of 2024-06-01 (UTC). Newer releases followed soon after

@@ -13,7 +13,7 @@ import pytest
 
 pytestmark = pytest.mark.network
 
-PY312 = "/root/.pyenv/versions/3.12.1/bin/python3"
+PY312 = "3.12"  # a version request: kiln finds the interpreter, as for a user
 PINS = {"six": "1.16.0", "idna": "3.7", "certifi": "2024.2.2"}
 
 Kiln = Callable[..., "subprocess.CompletedProcess[str]"]

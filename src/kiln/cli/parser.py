@@ -7,10 +7,12 @@ when that verb runs, so `kiln --version` and `kiln help` start fast.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
 
 from kiln import __version__
-from kiln.cli.parser_build import add_build_verb
+from kiln.cli.parser_build import add_build_verb, add_isolation_options
 from kiln.cli.parser_project import add_project_verbs
+from kiln.cli.parser_resolver import add_resolver_options, add_target_options
 from kiln.cli.parser_tools import add_cache_verbs, add_pip_tool_verbs, add_python_verbs
 from kiln.cli.parser_torch import add_torch_verbs
 
@@ -83,6 +85,24 @@ def _add_install_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", action="store_true", help="change the system Python")
     parser.add_argument("--compile-bytecode", action="store_true", help="write .pyc files")
     parser.add_argument("--link-mode", choices=["hardlink", "copy"], default=None)
+    parser.add_argument(
+        "--require-hashes",
+        action="store_true",
+        help="every package needs a `--hash` in the requirements files (env: KILN_REQUIRE_HASHES)",
+    )
+    parser.add_argument(
+        "--verify-hashes",
+        dest="verify_hashes",
+        action="store_true",
+        default=None,
+        help="check the `--hash` values the requirements files give (the default)",
+    )
+    parser.add_argument(
+        "--no-verify-hashes",
+        dest="verify_hashes",
+        action="store_false",
+        help="ignore `--hash` values (env: KILN_NO_VERIFY_HASHES)",
+    )
     _add_torch_backend(parser)
 
 
@@ -175,7 +195,9 @@ def _add_compile(pip_verbs: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     _add_constraints(compile_)
     compile_.add_argument(
-        "--python-version", metavar="X.Y", help="the Python to resolve for (the floor, universally)"
+        "--python-version",
+        metavar="X.Y[.Z]",
+        help="the Python to resolve for (the floor, universally); --python only runs builds",
     )
     compile_.add_argument("--extra", action="append", default=[], metavar="EXTRA")
     compile_.add_argument("--all-extras", action="store_true")
@@ -183,19 +205,72 @@ def _add_compile(pip_verbs: argparse._SubParsersAction[argparse.ArgumentParser])
     compile_.add_argument("-U", "--upgrade", action="store_true", help="ignore earlier pins")
     compile_.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME")
     _add_torch_backend(compile_)
+    add_resolver_options(compile_, pip=True)
+    add_target_options(compile_)
     _add_python(compile_, "to resolve for")
     _add_index(compile_)
+    add_isolation_options(compile_)
     _add_global(compile_)
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Global flags that take a value, so the word after them is not the verb.
+_VALUED_GLOBALS = frozenset({"--cache-dir", "--config-file"})
+
+
+def verb_of(argv: list[str]) -> str | None:
+    """The verb `argv` asks for, or None when it asks for no single one (help, a bare `kiln`)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in ("-h", "--help", "--"):
+            return None
+        elif word.startswith("-"):
+            skip = word in _VALUED_GLOBALS
+        else:
+            return None if word == "help" else word
+    return None
+
+
+class _Unbuilt:
+    """Stands in for the parser of a verb that was not asked for: every call is a no-op."""
+
+    def __getattr__(self, name: str) -> object:
+        return lambda *args, **kwargs: self
+
+
+if TYPE_CHECKING:
+    _Verbs = argparse._SubParsersAction[argparse.ArgumentParser]
+else:  # not subscriptable at run time
+    _Verbs = argparse._SubParsersAction
+
+
+class _OnlyVerbs(_Verbs):
+    """Builds one verb's parser, not all of them: most of a start-up is otherwise spent on
+    the arguments of verbs that are not run."""
+
+    only: str | None = None
+    built = False
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if self.only is not None and name != self.only:
+            return _Unbuilt()  # type: ignore[return-value]
+        self.built = True
+        return super().add_parser(name, **kwargs)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """With ``only``, just that verb's arguments are built (the whole parser when no verb has
+    that name, so argparse can list the verbs that exist)."""
     parser = argparse.ArgumentParser(
         prog="kiln",
         description="A fast Python package and project manager that gets PyTorch right.",
     )
     parser.add_argument("-V", "--version", action="version", version=f"kiln {__version__}")
     _add_global(parser, top=True)
-    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", action=_OnlyVerbs)
+    assert isinstance(verbs, _OnlyVerbs)
+    verbs.only = only
 
     help_ = verbs.add_parser("help", help="show help for a command")
     help_.add_argument("topic", nargs="*")
@@ -224,6 +299,15 @@ def build_parser() -> argparse.ArgumentParser:
     install = pip_verbs.add_parser("install", help="install packages into an environment")
     install.add_argument("packages", nargs="*", metavar="PACKAGE")
     install.add_argument(
+        "-e",
+        "--editable",
+        dest="editables",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="install the project in this folder editable",
+    )
+    install.add_argument(
         "-r",
         "--requirement",
         "--requirements",
@@ -237,8 +321,16 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("-U", "--upgrade", action="store_true", help="prefer the newest versions")
     install.add_argument("-P", "--upgrade-package", action="append", default=[], metavar="NAME")
     _add_install_options(install)
+    add_resolver_options(install, pip=True)
+    install.add_argument(
+        "--python-version",
+        metavar="X.Y[.Z]",
+        help="resolve for this Python, not the environment's own (the install may not run)",
+    )
+    add_target_options(install)
     _add_python(install, "to install into")
     _add_index(install)
+    add_isolation_options(install)
     _add_global(install)
 
     sync = pip_verbs.add_parser(
@@ -249,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_install_options(sync)
     _add_python(sync, "to sync")
     _add_index(sync)
+    add_isolation_options(sync)
     _add_global(sync)
 
     uninstall = pip_verbs.add_parser("uninstall", help="remove packages from an environment")
@@ -287,4 +380,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_torch_verbs(verbs, _add_global)
     add_python_verbs(verbs, _add_global)
     add_cache_verbs(verbs, _add_global)
+    if only is not None and not verbs.built:
+        return build_parser()
     return parser

@@ -51,3 +51,21 @@ def add_build_verb(
     )
     add_index(build)
     add_global(build)
+
+
+def add_isolation_options(parser: argparse.ArgumentParser) -> None:
+    """How the verbs that may build (an sdist, a source tree) build it, as uv spells it."""
+    group = parser.add_argument_group("build options")
+    group.add_argument(
+        "--no-build-isolation",
+        action="store_true",
+        help="build in the target environment, with the build requirements already "
+        "installed there (KILN_NO_BUILD_ISOLATION)",
+    )
+    group.add_argument(
+        "--no-build-isolation-package",
+        action="append",
+        default=[],
+        metavar="PKG",
+        help="build this package without isolation (KILN_NO_BUILD_ISOLATION_PACKAGE)",
+    )

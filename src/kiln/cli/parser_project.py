@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from kiln.cli.parser_build import add_isolation_options
+from kiln.cli.parser_resolver import add_resolver_options
+
 _BACKEND_HELP = (
     "the PyTorch build: `auto` (by this machine's GPU), `cpu`, `cu126`, `rocm6.3`, `xpu`, … "
     "(env: KILN_TORCH_BACKEND)"
@@ -55,7 +58,9 @@ def add_project_verbs(
         "the PyTorch builds the lock carries: `auto` (every backend a machine could use), "
         "or backends separated by commas (env: KILN_TORCH_BACKEND)",
     )
+    add_resolver_options(lock, pip=False)
     add_index(lock)
+    add_isolation_options(lock)
     add_global(lock)
 
     sync = verbs.add_parser("sync", help="make .venv match the lock for this machine")
@@ -79,6 +84,7 @@ def add_project_verbs(
     )
     _add_torch_backend(sync)
     add_index(sync)
+    add_isolation_options(sync)
     add_global(sync)
 
     init = verbs.add_parser("init", help="create a new project")
@@ -141,7 +147,15 @@ def add_project_verbs(
                 action="store_true",
                 help="write the requirement as given, without a lower bound",
             )
+            edit.add_argument(
+                "--editable", action="store_true", help="install a path source editable"
+            )
+            revision = edit.add_mutually_exclusive_group()
+            revision.add_argument("--rev", metavar="REV", help="the git commit or ref to use")
+            revision.add_argument("--tag", metavar="TAG", help="the git tag to use")
+            revision.add_argument("--branch", metavar="BRANCH", help="the git branch to use")
         add_index(edit)
+        add_isolation_options(edit)
         add_global(edit)
 
     run = verbs.add_parser("run", help="run a command in the project's environment")
@@ -163,6 +177,7 @@ def add_project_verbs(
     run.add_argument("-p", "--python", metavar="PYTHON")
     _add_torch_backend(run)
     add_index(run)
+    add_isolation_options(run)
     add_global(run)
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
 

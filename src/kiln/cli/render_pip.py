@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import TYPE_CHECKING
 
 from kiln.cli.console import Console, elapsed, plural, print_changes
@@ -11,6 +12,7 @@ from kiln.cli.dispatch import paths
 from kiln.commands.context import CommandContext
 
 if TYPE_CHECKING:
+    from kiln.commands.pip.hash_check import HashPolicy
     from kiln.commands.pip.install import PipInstallResult
     from kiln.commands.pip.torch_index import TorchIndexChoice
     from kiln.settings.torch_settings import TorchSettings
@@ -65,6 +67,7 @@ def sync(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
         link_mode=args.link_mode or "hardlink",
         torch=_torch(args),
         exact=True,
+        hashes=_hash_policy(args),
     )
     return _render_install(console, args, pip_install(ctx, request, args))
 
@@ -86,8 +89,21 @@ def install(ctx: CommandContext, args: argparse.Namespace, console: Console) -> 
         compile_bytecode=args.compile_bytecode,
         link_mode=args.link_mode or "hardlink",
         torch=_torch(args),
+        hashes=_hash_policy(args),
+        editables=args.editables,
     )
     return _render_install(console, args, pip_install(ctx, request, args))
+
+
+def _hash_policy(args: argparse.Namespace) -> HashPolicy:
+    from kiln.commands.pip.hash_check import HashPolicy
+    from kiln.settings.global_settings import env_flag
+
+    require = bool(args.require_hashes) or env_flag(os.environ, "KILN_REQUIRE_HASHES")
+    verify = args.verify_hashes
+    if verify is None:
+        verify = not env_flag(os.environ, "KILN_NO_VERIFY_HASHES")
+    return HashPolicy(require=require, verify=bool(verify))
 
 
 def _render_install(console: Console, args: argparse.Namespace, result: PipInstallResult) -> int:

@@ -71,7 +71,7 @@ def sync(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
     removed = [*plan.reinstalls, *plan.extraneous]
     verb = "Would install" if args.dry_run else "Installed"
     if not to_install and not removed:
-        console.info(f"Audited {plural(len(plan.unchanged), 'package')}")
+        console.info(f"Audited {plural(result.audited, 'package')}")
         return 0
     if removed:
         console.info(
@@ -144,7 +144,17 @@ def _edit_request(args: argparse.Namespace) -> EditRequest:
         no_sync=args.no_sync,
         python=args.python,
         torch_backend=getattr(args, "torch_backend", None),
+        editable=getattr(args, "editable", False),
+        git_revision=_git_revision(args),
     )
+
+
+def _git_revision(args: argparse.Namespace) -> tuple[str, str] | None:
+    for key in ("rev", "tag", "branch"):
+        value = getattr(args, key, None)
+        if value:
+            return key, value
+    return None
 
 
 def add(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int:

@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+from packaging.version import InvalidVersion
 
 from kiln.commands.context import CommandContext
 from kiln.core.build import BuildError, BuildRequest
 from kiln.core.dist import DistFile
 from kiln.core.metadata import CoreMetadata
+from kiln.settings.build_settings import BuildSettings
 
 if TYPE_CHECKING:
     from kiln.build.builder import Frontend
@@ -75,6 +78,27 @@ def frontend(ctx: CommandContext, finder: IndexFinder) -> Frontend:
     return Frontend(ctx.cache, EnvironmentFiller(ctx, finder))
 
 
+def build_request(
+    source: Path, python: Path, *, label: str, name: str | None, build: BuildSettings
+) -> BuildRequest:
+    """What to build, isolated or not and with which extra requirements as ``build`` says
+    for the package ``name`` (None: not known yet)."""
+    return BuildRequest(
+        source,
+        python,
+        isolation=build.isolated(name),
+        extra_build_requirements=build.extra_for(name),
+        label=label,
+    )
+
+
+def _sdist_name(filename: str) -> str | None:
+    try:
+        return parse_sdist_filename(filename)[0]
+    except (InvalidSdistFilename, InvalidVersion):
+        return None
+
+
 def _fetched(ctx: CommandContext, finder: IndexFinder, file: DistFile, into: Path) -> Path:
     dest = into / file.filename
     finder.download(file, dest)
@@ -82,7 +106,10 @@ def _fetched(ctx: CommandContext, finder: IndexFinder, file: DistFile, into: Pat
 
 
 def sdist_metadata_hook(
-    ctx: CommandContext, finder: IndexFinder, python: Callable[[], Interpreter]
+    ctx: CommandContext,
+    finder: IndexFinder,
+    python: Callable[[], Interpreter],
+    build: BuildSettings | None = None,
 ) -> Callable[[DistFile], CoreMetadata]:
     """Reads an sdist's metadata for the resolver: from PKG-INFO where it is static (PEP
     643), else by running the backend's metadata hook with ``python`` (found on first use)."""
@@ -92,7 +119,13 @@ def sdist_metadata_hook(
         scratch = Path(tempfile.mkdtemp(prefix="sdist-", dir=ctx.cache.tmpdir()))
         try:
             sdist = _fetched(ctx, finder, file, scratch)
-            request = BuildRequest(sdist, python().executable, label=file.filename)
+            request = build_request(
+                sdist,
+                python().executable,
+                label=file.filename,
+                name=_sdist_name(file.filename),
+                build=build or BuildSettings(),
+            )
             return built.metadata(request)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -103,9 +136,19 @@ def sdist_metadata_hook(
 class SdistWheels:
     """`WheelBuilder` for one target interpreter: the environment being installed into."""
 
-    def __init__(self, ctx: CommandContext, finder: IndexFinder, python: Path) -> None:
+    def __init__(
+        self,
+        ctx: CommandContext,
+        finder: IndexFinder,
+        python: Path,
+        build: BuildSettings | None = None,
+    ) -> None:
         self.frontend = frontend(ctx, finder)
         self.python = python
+        self.build = build or BuildSettings()
 
     def build_wheel(self, sdist: Path, label: str) -> Path:
-        return self.frontend.wheel(BuildRequest(sdist, self.python, label=label))
+        request = build_request(
+            sdist, self.python, label=label, name=_sdist_name(sdist.name), build=self.build
+        )
+        return self.frontend.wheel(request)

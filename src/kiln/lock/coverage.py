@@ -58,8 +58,12 @@ def selections(lock: Lock) -> list[Selection]:
 
 def _fits(package: LockedPackage, env: Environment) -> bool:
     # An sdist counts: building it is the installer's part, and its failure is reported there.
-    if package.sdist is not None:
+    # So does a source tree from git, or an archive that is not a wheel.
+    if package.sdist is not None or package.vcs is not None:
         return True
+    if package.archive is not None:
+        name = package.archive.filename
+        return not name.endswith(".whl") or env.tag_rank(_tags(name)) is not None
     return any(env.tag_rank(_tags(w.name)) is not None for w in package.wheels)
 
 

@@ -3,7 +3,7 @@ set of extras and groups (a requirements file has no way to say "with extra cpu"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from packaging.markers import Marker
@@ -90,22 +90,47 @@ def requirements_txt(
         if condition is False:
             continue
         lines.append(_line(package, condition, hashes))
+    for directory in lock.directories:
+        if directory.is_project:
+            continue  # the project installs itself; the file lists what it needs
+        condition = marker_for_selection(directory.marker, chosen_extras, chosen_groups)
+        if condition is False:
+            continue
+        path = directory.path if directory.path.startswith(".") else f"./{directory.path}"
+        text = f"-e {path}" if directory.editable else path
+        lines.append(text + _marker_suffix(condition))
     return "\n".join(lines) + "\n"
 
 
-def _line(package: LockedPackage, condition: bool | str, hashes: bool) -> str:
-    text = f"{package.name}=={package.version}"
+def _marker_suffix(condition: bool | str) -> str:
     if isinstance(condition, str):
         simpler = simplify(Marker(condition))
         if simpler is not None:
-            text += f" ; {simpler}"
-    if hashes:
-        digests = sorted(
-            {
-                f"{algo}:{digest}"
-                for f in (*package.wheels, *((package.sdist,) if package.sdist else ()))
-                for algo, digest in f.hashes.items()
-            }
+            return f" ; {simpler}"
+    return ""
+
+
+def _line(package: LockedPackage, condition: bool | str, hashes: bool) -> str:
+    files: tuple[Mapping[str, str], ...]
+    if package.vcs is not None:
+        vcs = package.vcs
+        subdirectory = f"#subdirectory={vcs.subdirectory}" if vcs.subdirectory else ""
+        text = f"{package.name} @ git+{vcs.url}@{vcs.commit_id}{subdirectory}"
+        files = ()
+    elif package.archive is not None:
+        archive = package.archive
+        where = archive.url or (
+            archive.path if (archive.path or "").startswith(".") else f"./{archive.path}"
         )
+        text = f"{package.name} @ {where}" if archive.url else f"{where}"
+        files = (archive.hashes,)
+    else:
+        text = f"{package.name}=={package.version}"
+        files = tuple(
+            f.hashes for f in (*package.wheels, *((package.sdist,) if package.sdist else ()))
+        )
+    text += _marker_suffix(condition)
+    if hashes:
+        digests = sorted({f"{algo}:{digest}" for found in files for algo, digest in found.items()})
         text += "".join(f" \\\n    --hash={d}" for d in digests)
     return text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from packaging.markers import Marker
@@ -10,7 +11,15 @@ from packaging.specifiers import SpecifierSet
 from kiln.core.dist import DistFile
 from kiln.core.errors import ResolutionError
 from kiln.lock.coverage import fails_everywhere, uncovered
-from kiln.lock.model import Lock, LockedDependency, LockedFile, LockedPackage
+from kiln.lock.model import (
+    Lock,
+    LockedArchive,
+    LockedDependency,
+    LockedDirectory,
+    LockedFile,
+    LockedPackage,
+    LockedSource,
+)
 from kiln.net.redact import redact_url
 from kiln.resolve.universal import UniversalResolution
 
@@ -38,14 +47,44 @@ def _locked_file(file: DistFile) -> LockedFile:
     )
 
 
-def resolution_to_lock(scope: LockScope, result: UniversalResolution, inputs_hash: str) -> Lock:
+def resolution_to_lock(
+    scope: LockScope,
+    result: UniversalResolution,
+    inputs_hash: str,
+    sources: Mapping[str, LockedSource] | None = None,
+) -> Lock:
     """The lock of ``result``, with what the platform matrix cannot install recorded.
+
+    ``sources`` maps the index label of each package taken from its own source (a path, URL,
+    git or a workspace member) to what the lock records for it.
 
     Fails (seed S6) when the project alone installs on no machine of the matrix: such a
     lock would only move the error to every `kiln sync`.
     """
     packages = []
+    directories = []
     for entry in result.entries:
+        dependencies = tuple(LockedDependency(d) for d in entry.dependencies)
+        source = (sources or {}).get(entry.index)
+        if isinstance(source, LockedDirectory):
+            directories.append(replace(source, marker=entry.marker, dependencies=dependencies))
+            continue
+        if source is not None:
+            packages.append(
+                LockedPackage(
+                    name=entry.name,
+                    version=entry.version,
+                    marker=entry.marker,
+                    index=None,
+                    requires_python=None,
+                    wheels=(),
+                    sdist=None,
+                    dependencies=dependencies,
+                    archive=source if isinstance(source, LockedArchive) else None,
+                    vcs=None if isinstance(source, LockedArchive) else source,
+                )
+            )
+            continue
         wheels = tuple(_locked_file(f) for f in entry.files if f.is_wheel)
         sdists = [f for f in entry.files if not f.is_wheel]
         packages.append(
@@ -57,7 +96,7 @@ def resolution_to_lock(scope: LockScope, result: UniversalResolution, inputs_has
                 requires_python=None,
                 wheels=tuple(sorted(wheels, key=lambda w: w.name)),
                 sdist=_locked_file(sdists[0]) if sdists else None,
-                dependencies=tuple(LockedDependency(d) for d in entry.dependencies),
+                dependencies=dependencies,
             )
         )
     lock = Lock(
@@ -72,6 +111,7 @@ def resolution_to_lock(scope: LockScope, result: UniversalResolution, inputs_has
         resolution_markers=tuple(m for m in result.forks if m is not None),
         torch_backends=scope.torch_backends,
         torch_backend_request=scope.torch_backend_request,
+        directories=tuple(directories),
     )
     found = uncovered(lock)
     if packages and found and fails_everywhere(lock, found):

@@ -18,10 +18,13 @@ from packaging.version import Version
 
 __all__ = [
     "Lock",
+    "LockedArchive",
     "LockedDependency",
     "LockedDirectory",
     "LockedFile",
     "LockedPackage",
+    "LockedSource",
+    "LockedVcs",
     "torch_backend_group",
 ]
 
@@ -52,6 +55,36 @@ class LockedDependency:
 
 
 @dataclass(frozen=True)
+class LockedArchive:
+    """A wheel or sdist taken from a URL or a file rather than an index (PEP 751
+    `packages.archive`): a `url` or `[tool.uv.sources]` `path` to a file."""
+
+    url: str | None  # exactly one of url and path
+    path: str | None  # relative to the lock's folder, with `/`
+    hashes: Mapping[str, str]
+    size: int | None = None
+    subdirectory: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hashes", dict(sorted(self.hashes.items())))
+
+    @property
+    def filename(self) -> str:
+        return (self.url or self.path or "").split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class LockedVcs:
+    """A git repository at one commit (PEP 751 `packages.vcs`)."""
+
+    url: str  # the repository, without `git+` or a revision
+    commit_id: str
+    requested_revision: str | None = None
+    subdirectory: str | None = None
+    type: str = "git"
+
+
+@dataclass(frozen=True)
 class LockedPackage:
     name: NormalizedName
     version: Version
@@ -61,6 +94,9 @@ class LockedPackage:
     wheels: tuple[LockedFile, ...]  # every wheel of this version on that index
     sdist: LockedFile | None
     dependencies: tuple[LockedDependency, ...]
+    # Not from an index: then ``index`` is None and there are no wheels or sdist.
+    archive: LockedArchive | None = None
+    vcs: LockedVcs | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "wheels", tuple(sorted(self.wheels, key=lambda w: w.name)))
@@ -75,12 +111,27 @@ class LockedPackage:
 @dataclass(frozen=True)
 class LockedDirectory:
     """A source tree the lock installs by building it (PEP 751 `packages.directory`): the
-    project itself. It has no version: the tree's version is whatever its backend says."""
+    project itself, a path source or a workspace member. It has no version: the tree's
+    version is whatever its backend says when it is built."""
 
     name: NormalizedName
     path: str  # relative to the lock's folder, with `/`
     editable: bool = True
     marker: Marker | None = None
+    dependencies: tuple[LockedDependency, ...] = ()
+
+    def __post_init__(self) -> None:
+        deps = sorted(set(self.dependencies), key=lambda d: (d.name, str(d.marker or "")))
+        object.__setattr__(self, "dependencies", tuple(deps))
+
+    @property
+    def is_project(self) -> bool:
+        """The lock's own folder: the project the lock was made for."""
+        return self.path in (".", "")
+
+
+# What a package locked from its own source rather than an index is locked as.
+LockedSource = LockedDirectory | LockedArchive | LockedVcs
 
 
 @dataclass(frozen=True)
@@ -106,6 +157,10 @@ class Lock:
     directories: tuple[LockedDirectory, ...] = field(default=())
 
     @property
+    def project_directory(self) -> LockedDirectory | None:
+        return next((d for d in self.directories if d.is_project), None)
+
+    @property
     def torch_backend_groups(self) -> tuple[NormalizedName, ...]:
         return tuple(torch_backend_group(b) for b in self.torch_backends)
 
@@ -113,6 +168,8 @@ class Lock:
         object.__setattr__(self, "packages", tuple(sorted(self.packages, key=_package_key)))
         for name in ("extras", "dependency_groups", "default_groups"):
             object.__setattr__(self, name, tuple(sorted(set(getattr(self, name)))))
+        directories = sorted(self.directories, key=lambda d: (d.name, d.path, str(d.marker)))
+        object.__setattr__(self, "directories", tuple(directories))
 
 
 def _package_key(package: LockedPackage) -> tuple[NormalizedName, Version, str]:

@@ -27,7 +27,15 @@ from packaging.version import InvalidVersion, Version
 
 from kiln.core.errors import KilnError
 from kiln.lock.fingerprint import fingerprint
-from kiln.lock.model import Lock, LockedDependency, LockedDirectory, LockedFile, LockedPackage
+from kiln.lock.model import (
+    Lock,
+    LockedArchive,
+    LockedDependency,
+    LockedDirectory,
+    LockedFile,
+    LockedPackage,
+    LockedVcs,
+)
 from kiln.net.redact import strip_userinfo
 
 if sys.version_info >= (3, 11):
@@ -97,8 +105,43 @@ def _directory_lines(directory: LockedDirectory) -> list[str]:
     out = ["[[packages]]", f"name = {_string(directory.name)}"]
     if directory.marker is not None:
         out.append(f"marker = {_string(_marker(directory.marker))}")
+    out += _dependency_lines(directory.dependencies)
     editable = "true" if directory.editable else "false"
     out.append(f"directory = {{ path = {_string(directory.path)}, editable = {editable} }}")
+    return out
+
+
+def _dependency_lines(dependencies: Sequence[LockedDependency]) -> list[str]:
+    if not dependencies:
+        return []
+    rows = []
+    for dep in dependencies:
+        marker = "" if dep.marker is None else f", marker = {_string(_marker(dep.marker))}"
+        rows.append(f"{{ name = {_string(dep.name)}{marker} }}")
+    return _array_lines("dependencies", rows)
+
+
+def _archive_lines(archive: LockedArchive) -> list[str]:
+    out = ["[packages.archive]"]
+    if archive.url is not None:
+        out.append(f"url = {_string(strip_userinfo(archive.url))}")
+    if archive.path is not None:
+        out.append(f"path = {_string(archive.path)}")
+    if archive.size is not None:
+        out.append(f"size = {archive.size}")
+    if archive.subdirectory is not None:
+        out.append(f"subdirectory = {_string(archive.subdirectory)}")
+    out.append(_hashes_line(archive.hashes))
+    return out
+
+
+def _vcs_lines(vcs: LockedVcs) -> list[str]:
+    out = ["[packages.vcs]", f"type = {_string(vcs.type)}", f"url = {_string(vcs.url)}"]
+    if vcs.requested_revision is not None:
+        out.append(f"requested-revision = {_string(vcs.requested_revision)}")
+    out.append(f"commit-id = {_string(vcs.commit_id)}")
+    if vcs.subdirectory is not None:
+        out.append(f"subdirectory = {_string(vcs.subdirectory)}")
     return out
 
 
@@ -112,18 +155,17 @@ def _package_lines(package: LockedPackage) -> list[str]:
         out.append(f"marker = {_string(_marker(package.marker))}")
     if package.requires_python is not None:
         out.append(f"requires-python = {_string(str(package.requires_python))}")
-    if package.dependencies:
-        rows = []
-        for dep in package.dependencies:
-            marker = "" if dep.marker is None else f", marker = {_string(_marker(dep.marker))}"
-            rows.append(f"{{ name = {_string(dep.name)}{marker} }}")
-        out += _array_lines("dependencies", rows)
+    out += _dependency_lines(package.dependencies)
     if package.index is not None:
         out.append(f"index = {_string(strip_userinfo(package.index))}")
     if package.sdist is not None:
         out += ["", "[packages.sdist]", *_file_lines(package.sdist)]
     for wheel in package.wheels:
         out += ["", "[[packages.wheels]]", *_file_lines(wheel)]
+    if package.archive is not None:
+        out += ["", *_archive_lines(package.archive)]
+    if package.vcs is not None:
+        out += ["", *_vcs_lines(package.vcs)]
     return out
 
 
@@ -133,9 +175,13 @@ def _file_lines(file: LockedFile) -> list[str]:
         out.append(f"size = {file.size}")
     if file.upload_time is not None:
         out.append(f"upload-time = {_datetime(file.upload_time)}")
-    pairs = ", ".join(f"{_key(a)} = {_string(d)}" for a, d in sorted(file.hashes.items()))
-    out.append(f"hashes = {{ {pairs} }}" if pairs else "hashes = {}")
+    out.append(_hashes_line(file.hashes))
     return out
+
+
+def _hashes_line(hashes: Mapping[str, str]) -> str:
+    pairs = ", ".join(f"{_key(a)} = {_string(d)}" for a, d in sorted(hashes.items()))
+    return f"hashes = {{ {pairs} }}" if pairs else "hashes = {}"
 
 
 def _marker(marker: Marker) -> str:
@@ -323,6 +369,8 @@ class _Reader:
         except InvalidVersion:
             raise self.fail(at + "version", f"is not a valid version: `{version_text}`") from None
         sdist = self.get(table, at, "sdist", dict, None)
+        archive = self.get(table, at, "archive", dict, None)
+        vcs = self.get(table, at, "vcs", dict, None)
         return LockedPackage(
             name=canonicalize_name(name),
             version=version,
@@ -340,7 +388,44 @@ class _Reader:
                 self.dependency(d, f"{at}dependencies[{i}]")
                 for i, d in enumerate(self.get(table, at, "dependencies", list, []))
             ),
+            archive=None if archive is None else self.archive(archive, at + "archive."),
+            vcs=None if vcs is None else self.vcs(vcs, at + "vcs."),
         )
+
+    def archive(self, table: Mapping[str, Any], at: str) -> LockedArchive:
+        url = self.get(table, at, "url", str, None)
+        path = self.get(table, at, "path", str, None)
+        if (url is None) == (path is None):
+            raise self.fail(at + "url", "or `path` must be given, and not both")
+        return LockedArchive(
+            url=url,
+            path=path,
+            hashes=self.hashes(table, at),
+            size=self.get(table, at, "size", int, None),
+            subdirectory=self.get(table, at, "subdirectory", str, None),
+        )
+
+    def vcs(self, table: Mapping[str, Any], at: str) -> LockedVcs:
+        kind = self.get(table, at, "type", str, None)
+        if kind != "git":
+            raise self.fail(at + "type", f"is `{kind}`; kiln installs only `git` repositories")
+        url = self.get(table, at, "url", str, None)
+        commit = self.get(table, at, "commit-id", str, None)
+        if url is None or commit is None:
+            raise self.fail(at + ("url" if url is None else "commit-id"), "is missing")
+        return LockedVcs(
+            url=url,
+            commit_id=commit,
+            requested_revision=self.get(table, at, "requested-revision", str, None),
+            subdirectory=self.get(table, at, "subdirectory", str, None),
+        )
+
+    def hashes(self, table: Mapping[str, Any], at: str) -> dict[str, str]:
+        hashes = self.get(table, at, "hashes", dict, {})
+        for algo, digest in hashes.items():
+            if not isinstance(digest, str):
+                raise self.fail(f"{at}hashes.{algo}", "must be a string")
+        return dict(hashes)
 
     def directory(self, table: dict[str, Any], where: str) -> LockedDirectory:
         at = where + "."
@@ -356,6 +441,10 @@ class _Reader:
             path=path,
             editable=self.get(source, at + "directory.", "editable", bool, False),
             marker=self.marker(self.get(table, at, "marker", str, None), at + "marker"),
+            dependencies=tuple(
+                self.dependency(d, f"{at}dependencies[{i}]")
+                for i, d in enumerate(self.get(table, at, "dependencies", list, []))
+            ),
         )
 
     def dependency(self, table: object, where: str) -> LockedDependency:
@@ -377,10 +466,7 @@ class _Reader:
         if url is None:
             raise self.fail(at + "url", "is missing: kiln locks files by URL")
         name = self.get(table, at, "name", str, None) or unquote(urlsplit(url).path).split("/")[-1]
-        hashes = self.get(table, at, "hashes", dict, {})
-        for algo, digest in hashes.items():
-            if not isinstance(digest, str):
-                raise self.fail(f"{at}hashes.{algo}", "must be a string")
+        hashes = self.hashes(table, at)
         return LockedFile(
             name=name,
             url=url,

@@ -15,9 +15,9 @@ from kiln.core.environment import Environment
 from kiln.core.errors import KilnError
 from kiln.core.hashes import Hashes
 from kiln.core.markers import evaluate
-from kiln.lock.model import Lock, LockedFile, LockedPackage
+from kiln.lock.model import Lock, LockedDirectory, LockedFile, LockedPackage
 
-__all__ = ["LockSelectError", "Selected", "select"]
+__all__ = ["LockSelectError", "Selected", "select", "select_directories"]
 
 REGENERATE = "run `kiln lock` to regenerate the lock"
 _LISTED_WHEELS = 12
@@ -30,10 +30,18 @@ class LockSelectError(KilnError):
 @dataclass(frozen=True)
 class Selected:
     package: LockedPackage
-    wheel: LockedFile  # the best wheel here, or the sdist where no wheel fits
+    # The best wheel here, or the sdist where no wheel fits; None for an entry that is not
+    # a file from an index (`archive`, `vcs`), which the command fetches from its source.
+    wheel: LockedFile | None
 
     def candidate(self) -> Candidate:
         """What the installer is handed for this entry: its file, with the lock's hashes."""
+        if self.wheel is None:
+            raise LockSelectError(
+                f"`{self.package.name}` {self.package.version} is locked from its source, "
+                "not from an index file",
+                hint=REGENERATE,
+            )
         return Candidate(
             self.package.name,
             self.package.version,
@@ -69,7 +77,21 @@ def select(
         if package.name in chosen:
             raise _two_entries(chosen[package.name], package, env)
         chosen[package.name] = package
-    return tuple(Selected(p, _best_wheel(p, env)) for p in chosen.values())
+    return tuple(
+        Selected(p, None if p.archive or p.vcs else _best_wheel(p, env)) for p in chosen.values()
+    )
+
+
+def select_directories(
+    lock: Lock, env: Environment, *, extras: frozenset[str], groups: frozenset[str]
+) -> tuple[LockedDirectory, ...]:
+    """The source trees of ``lock`` (the project, path sources, workspace members) that
+    apply in ``env``; checked for names and regions by `select`, which callers run first."""
+    extras = frozenset(canonicalize_name(e) for e in extras)
+    groups = frozenset(canonicalize_name(g) for g in groups)
+    return tuple(
+        d for d in lock.directories if evaluate(d.marker, env.markers, extras=extras, groups=groups)
+    )
 
 
 def _known(asked: frozenset[str], known: tuple[str, ...], noun: str, plural: str) -> frozenset[str]:

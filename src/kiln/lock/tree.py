@@ -7,19 +7,22 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from packaging.utils import NormalizedName
 
-from kiln.lock.model import LockedPackage
+from kiln.lock.model import LockedDirectory, LockedPackage
 
 
 def graph_of(
     packages: Iterable[LockedPackage],
+    directories: Iterable[LockedDirectory] = (),
 ) -> tuple[dict[NormalizedName, set[NormalizedName]], dict[NormalizedName, str]]:
-    """name -> names it depends on (within ``packages``), and name -> version text."""
-    chosen = list(packages)
+    """name -> names it depends on (within ``packages``), and name -> version text (for a
+    source tree, which has no version in the lock, its path)."""
+    chosen: list[LockedPackage | LockedDirectory] = [*packages, *directories]
     present = {p.name for p in chosen}
     edges: dict[NormalizedName, set[NormalizedName]] = defaultdict(set)
     versions: dict[NormalizedName, list[str]] = defaultdict(list)
     for p in chosen:
-        versions[p.name].append(str(p.version))
+        shown = f"v{p.version}" if isinstance(p, LockedPackage) else f"({p.path})"
+        versions[p.name].append(shown)
         edges[p.name].update(d.name for d in p.dependencies if d.name in present)
     return dict(edges), {n: " | ".join(sorted(set(v))) for n, v in versions.items()}
 
@@ -47,7 +50,7 @@ def draw(
     def walk(name: NormalizedName, prefix: str, last: bool, level: int) -> None:
         branch = "└── " if last else "├── "
         again = name in seen and bool(edges.get(name))
-        lines.append(f"{prefix}{branch}{name} v{versions.get(name, '?')}{' (*)' if again else ''}")
+        lines.append(f"{prefix}{branch}{name} {versions.get(name, 'v?')}{' (*)' if again else ''}")
         if again or (depth is not None and level >= depth):
             return
         seen.add(name)

@@ -9,7 +9,7 @@ arrays and tables are laid out is `toml_layout`'s business.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import tomlkit
@@ -203,23 +203,27 @@ def add_source(
     text: str,
     package: str,
     *,
-    index: str,
+    index: str | None = None,
+    location: Mapping[str, str | bool] | None = None,
     marker: str | None = None,
     extra: str | None = None,
     group: str | None = None,
 ) -> str:
-    """`[tool.uv.sources] package = { index = ... }`, or a list of such tables when the package
-    already has sources under other markers, extras or groups. An entry under the same
-    conditions is replaced; an unconditional entry and any other are never kept together."""
+    """`[tool.uv.sources] package = { index = ... }` (or ``location``: `path`, `git` + `rev`,
+    `url`, …), or a list of such tables when the package already has sources under other
+    markers, extras or groups. An entry under the same conditions is replaced; an
+    unconditional entry and any other are never kept together."""
     doc = _parse(text)
     data = doc.unwrap()
-    indexes = get_path(data, ("tool", "uv", "index")) or []
-    if index not in [i.get("name") for i in indexes if isinstance(i, dict)]:
-        raise PyprojectEditError(
-            f"`tool.uv.sources.{package}` would name index `{index}`, which no `[[tool.uv.index]]` entry defines",
-            hint="add the index first (`--index NAME=URL`)",
-        )
-    entry: dict[str, str] = {"index": index}
+    entry: dict[str, str | bool] = dict(location or {})
+    if index is not None:
+        indexes = get_path(data, ("tool", "uv", "index")) or []
+        if index not in [i.get("name") for i in indexes if isinstance(i, dict)]:
+            raise PyprojectEditError(
+                f"`tool.uv.sources.{package}` would name index `{index}`, which no `[[tool.uv.index]]` entry defines",
+                hint="add the index first (`--index NAME=URL`)",
+            )
+        entry = {"index": index}
     if marker:
         entry["marker"] = _marker_text(_marker(marker))
     if extra is not None:

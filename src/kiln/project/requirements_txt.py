@@ -2,8 +2,9 @@
 
 Supported: one requirement per line, comments, ``\\`` continuations, ``${VAR}`` expansion,
 nested ``-r`` / ``-c`` (relative to the including file), ``-i/--index-url``,
-``--extra-index-url``, ``-f/--find-links``, ``--no-index``, ``--hash`` (recorded), and paths or
-URLs of wheels. Anything else is an error that names the file and line.
+``--extra-index-url``, ``-f/--find-links``, ``--no-index``, ``--hash`` (recorded), paths or
+URLs of wheels, and project folders, sdist files and git URLs (``-e`` for editable ones).
+Anything else is an error that names the file and line.
 """
 
 from __future__ import annotations
@@ -32,8 +33,30 @@ class RequirementsFileError(KilnError):
     """A requirements file has a line kiln cannot read."""
 
 
+@dataclass(frozen=True)
+class LocalRequirement:
+    """A project folder, an sdist file or a git URL given without a name (`./lib`,
+    `-e ../lib`, `git+https://…@v1`): its name comes from its metadata."""
+
+    text: str
+    editable: bool
+    base: Path  # what a relative path is relative to: the file's folder, or the cwd
+    where: str  # for messages: `file:line` or `the command line`
+
+
+def is_local_location(text: str) -> bool:
+    """Whether ``text`` names a place (a folder, an sdist file, a git URL) rather than a
+    requirement; wheels are requirements already (named by their file name)."""
+    if text.endswith(".whl"):
+        return False
+    if text in (".", "..") or text.startswith(("./", "../", "/", "~", "git+", "file://")):
+        return True
+    return text.endswith((".tar.gz", ".zip")) and " @ " not in text and Path(text).exists()
+
+
 @dataclass
 class RequirementsFile:
+    locations: list[LocalRequirement] = field(default_factory=list)
     requirements: list[Requirement] = field(default_factory=list)
     constraints: list[Requirement] = field(default_factory=list)
     index_url: str | None = None
@@ -119,13 +142,29 @@ def read_requirements(
             _apply_option(line, where, path, result, constraint, _seen | {resolved})
             continue
         requirement_text, _, option_text = line.partition(" --")
+        if is_local_location(requirement_text.strip()) and not constraint:
+            result.locations.append(
+                LocalRequirement(requirement_text.strip(), False, path.parent, where)
+            )
+            continue
         requirement = parse_requirement_text(requirement_text, where)
         if option_text:
-            for token in shlex.split("--" + option_text):
+            for token in _split("--" + option_text, where):
                 if token.startswith("--hash="):
                     result.hashes.setdefault(requirement.name, []).append(token.split("=", 1)[1])
         (result.constraints if constraint else result.requirements).append(requirement)
     return result
+
+
+def _split(line: str, where: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError as exc:  # an unclosed quote or a trailing escape
+        raise RequirementsFileError(
+            f"a line of a requirements file cannot be read: {exc}",
+            causes=[f"{where}: {line}"],
+            hint="close the quote, or remove the line",
+        ) from None
 
 
 def _apply_option(
@@ -136,7 +175,7 @@ def _apply_option(
     constraint: bool,
     seen: frozenset[Path],
 ) -> None:
-    tokens = shlex.split(line)
+    tokens = _split(line, where)
     option, rest = tokens[0], tokens[1:]
     if "=" in option and option.startswith("--"):
         option, value = option.split("=", 1)
@@ -145,11 +184,12 @@ def _apply_option(
         result.no_index = True
         return
     if option in ("-e", "--editable"):
-        raise RequirementsFileError(
-            "editable requirements are not supported yet",
-            causes=[f"{where}: {line}"],
-            hint="install the project with `kiln sync`, or list it without `-e`",
-        )
+        if not rest:
+            raise RequirementsFileError(
+                "`-e` needs a project folder", causes=[f"{where}: {line}"], hint="write `-e ./lib`"
+            )
+        result.locations.append(LocalRequirement(rest[0], True, path.parent, where))
+        return
     kind = _OPTION_ARG.get(option)
     if kind is None or not rest:
         raise RequirementsFileError(

@@ -17,26 +17,25 @@ from typing import Any
 _ACCEPTED: dict[str, tuple[object, ...]] = {
     "managed": (True,),
     "python-preference": ("managed", "system", "only-system"),
+    # Read by `resolver_keys` for a project; refused where no caller honours them.
     "prerelease": ("if-necessary-or-explicit",),
     "resolution": ("highest",),
     "compile-bytecode": (False,),
     "link-mode": ("hardlink",),
     "upgrade-package": ([],),
     # Builds run since kiln builds sdists and projects; these would change how, so they
-    # are refused until they are carried out.
-    "no-build-isolation": (False,),
-    "no-build-isolation-package": ([],),
+    # are refused until they are carried out. (`no-build-isolation`, its `-package` form and
+    # `extra-build-dependencies` are read by `project.uv_tables`.)
     "build-constraint-dependencies": ([],),
-    "extra-build-dependencies": ({},),
     "config-settings": ({},),
     "no-build": (False,),
     "no-build-package": ([],),
+    # `kiln sync` does not yet install from sdists where a wheel fits: refused until then.
     "no-binary": (False,),
     "no-binary-package": ([],),
 }
 # Keys not supported at all yet, each with what to do instead.
 _UNSUPPORTED = {
-    "workspace": "workspaces are not supported yet; lock each member as its own project",
     "cache-dir": "set `KILN_CACHE_DIR` or pass `--cache-dir` instead",
 }
 
@@ -49,9 +48,45 @@ class PipIndexKeys:
     no_index: bool = False
 
 
-def refuse_unhonoured(raw: Mapping[str, Any], errors: list[str]) -> None:
+# The keys a project's `[tool.uv]` carries out (`resolver_keys`); a `uv.toml` still refuses them.
+RESOLVER_KEYS = frozenset({"prerelease", "resolution", "no-build", "no-build-package"})
+
+
+@dataclass(frozen=True)
+class ResolverKeys:
+    """`prerelease`, `resolution`, `no-build`, `no-build-package`, checked but not yet
+    interpreted (`settings/resolver_settings.py` does that, below flags and variables)."""
+
+    prerelease: str | None = None
+    resolution: str | None = None
+    no_build: bool = False
+    no_build_package: tuple[str, ...] = ()
+
+
+def resolver_keys(raw: Mapping[str, Any], errors: list[str]) -> ResolverKeys:
+    for key in ("prerelease", "resolution"):
+        if key in raw and not isinstance(raw[key], str):
+            errors.append(f"`tool.uv.{key}` must be a string")
+    no_build = raw.get("no-build", False)
+    if not isinstance(no_build, bool):
+        errors.append("`tool.uv.no-build` must be true or false")
+        no_build = False
+    prerelease, resolution = raw.get("prerelease"), raw.get("resolution")
+    return ResolverKeys(
+        prerelease=prerelease if isinstance(prerelease, str) else None,
+        resolution=resolution if isinstance(resolution, str) else None,
+        no_build=no_build,
+        no_build_package=_strings(raw, "no-build-package", errors),
+    )
+
+
+def refuse_unhonoured(
+    raw: Mapping[str, Any], errors: list[str], honoured: frozenset[str] = frozenset()
+) -> None:
+    """Errors for the keys that ask for what kiln does not do; ``honoured`` are carried out
+    by the caller."""
     for key, accepted in _ACCEPTED.items():
-        if key in raw and raw[key] not in accepted:
+        if key in raw and key not in honoured and raw[key] not in accepted:
             errors.append(
                 f"`tool.uv.{key} = {raw[key]!r}` is not supported by kiln yet; remove it "
                 f"(kiln behaves as `{accepted[0]!r}`) or use uv for this project"

@@ -15,7 +15,14 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from kiln.project.uv_legacy_keys import PipIndexKeys, pip_index_keys, refuse_unhonoured
+from kiln.project.uv_legacy_keys import (
+    RESOLVER_KEYS,
+    PipIndexKeys,
+    ResolverKeys,
+    pip_index_keys,
+    refuse_unhonoured,
+    resolver_keys,
+)
 
 _KNOWN_UV_KEYS = frozenset(
     {
@@ -115,6 +122,38 @@ class UvTables:
     fork_strategy: Literal["requires-python", "fewest"] | None = None
     # `index-url`, `extra-index-url`, `find-links`, `no-index`: below `[[tool.uv.index]]`.
     pip_indexes: PipIndexKeys = field(default_factory=PipIndexKeys)
+    # `prerelease`, `resolution`, `no-build`, `no-build-package`.
+    resolver: ResolverKeys = field(default_factory=ResolverKeys)
+    # `[tool.uv.workspace]`: member folders (globs, relative to this file), or None.
+    workspace: Workspace | None = None
+    no_build_isolation: bool = False
+    no_build_isolation_package: tuple[NormalizedName, ...] = ()
+    extra_build_dependencies: Mapping[NormalizedName, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    members: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+def _workspace(raw: Any, problems: Problems) -> Workspace | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        problems.errors.append("`tool.uv.workspace` must be a table")
+        return None
+    out: dict[str, tuple[str, ...]] = {}
+    for key in raw:
+        if key not in ("members", "exclude"):
+            problems.warnings.append(f"unknown key `{key}` in `tool.uv.workspace` is ignored")
+    for key in ("members", "exclude"):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.errors.append(f"`tool.uv.workspace.{key}` must be a list of folder globs")
+            value = []
+        out[key] = tuple(value)
+    return Workspace(members=out["members"], exclude=out["exclude"])
 
 
 @dataclass(frozen=True)
@@ -229,6 +268,22 @@ def _source(raw: Any, where: str, problems: Problems) -> Source | None:
             return None
     if "extra" in raw and "group" in raw:
         problems.errors.append(f"`{where}` may set `extra` or `group`, not both")
+    if raw.get("package") is False:
+        # uv then installs only the folder's dependencies; taking it as a package would
+        # install something the user said is not one.
+        problems.errors.append(
+            f"`{where}.package = false` is not supported: kiln installs a path source as a "
+            "package; list its dependencies in your own project instead"
+        )
+    revisions = [k for k in ("rev", "tag", "branch") if k in raw]
+    if len(revisions) > 1:
+        problems.errors.append(f"`{where}` may set one of `rev`, `tag` or `branch`, not several")
+    if revisions and "git" not in raw:
+        problems.errors.append(f"`{where}.{revisions[0]}` applies only to a `git` source")
+    if "subdirectory" in raw and not ("git" in raw or "url" in raw):
+        problems.errors.append(f"`{where}.subdirectory` applies only to a `git` or `url` source")
+    if "editable" in raw and not ("path" in raw or "workspace" in raw):
+        problems.errors.append(f"`{where}.editable` applies only to a `path` or `workspace` source")
     return Source(
         index=raw.get("index"),
         path=raw.get("path"),
@@ -247,7 +302,7 @@ def read_uv_tables(raw: Mapping[str, Any], problems: Problems) -> UvTables:
     for key in raw:
         if key not in _KNOWN_UV_KEYS:
             problems.warnings.append(f"unknown key `tool.uv.{key}` is ignored")
-    refuse_unhonoured(raw, problems.errors)
+    refuse_unhonoured(raw, problems.errors, RESOLVER_KEYS)
     indexes = tuple(
         entry
         for n, item in enumerate(raw.get("index", []) or [])
@@ -351,7 +406,57 @@ def read_uv_tables(raw: Mapping[str, Any], problems: Problems) -> UvTables:
         ),
         package=raw.get("package"),
         pip_indexes=pip_index_keys(raw, problems.errors),
+        resolver=resolver_keys(raw, problems.errors),
+        workspace=_workspace(raw.get("workspace"), problems),
+        **_build_keys(raw, problems),
     )
+
+
+def _build_keys(raw: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
+    """`no-build-isolation`, `no-build-isolation-package`, `extra-build-dependencies`."""
+    out: dict[str, Any] = {}
+    flag = raw.get("no-build-isolation", False)
+    if not isinstance(flag, bool):
+        problems.errors.append("`tool.uv.no-build-isolation` must be true or false")
+        flag = False
+    out["no_build_isolation"] = flag
+    names = raw.get("no-build-isolation-package", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        problems.errors.append("`tool.uv.no-build-isolation-package` must be a list of names")
+        names = []
+    out["no_build_isolation_package"] = tuple(canonicalize_name(n) for n in names)
+    extra: dict[NormalizedName, tuple[str, ...]] = {}
+    table = raw.get("extra-build-dependencies", {})
+    if not isinstance(table, Mapping):
+        problems.errors.append("`tool.uv.extra-build-dependencies` must be a table")
+        table = {}
+    for package, requirements in table.items():
+        where = f"tool.uv.extra-build-dependencies.{package}"
+        if not isinstance(requirements, list):
+            problems.errors.append(f"`{where}` must be a list of requirements")
+            continue
+        texts: list[str] = []
+        for item in requirements:
+            if isinstance(item, Mapping):
+                # uv's `{ requirement = "...", match-runtime = true }`: pinning a build
+                # requirement to the runtime version is not done here, so it is refused.
+                problems.errors.append(
+                    f"`{where}`: tables (`match-runtime`) are not supported; write the "
+                    "requirement as a string"
+                )
+                continue
+            if not isinstance(item, str):
+                problems.errors.append(f"`{where}` must be a list of requirement strings")
+                continue
+            try:
+                Requirement(item)
+            except InvalidRequirement as exc:
+                problems.errors.append(f"`{where}`: `{item}` is not a valid requirement: {exc}")
+                continue
+            texts.append(item)
+        extra[canonicalize_name(package)] = tuple(texts)
+    out["extra_build_dependencies"] = extra
+    return out
 
 
 def read_kiln_tables(raw: Mapping[str, Any], problems: Problems) -> KilnTables:

@@ -37,7 +37,7 @@ from typing import Any
 from packaging.utils import NormalizedName
 
 from kiln.core.errors import UsageError
-from kiln.project.uv_legacy_keys import PipIndexKeys, refuse_unhonoured
+from kiln.project.uv_legacy_keys import RESOLVER_KEYS, PipIndexKeys, refuse_unhonoured
 from kiln.project.uv_tables import IndexEntry, Problems, UvTables, read_uv_tables
 from kiln.settings.global_settings import env_flag, env_value
 
@@ -80,6 +80,21 @@ _NOT_CARRIED_OUT = frozenset(
      "extra-build-dependencies", "extra-build-variables", "prerelease-package",
      "require-build-hashes", "minimum-libc-version", "only-binary"}
 )  # fmt: skip
+# uv's `[pip]` settings that change what the pip verbs do. The pip verbs take them from the
+# command line; in a file they are refused unless empty, never dropped.
+_PIP_SETTINGS = frozenset(
+    {"python", "system", "break-system-packages", "target", "prefix", "python-version",
+     "python-platform", "universal", "no-deps", "strict", "extra", "all-extras", "no-extra",
+     "group", "no-strip-extras", "no-strip-markers", "no-annotate", "no-header",
+     "custom-compile-command", "generate-hashes", "output-file", "emit-index-url",
+     "emit-find-links", "emit-build-options", "emit-marker-expression", "emit-index-annotation",
+     "annotation-style", "require-hashes", "verify-hashes", "torch-backend", "only-binary",
+     "no-binary", "no-build-isolation", "no-build-isolation-package", "compile-bytecode",
+     "link-mode", "reinstall", "reinstall-package", "upgrade", "upgrade-package",
+     "dependency-metadata", "no-sources", "config-settings", "allow-empty-requirements",
+     "exclude-newer", "prerelease", "resolution", "no-build", "no-build-package",
+     "fork-strategy", "keyring-provider", "index-strategy", "extra-build-dependencies"}
+)  # fmt: skip
 _PIP_INDEX_KEYS = frozenset(
     {"index", "index-url", "extra-index-url", "find-links", "no-index", "index-strategy",
      "exclude-newer"}
@@ -103,6 +118,9 @@ class ConfigLayer:
     offline: bool | None = None
     no_cache: bool | None = None
     pip: ConfigLayer | None = None
+    # `[pip]` settings kiln does not read from a file, each naming its file: an error for
+    # the pip verbs, which uv applies them to, and nothing to the project verbs.
+    pip_refusals: tuple[str, ...] = ()
 
     def over(self, lower: ConfigLayer) -> ConfigLayer:
         def first(a: Any, b: Any) -> Any:
@@ -122,6 +140,7 @@ class ConfigLayer:
             offline=first(self.offline, lower.offline),
             no_cache=first(self.no_cache, lower.no_cache),
             pip=pip,
+            pip_refusals=(*self.pip_refusals, *lower.pip_refusals),
         )
 
 
@@ -140,6 +159,12 @@ class PersistentConfig:
     def for_pip(self) -> ConfigLayer:
         """The pip verbs: every level, each level's `[pip]` over all top-level keys."""
         merged = self.project.over(self.below)
+        if merged.pip_refusals:
+            raise UsageError(
+                "a configuration file sets what the pip verbs take only from the command line",
+                causes=merged.pip_refusals,
+                hint="pass the setting as a flag (or its `KILN_*` variable), or remove it",
+            )
         return merged.pip.over(replace(merged, pip=None)) if merged.pip else merged
 
     def for_project(self) -> ConfigLayer:
@@ -284,14 +309,17 @@ def _read_config_file(path: Path, warnings: list[str]) -> ConfigLayer:
     _check_keys(raw, "", errors, warnings, path, known=_INDEX_KEYS | _GLOBAL_KEYS | {"pip"})
     pip_raw = raw.get("pip")
     pip: ConfigLayer | None = None
+    refusals: tuple[str, ...] = ()
     if pip_raw is not None:
         if isinstance(pip_raw, Mapping):
-            _check_keys(pip_raw, "pip.", errors, warnings, path, known=_PIP_INDEX_KEYS)
+            refusals = _pip_refusals(pip_raw, "pip.", path, honoured=frozenset())
+            known = _PIP_INDEX_KEYS | _PIP_SETTINGS
+            _check_keys(pip_raw, "pip.", errors, warnings, path, known=known)
             pip = _index_layer(pip_raw, "pip.", path.parent, errors, warnings)
         else:
             errors.append("`pip` must be a table")
     layer = _index_layer(raw, "", path.parent, errors, warnings)
-    layer = replace(layer, pip=pip, **_global_keys(raw, path.parent, errors))
+    layer = replace(layer, pip=pip, pip_refusals=refusals, **_global_keys(raw, path.parent, errors))
     _raise(path, errors)
     return layer
 
@@ -303,9 +331,14 @@ def _read_pyproject(path: Path, warnings: list[str]) -> ConfigLayer:
     layer = _index_layer(uv, "tool.uv.", path.parent, errors, warnings)
     pip_raw = uv.get("pip")
     pip = None
+    refusals: tuple[str, ...] = ()
     if isinstance(pip_raw, Mapping):
+        # The pip verbs read `prerelease`, `resolution`, `no-build` and `no-build-package`
+        # from here themselves (`settings/resolver_settings.py`).
+        refusals = _pip_refusals(pip_raw, "tool.uv.pip.", path, honoured=RESOLVER_KEYS)
         pip = _index_layer(pip_raw, "tool.uv.pip.", path.parent, errors, warnings)
     layer = replace(layer, pip=pip, **_global_keys(uv, path.parent, errors))
+    layer = replace(layer, pip_refusals=refusals)
     _raise(path, errors)
     return layer
 
@@ -334,6 +367,20 @@ def _check_keys(
                 )
         elif not any(f"`tool.uv.{key}" in m for m in refused) and not _refused_key(key):
             warnings.append(f"unknown key `{prefix}{key}` in `{path}` is ignored")
+
+
+def _pip_refusals(
+    raw: Mapping[str, Any], prefix: str, path: Path, *, honoured: frozenset[str]
+) -> tuple[str, ...]:
+    return tuple(
+        f"`{prefix}{key}` in `{path}`"
+        for key, value in raw.items()
+        if key in _PIP_SETTINGS
+        and key not in _PIP_INDEX_KEYS
+        and key not in honoured
+        and not _refused_key(key)  # `refuse_unhonoured` names it already
+        and value not in _NOTHING
+    )
 
 
 def _refused_key(key: str) -> bool:

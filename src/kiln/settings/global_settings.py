@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiln.cache.layout import DEFAULT_WHEEL_SIZE_LIMIT
+from kiln.core.errors import UsageError
+
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -28,6 +31,8 @@ class GlobalSettings:
     offline: bool
     quiet: int
     verbose: int
+    # KILN_MAX_WHEEL_UNPACKED_SIZE: the most bytes one wheel may unpack to; 0 for no limit.
+    wheel_size_limit: int = DEFAULT_WHEEL_SIZE_LIMIT
 
     @classmethod
     def resolve(cls, args: Any, env: Mapping[str, str] | None = None) -> GlobalSettings:
@@ -51,4 +56,23 @@ class GlobalSettings:
             offline=switch("offline", "KILN_OFFLINE", files.offline),
             quiet=int(getattr(args, "quiet", 0) or 0),
             verbose=int(getattr(args, "verbose", 0) or 0),
+            wheel_size_limit=parse_size_limit(env.get("KILN_MAX_WHEEL_UNPACKED_SIZE")),
         )
+
+
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size_limit(value: str | None) -> int:
+    """``KILN_MAX_WHEEL_UNPACKED_SIZE``: bytes, or a number with K, M, G or T (powers of 1024)."""
+    if value is None or not value.strip():
+        return DEFAULT_WHEEL_SIZE_LIMIT
+    text = value.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _SIZE_UNITS else (text, "")
+    if not number.isdigit():
+        raise UsageError(
+            f"`KILN_MAX_WHEEL_UNPACKED_SIZE={value}` is not a size",
+            hint="give bytes, or a number with K, M, G or T (powers of 1024), e.g. `64G`; "
+            "0 for no limit",
+        )
+    return int(number) * _SIZE_UNITS[unit]

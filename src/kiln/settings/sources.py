@@ -1,7 +1,8 @@
-"""Which packages a target must take from one named index, from `[tool.uv.sources]`.
+"""Which packages a target takes from one named index, or from a path, URL, git or workspace
+source, from `[tool.uv.sources]`.
 
-The universal resolver calls `pins_for` once per marker region and hands the result to
-`IndexFinder.with_pins`.
+The universal resolver asks once per marker region: `pins_for` gives what
+`IndexFinder.with_pins` takes, `direct_sources_for` what is fetched from its own source.
 """
 
 from __future__ import annotations
@@ -27,20 +28,16 @@ class SourceConflictError(KilnError):
     """More than one source of a package applies to the same target."""
 
 
-class UnsupportedSourceError(KilnError):
-    """A source kiln cannot serve: never replaced by an index package of the same name."""
-
-
-def pins_for(
+def applying_sources(
     sources: Mapping[NormalizedName, Sequence[Source]], region: RegionTarget
-) -> dict[NormalizedName, str]:
-    """Package -> index name, for every package whose applying source is an index.
+) -> dict[NormalizedName, Source]:
+    """Package -> the one source that applies in ``region``, for each package that has one.
 
     A source applies where its marker, ``extra`` and ``group`` hold together; the resolver
     splits its regions on those conditions first, so each applies to all of a region or to
     none of it. A package with two applying sources is an error, as in uv.
     """
-    pins: dict[NormalizedName, str] = {}
+    out: dict[NormalizedName, Source] = {}
     for package, entries in sources.items():
         applying = [s for s in entries if region.meets(source_condition(s))]
         if len(applying) > 1:
@@ -49,19 +46,35 @@ def pins_for(
                 causes=tuple(_describe(s) for s in applying),
                 hint="make the sources' `marker`, `extra` or `group` exclude each other",
             )
-        if applying and applying[0].index is not None:
-            pins[package] = applying[0].index
-        elif applying:
-            # Taking the package from an index instead would install someone else's code
-            # under the name the user pointed elsewhere.
-            raise UnsupportedSourceError(
-                f"`{package}` comes from {_describe(applying[0])}, and kiln does not install "
-                "path, URL, git or workspace sources yet",
-                causes=(f"`tool.uv.sources.{package}` sets it",),
-                hint=f"remove that source to take `{package}` from the indexes, or use uv for "
-                "this project",
-            )
-    return pins
+        if applying:
+            out[package] = applying[0]
+    return out
+
+
+def pins_for(
+    sources: Mapping[NormalizedName, Sequence[Source]], region: RegionTarget
+) -> dict[NormalizedName, str]:
+    """Package -> index name, for every package whose applying source is an index."""
+    return {
+        name: source.index
+        for name, source in applying_sources(sources, region).items()
+        if source.index is not None
+    }
+
+
+def direct_sources_for(
+    sources: Mapping[NormalizedName, Sequence[Source]], region: RegionTarget
+) -> dict[NormalizedName, Source]:
+    """Package -> its path, URL, git or workspace source, where one applies in ``region``."""
+    return {
+        name: source
+        for name, source in applying_sources(sources, region).items()
+        if source.index is None
+    }
+
+
+def describe_source(source: Source) -> str:
+    return _describe(source)
 
 
 def _describe(source: Source) -> str:

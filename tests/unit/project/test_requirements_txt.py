@@ -67,9 +67,16 @@ def test_bad_line_names_file_and_line(tmp_path: Path) -> None:
     assert f"{path}:2" in info.value.render()
 
 
-def test_editable_lines_are_refused_with_a_hint(tmp_path: Path) -> None:
+def test_folders_and_editable_lines_are_local_requirements_of_that_file(tmp_path: Path) -> None:
+    found = read_requirements(write(tmp_path / "r.txt", "-e .\n../lib\ngit+https://h/r.git@v1\n"))
+    assert found.requirements == []
+    assert [(r.text, r.editable, r.base) for r in found.locations] == [
+        (".", True, tmp_path),
+        ("../lib", False, tmp_path),
+        ("git+https://h/r.git@v1", False, tmp_path),
+    ]
     with pytest.raises(RequirementsFileError) as info:
-        read_requirements(write(tmp_path / "r.txt", "-e .\n"))
+        read_requirements(write(tmp_path / "e.txt", "-e\n"))
     assert info.value.hint
 
 

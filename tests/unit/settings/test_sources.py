@@ -1,4 +1,4 @@
-"""pins_for: which index each package must come from, for one region of the resolution."""
+"""pins_for and direct_sources_for: where each package comes from, for one region."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from packaging.utils import NormalizedName
 
 from kiln.project.uv_tables import Source
 from kiln.resolve.region import Region
-from kiln.settings.sources import SourceConflictError, UnsupportedSourceError, pins_for
+from kiln.settings.sources import SourceConflictError, direct_sources_for, pins_for
 
 TORCH = NormalizedName("torch")
 
@@ -82,11 +82,25 @@ def test_a_source_marker_and_extra_must_both_hold() -> None:
     assert pins_for(sources, region(f"{LINUX} and 'cpu' not in extras")) == {}
 
 
-def test_a_path_source_that_applies_is_refused_not_taken_from_an_index() -> None:
-    sources = {NormalizedName("mylib"): (Source(path="../mylib"),)}
-    with pytest.raises(UnsupportedSourceError) as info:
-        pins_for(sources, region(LINUX))
-    assert "`mylib` comes from path = `../mylib`" in info.value.message
+def test_a_path_source_that_applies_is_served_from_its_source_not_an_index() -> None:
+    mylib = NormalizedName("mylib")
+    sources = {mylib: (Source(path="../mylib"),), TORCH: (Source(index="pytorch-cpu"),)}
+    assert pins_for(sources, region(LINUX)) == {TORCH: "pytorch-cpu"}
+    assert direct_sources_for(sources, region(LINUX)) == {mylib: Source(path="../mylib")}
+
+
+def test_a_direct_source_and_an_index_source_that_overlap_are_an_error() -> None:
+    sources = {
+        NormalizedName("mylib"): (
+            Source(path="../mylib"),
+            Source(index="internal", marker=Marker(LINUX)),
+        )
+    }
+    with pytest.raises(SourceConflictError):
+        direct_sources_for(sources, region(LINUX))
+    assert direct_sources_for(sources, region(MACOS)) == {
+        NormalizedName("mylib"): Source(path="../mylib")
+    }
 
 
 def test_a_path_source_elsewhere_pins_nothing_here() -> None:

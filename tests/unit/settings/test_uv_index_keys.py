@@ -68,13 +68,9 @@ def test_uv_variables_stand_in_for_kiln_ones() -> None:
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        ("resolution", "lowest"),
-        ("prerelease", "allow"),
-        ("workspace", {"members": ["packages/*"]}),
         ("managed", False),
         ("link-mode", "symlink"),
-        ("no-build-isolation-package", ["torch"]),
-        ("no-build-isolation", True),
+        ("build-constraint-dependencies", ["setuptools<70"]),
         ("config-settings", {"editable_mode": "compat"}),
         ("no-binary", True),
     ],
@@ -83,6 +79,33 @@ def test_a_setting_kiln_cannot_honour_is_an_error_naming_it(key: str, value: obj
     with pytest.raises(PyprojectError) as info:
         project({key: value})
     assert any(f"tool.uv.{key}" in cause for cause in info.value.causes)
+
+
+def test_build_isolation_keys_are_read_not_refused() -> None:
+    p = project(
+        {
+            "no-build-isolation-package": ["torch"],
+            "extra-build-dependencies": {"flash-attn": ["torch==2.5.1"]},
+        }
+    )
+    assert p.uv.no_build_isolation is False
+    assert p.uv.no_build_isolation_package == ("torch",)
+    assert p.uv.extra_build_dependencies == {"flash-attn": ("torch==2.5.1",)}
+
+
+def test_resolver_keys_are_read_not_refused() -> None:
+    p = project(
+        {
+            "resolution": "lowest-direct",
+            "prerelease": "allow",
+            "no-build": True,
+            "no-build-package": ["numpy"],
+        }
+    )
+    assert p.uv.resolver.resolution == "lowest-direct"
+    assert p.uv.resolver.prerelease == "allow"
+    assert p.uv.resolver.no_build is True
+    assert p.uv.resolver.no_build_package == ("numpy",)
 
 
 def test_uv_defaults_are_accepted() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,8 +13,10 @@ from packaging.version import Version
 
 from kiln.commands.build_support import SdistWheels, sdist_metadata_hook
 from kiln.commands.context import CommandContext
+from kiln.commands.pip.hash_check import HashPolicy, check_pins, hold_to_hashes, user_hashes
+from kiln.commands.pip.local_sources import local_sources
 from kiln.commands.pip.lock_install import install_lock, is_lock_file
-from kiln.commands.pip.target import target_interpreter
+from kiln.commands.pip.target import target_environment, target_interpreter
 from kiln.commands.pip.torch_index import TorchIndexChoice, torch_finder
 from kiln.core.dist import DistFile
 from kiln.core.errors import UsageError
@@ -23,16 +25,22 @@ from kiln.core.protocols import ReportingFinder
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
-from kiln.install.plan import InstallPlan, plan_install
+from kiln.install.plan import DEFAULT_KEEP, InstallPlan, plan_install
 from kiln.install.preparer import prepare
 from kiln.project.requirements_txt import (
+    LocalRequirement,
     RequirementsFile,
+    is_local_location,
     parse_requirement_text,
     read_requirements,
 )
 from kiln.python.interpreter import Interpreter
+from kiln.python.venv import venv_lock
 from kiln.resolve.resolver import Resolution, resolve
+from kiln.settings.build_settings import build_settings
 from kiln.settings.index_settings import IndexSettings
+from kiln.settings.resolver_settings import pip_resolver_options, target_python
+from kiln.settings.target_platforms import target_platform
 from kiln.settings.torch_settings import TorchSettings
 
 
@@ -53,6 +61,8 @@ class PipInstallRequest:
     torch: TorchSettings | None = None
     # `pip sync`: the files list the whole environment; what they do not name is removed.
     exact: bool = False
+    hashes: HashPolicy = field(default_factory=HashPolicy)  # --require-hashes, --no-verify-hashes
+    editables: Sequence[str] = ()  # `-e PATH`: project folders installed editable
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,14 @@ def gather(request: PipInstallRequest) -> RequirementsFile:
     for path in request.constraint_files:
         read_requirements(path, into=collected, constraint=True)
     for text in request.packages:
+        if is_local_location(text):
+            collected.locations.append(
+                LocalRequirement(text, False, Path.cwd(), "the command line")
+            )
+            continue
         collected.requirements.append(parse_requirement_text(text, "the command line"))
+    for text in request.editables:
+        collected.locations.append(LocalRequirement(text, True, Path.cwd(), "`-e`"))
     return collected
 
 
@@ -89,8 +106,8 @@ def direct_files(requirements: Sequence[Requirement]) -> dict[NormalizedName, Di
         if not filename.endswith(".whl"):
             raise UsageError(
                 f"`{req}` does not point at a wheel",
-                hint="source trees, sdists and VCS URLs need the build frontend, which kiln does "
-                "not have yet; point at a `.whl` file",
+                hint="`kiln pip install` takes folders, sdists and git URLs; `kiln pip compile` "
+                "pins wheels by URL only: point it at a `.whl` file",
             )
         fragment = url.split("#", 1)[1] if "#" in url else ""
         direct[canonicalize_name(req.name)] = DistFile(
@@ -102,24 +119,55 @@ def direct_files(requirements: Sequence[Requirement]) -> dict[NormalizedName, Di
     return direct
 
 
-def _install_lock(
-    ctx: CommandContext, request: PipInstallRequest, index_args: object, locks: list[Path]
-) -> PipInstallResult:
-    if len(locks) > 1 or request.packages or len(request.requirement_files) > 1:
+def _lock_alone(request: PipInstallRequest, locks: list[Path]) -> None:
+    if (
+        len(locks) > 1
+        or request.packages
+        or request.editables
+        or len(request.requirement_files) > 1
+    ):
         raise UsageError(
             f"`{locks[0]}` is a lock: it is installed on its own",
             hint="pass the lock alone with `-r`, as uv does; lock files and other requirements "
             "do not mix",
         )
+
+
+def _install_lock(
+    ctx: CommandContext, request: PipInstallRequest, index_args: object, locks: list[Path]
+) -> PipInstallResult:
+    _lock_alone(request, locks)
     interpreter = target_interpreter(ctx, request.python, request.system)
     settings = IndexSettings.resolve(index_args)
     resolution, plan, report, timings = install_lock(
-        ctx, locks[0], interpreter, settings, dry_run=request.dry_run, reinstall=request.reinstall
+        ctx,
+        locks[0],
+        interpreter,
+        settings,
+        dry_run=request.dry_run,
+        reinstall=request.reinstall,
+        build=build_settings(index_args),
     )
     return PipInstallResult(interpreter, resolution, plan, report, timings)
 
 
 def pip_install(
+    ctx: CommandContext, request: PipInstallRequest, index_args: object
+) -> PipInstallResult:
+    locks = [p for p in request.requirement_files if is_lock_file(p)]
+    if locks:
+        _lock_alone(request, locks)  # a usage error first, before looking for the target
+    if request.dry_run:
+        return _pip_install(ctx, request, index_args)
+    interpreter = target_interpreter(ctx, request.python, request.system)
+    if not interpreter.is_virtualenv:
+        return _pip_install(ctx, request, index_args)
+    # One process at a time plans and changes a virtual environment, as `kiln sync` does.
+    with venv_lock(interpreter.prefix):
+        return _pip_install(ctx, request, index_args)
+
+
+def _pip_install(
     ctx: CommandContext, request: PipInstallRequest, index_args: object
 ) -> PipInstallResult:
     timings: dict[str, float] = {}
@@ -128,10 +176,11 @@ def pip_install(
     if locks:
         return _install_lock(ctx, request, index_args, locks)
     wanted = gather(request)
-    if not wanted.requirements:
+    if not (wanted.requirements or wanted.locations):
         raise UsageError(
             "nothing to install", hint="name packages, or pass a requirements file with `-r`"
         )
+    check_pins(wanted.requirements, request.hashes)
     interpreter = target_interpreter(ctx, request.python, request.system)
     settings = IndexSettings.resolve(
         index_args,
@@ -142,7 +191,11 @@ def pip_install(
     )
     if getattr(index_args, "refresh", False):
         ctx.client.refresh = True
-    env = interpreter.environment()
+    resolver = pip_resolver_options(index_args)
+    python_version = target_python(getattr(index_args, "python_version", None))
+    platform_name = getattr(index_args, "python_platform", None)
+    platform = target_platform(platform_name) if platform_name else None
+    env = target_environment(interpreter.environment(), python_version, platform)
     torch_choice: TorchIndexChoice | None = None
     if request.torch is not None:
         finder, torch_choice = torch_finder(
@@ -150,7 +203,11 @@ def pip_install(
         )
     else:
         finder = settings.finder(ctx.client, ctx.cache)
-    finder.sdist_metadata = sdist_metadata_hook(ctx, finder, lambda: interpreter)
+    build = build_settings(index_args)
+    finder.sdist_metadata = sdist_metadata_hook(ctx, finder, lambda: interpreter, build)
+    local = local_sources(
+        ctx, wanted.requirements, wanted.locations, finder, lambda: interpreter, build
+    )
     site = interpreter.site_packages()
     installed = installed_distributions(site)
     upgrade_names = {canonicalize_name(n) for n in request.upgrade_packages}
@@ -159,31 +216,43 @@ def pip_install(
         preferences = {d.name: d.version for d in installed if d.name not in upgrade_names}
     try:
         resolution = resolve(
-            wanted.requirements,
-            ReportingFinder(finder, ctx.reporter),
+            local.requirements,
+            ReportingFinder(local.wrap(finder), ctx.reporter),
             env,
             constraints=wanted.constraints,
             preferences=preferences,
-            direct=direct_files(wanted.requirements),
+            direct=direct_files(local.requirements),
             no_deps=request.no_deps,
+            options=resolver,
         )
     finally:
         finder.close()  # drop metadata prefetches nobody will read
     timings["resolve"] = time.perf_counter() - started
 
     reinstall_names = {c.name for c in resolution.candidates} if request.reinstall else set()
+    held = hold_to_hashes(resolution.candidates, user_hashes(wanted.hashes), request.hashes)
+    # Local sources are built before anything is installed; a dry run only plans them.
+    held, sources = local.installs(
+        ctx, held, interpreter, installed, None if request.dry_run else finder, build
+    )
     plan = plan_install(
-        resolution.candidates,
+        held,
         installed,
         ctx.cache,
         reinstall=bool(reinstall_names),
         exact=request.exact,
+        keep=DEFAULT_KEEP | sources.keep,
     )
     warnings = tuple(
         f"`{c.name}=={c.version}` is yanked"
         + (f" (reason: {c.file.yanked})" if c.file.yanked else "")
         for c in resolution.yanked
     ) + tuple(finder.notes())
+    if env is not interpreter.environment() and not request.dry_run:
+        warnings += (
+            f"resolved for {env.description}, not for the environment's "
+            f"{interpreter.environment().description}: what is installed may not run there",
+        )
     if request.dry_run:
         return PipInstallResult(
             interpreter, resolution, plan, None, timings, warnings, torch_choice
@@ -195,7 +264,7 @@ def pip_install(
         finder,
         ctx.cache,
         ctx.reporter,
-        builder=SdistWheels(ctx, finder, interpreter.executable),
+        builder=SdistWheels(ctx, finder, interpreter.executable, build),
     )
     timings["prepare"] = time.perf_counter() - started
     started = time.perf_counter()
@@ -204,14 +273,15 @@ def pip_install(
         link_mode="copy" if request.link_mode == "copy" else "hardlink",
         compile_bytecode=request.compile_bytecode,
     )
-    requested = frozenset(canonicalize_name(r.name) for r in wanted.requirements)
-    direct_urls = {
+    requested = frozenset(canonicalize_name(r.name) for r in local.requirements)
+    direct_urls: dict[NormalizedName, Mapping[str, object]] = {
         name: {
             "url": file.url,
             "archive_info": ({"hashes": dict(file.hashes.items)} if file.hashes else {}),
         }
-        for name, file in direct_files(wanted.requirements).items()
+        for name, file in direct_files(local.requirements).items()
     }
+    direct_urls.update(sources.direct_urls)
     report = execute(
         plan, unpacked, interpreter.scheme, options, requested=requested, direct_urls=direct_urls
     )

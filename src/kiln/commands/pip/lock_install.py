@@ -2,33 +2,30 @@
 
 Any valid lock is read (kiln's, uv's export, another locker's): the entries that apply to the
 target environment, with the lock's default groups, each with its best wheel (or its sdist,
-built); `directory` entries are built by their backend, editable where the lock says so.
+built); `directory` entries are built by their backend, editable where the lock says so;
+`vcs` entries are checked out at their commit and built; `archive` entries are fetched and
+checked against their hashes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
-from packaging.utils import NormalizedName, parse_wheel_filename
-
-from kiln.commands.build_support import SdistWheels, frontend
+from kiln.commands.build_support import SdistWheels
 from kiln.commands.context import CommandContext
-from kiln.core.build import BuildRequest
-from kiln.core.dist import Candidate, DistFile
+from kiln.commands.source_install import SourceTarget, source_installs
 from kiln.core.errors import UsageError
-from kiln.core.hashes import Hashes, file_sha256
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
-from kiln.install.plan import InstallPlan, plan_install
+from kiln.install.plan import DEFAULT_KEEP, InstallPlan, plan_install
 from kiln.install.preparer import prepare
 from kiln.lock.pylock_toml import load_lock
-from kiln.lock.select import select
-from kiln.net.locations import path_to_url
+from kiln.lock.select import select, select_directories
 from kiln.python.interpreter import Interpreter
 from kiln.resolve.resolver import Resolution
+from kiln.settings.build_settings import BuildSettings
 from kiln.settings.index_settings import IndexSettings
 
 
@@ -46,6 +43,7 @@ def install_lock(
     *,
     dry_run: bool,
     reinstall: bool,
+    build: BuildSettings | None = None,
 ) -> tuple[Resolution, InstallPlan, InstallReport | None, dict[str, float]]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -56,39 +54,25 @@ def install_lock(
     lock = load_lock(text, path)
     env = interpreter.environment()
     chosen = select(lock, env, extras=frozenset(), groups=frozenset(lock.default_groups))
-    candidates = [s.candidate() for s in chosen]
+    directories = select_directories(
+        lock, env, extras=frozenset(), groups=frozenset(lock.default_groups)
+    )
+    installed = installed_distributions(interpreter.site_packages())
+    build = build or BuildSettings()
+    target = SourceTarget(ctx, path.parent, interpreter.executable, installed, build=build)
     finder = settings.finder(ctx.client, ctx.cache)
-    direct_urls: dict[NormalizedName, Mapping[str, object]] = {}
     try:
-        for directory in lock.directories:
-            if directory.marker is not None and not env.evaluate(directory.marker):
-                continue
-            source = (path.parent / directory.path).resolve()
-            if dry_run:
-                continue
-            wheel = frontend(ctx, finder).wheel(
-                BuildRequest(source, interpreter.executable, label=str(directory.name)),
-                editable=directory.editable,
-            )
-            candidates.append(
-                Candidate(
-                    directory.name,
-                    parse_wheel_filename(wheel.name)[1],
-                    DistFile(
-                        filename=wheel.name,
-                        url=path_to_url(wheel),
-                        hashes=Hashes.of({"sha256": file_sha256(wheel)}),
-                        index=path_to_url(source),
-                    ),
-                )
-            )
-            direct_urls[directory.name] = {
-                "url": path_to_url(source),
-                "dir_info": {"editable": directory.editable},
-            }
+        sources = source_installs(target, chosen, directories, None if dry_run else finder)
+        candidates = [s.candidate() for s in chosen if s.wheel is not None]
+        candidates += sources.candidates
         resolution = Resolution(tuple(candidates), {})
-        installed = installed_distributions(interpreter.site_packages())
-        plan = plan_install(candidates, installed, ctx.cache, reinstall=reinstall)
+        plan = plan_install(
+            candidates,
+            installed,
+            ctx.cache,
+            reinstall=reinstall,
+            keep=DEFAULT_KEEP | sources.keep,
+        )
         timings["resolve"] = time.perf_counter() - started
         if dry_run:
             return resolution, plan, None, timings
@@ -98,7 +82,7 @@ def install_lock(
             finder,
             ctx.cache,
             ctx.reporter,
-            builder=SdistWheels(ctx, finder, interpreter.executable),
+            builder=SdistWheels(ctx, finder, interpreter.executable, build),
         )
     finally:
         finder.close()
@@ -110,7 +94,7 @@ def install_lock(
         interpreter.scheme,
         InstallOptions(python_executable=interpreter.executable),
         requested=frozenset(c.name for c in candidates),
-        direct_urls=direct_urls,
+        direct_urls=sources.direct_urls,
     )
     timings["install"] = time.perf_counter() - started
     return resolution, plan, report, timings

@@ -6,18 +6,21 @@ resolution conflict, a download that breaks), so a failed command leaves the pro
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from kiln.cache.atomic import write_bytes, write_text
 from kiln.commands.context import CommandContext
+from kiln.commands.project.add_sources import AddFlags, parse_additions, requirement_or_usage_error
 from kiln.commands.project.lock import LOCK_NAME, LockResult, discover, lock_project
 from kiln.commands.project.sync import SyncRequest, SyncResult, sync_project
+from kiln.commands.source_dists import SourceDists
 from kiln.core.errors import KilnError, UsageError
 from kiln.project.edit import (
     add_dependency,
@@ -26,7 +29,14 @@ from kiln.project.edit import (
     remove_dependency,
     with_lower_bound,
 )
-from kiln.settings.index_settings import parse_index
+from kiln.project.pyproject import Pyproject
+from kiln.python.discovery import find_interpreter
+from kiln.settings.build_settings import build_settings
+from kiln.settings.index_settings import parse_index, project_indexes
+
+if TYPE_CHECKING:
+    from kiln.index.finder import IndexFinder
+    from kiln.python.interpreter import Interpreter
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,8 @@ class EditRequest:
     no_sync: bool = False
     python: str | None = None
     torch_backend: str | None = None
+    editable: bool = False  # `--editable`: a path source installed editable
+    git_revision: tuple[str, str] | None = None  # `--rev` / `--tag` / `--branch`
 
 
 @dataclass(frozen=True)
@@ -65,14 +77,39 @@ def restored_on_failure(*paths: Path) -> Iterator[None]:
 
 
 def _requirement(text: str) -> Requirement:
+    return requirement_or_usage_error(text)
+
+
+@contextmanager
+def _source_dists(
+    ctx: CommandContext, project: Pyproject, index_args: object
+) -> Iterator[Callable[[], SourceDists]]:
+    """Made on first use: only an added path or URL needs to be fetched to learn its name."""
+    made: list[SourceDists] = []
+    finders: list[IndexFinder] = []
+
+    def dists() -> SourceDists:
+        if not made:
+            finder = project_indexes(index_args, project.uv).finder(ctx.client, ctx.cache)
+            finders.append(finder)
+            wanted = str(project.requires_python) if project.requires_python else None
+            found: list[Interpreter] = []
+
+            def python() -> Interpreter:
+                if not found:
+                    found.append(find_interpreter(wanted, ctx.cache))
+                return found[0]
+
+            made.append(
+                SourceDists(ctx, finder, python, build=build_settings(index_args, project.uv))
+            )
+        return made[0]
+
     try:
-        return Requirement(text)
-    except InvalidRequirement as exc:
-        raise UsageError(
-            f"`{text}` is not a valid requirement",
-            causes=[str(exc)],
-            hint="write it as PEP 508 describes, e.g. `torch>=2.5` or `torch[opt]`",
-        ) from None
+        yield dists
+    finally:
+        for finder in finders:
+            finder.close()
 
 
 def _finish(
@@ -110,10 +147,23 @@ def add_packages(
     if not request.packages:
         raise UsageError("nothing to add", hint="name the packages, e.g. `kiln add torch`")
     project = discover(project_dir)
-    requirements = [_requirement(p) for p in request.packages]
+    flags = AddFlags(request.editable, request.git_revision)
+    with _source_dists(ctx, project, index_args) as dists:
+        additions = parse_additions(list(request.packages), project, flags, dists, _requirement)
+    requirements = [a.requirement for a in additions]
     pyproject, lock_path = project.path, project.root / LOCK_NAME
     with restored_on_failure(pyproject, lock_path):
         text = pyproject.read_text(encoding="utf-8")
+        for addition in additions:
+            if addition.location is not None:
+                text = add_source(
+                    text,
+                    addition.requirement.name,
+                    location=addition.location,
+                    marker=request.marker,
+                    extra=request.extra,
+                    group=request.group,
+                )
         for value in request.indexes:
             index = parse_index(value)
             if index.name is None:
@@ -122,7 +172,7 @@ def add_packages(
                     hint="write `--index NAME=URL` so sources can refer to it",
                 )
             text = add_index(text, index.name, index.url)
-            for req in requirements:
+            for req in (a.requirement for a in additions if a.location is None):
                 text = add_source(
                     text,
                     req.name,
@@ -148,7 +198,7 @@ def add_packages(
         )
         if not request.raw:
             bounded = text
-            for req in requirements:
+            for req in (a.requirement for a in additions if a.location is None):
                 versions = sorted(
                     (
                         p.version

@@ -14,7 +14,7 @@ from kiln.commands.project.lock import LOCK_NAME, discover, lock_project
 from kiln.commands.project.sync import SyncRequest, project_environment, selection_for
 from kiln.core.errors import UsageError
 from kiln.lock.export import requirements_txt
-from kiln.lock.select import select
+from kiln.lock.select import select, select_directories
 from kiln.lock.tree import draw, graph_of
 
 
@@ -44,15 +44,17 @@ def project_tree(
     selection = selection_for(project, SyncRequest(extras=request.extras, groups=request.groups))
     if request.universal:
         packages = list(lock.packages)
+        directories = list(lock.directories)
     else:
         interpreter, _ = project_environment(ctx, project, request.python)
+        env = interpreter.environment()
         packages = [
-            s.package
-            for s in select(
-                lock, interpreter.environment(), extras=selection.extras, groups=selection.groups
-            )
+            s.package for s in select(lock, env, extras=selection.extras, groups=selection.groups)
         ]
-    edges, versions = graph_of(packages)
+        directories = list(
+            select_directories(lock, env, extras=selection.extras, groups=selection.groups)
+        )
+    edges, versions = graph_of(packages, [d for d in directories if not d.is_project])
     roots: list[NormalizedName] = [canonicalize_name(r.name) for r in project.dependencies]
     for extra in sorted(selection.extras):
         roots += [canonicalize_name(r.name) for r in project.optional_dependencies.get(extra, ())]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -13,27 +14,38 @@ from packaging.utils import NormalizedName, canonicalize_name
 from kiln.cache.atomic import write_text
 from kiln.commands.build_support import sdist_metadata_hook
 from kiln.commands.context import CommandContext
+from kiln.commands.project.project_sources import project_sources, source_inputs
+from kiln.commands.source_dists import SourceDists
 from kiln.core.errors import KilnError
 from kiln.core.protocols import PackageFinder, ReportingFinder
+from kiln.index.direct import DirectFinder
 from kiln.lock.fingerprint import fingerprint
 from kiln.lock.from_resolution import resolution_to_lock
-from kiln.lock.model import Lock, LockedDirectory
+from kiln.lock.model import Lock, LockedDirectory, LockedSource
 from kiln.lock.preferences import starting_preferences
 from kiln.lock.pylock_toml import dump_lock, load_lock
 from kiln.lock.uv_lock import UV_LOCK_NAME
 from kiln.project.manifest import is_packaged, project_manifest, project_scope
 from kiln.project.pyproject import Pyproject, find_project, load_pyproject
+from kiln.project.workspace import with_virtual_members, workspace_members, workspace_root
 from kiln.python.discovery import find_interpreter
+from kiln.python.interpreter import inspect_interpreter
 from kiln.resolve.forks import ForkStrategy
+from kiln.resolve.options import PRERELEASE_MODES, RESOLUTION_MODES, ResolverOptions
 from kiln.resolve.region import Region
 from kiln.resolve.universal import resolve_universal
+from kiln.settings.build_settings import build_settings
 from kiln.settings.index_settings import IndexSettings, project_indexes
-from kiln.settings.sources import pins_for
+from kiln.settings.resolver_settings import resolver_options
+from kiln.settings.sources import direct_sources_for, pins_for
 from kiln.settings.torch_settings import ProjectTorch, parse_choice, project_torch
 
 if TYPE_CHECKING:
     from kiln.accel.backends import Backend
+    from kiln.core.dist import DistFile
+    from kiln.core.metadata import CoreMetadata
     from kiln.index.finder import IndexFinder
+    from kiln.project.uv_tables import Source
     from kiln.python.interpreter import Interpreter
 
 LOCK_NAME = "pylock.toml"
@@ -57,6 +69,8 @@ class LockResult:
 
 
 def discover(project_dir: Path | None) -> Pyproject:
+    """The project to lock: the nearest `pyproject.toml`, or the root of the workspace it is
+    a member of (one workspace, one lock, as in uv)."""
     start = (project_dir or Path.cwd()).resolve()
     path = find_project(start)
     if path is None:
@@ -64,7 +78,8 @@ def discover(project_dir: Path | None) -> Pyproject:
             f"no `pyproject.toml` found in `{start}` or any parent folder",
             hint="run `kiln init` to create a project, or pass `--project DIR`",
         )
-    return load_pyproject(path)
+    root = workspace_root(path.parent)
+    return load_pyproject(root / "pyproject.toml" if root is not None else path)
 
 
 def lock_inputs(
@@ -78,9 +93,7 @@ def lock_inputs(
             k: sorted(map(str, v)) for k, v in project.optional_dependencies.items()
         },
         "dependency-groups": {k: sorted(map(str, v)) for k, v in project.dependency_groups.items()},
-        "sources": {
-            name: [repr(s) for s in sources] for name, sources in sorted(project.uv.sources.items())
-        },
+        **source_inputs(project, project_sources(project)),
         "indexes": [repr(i) for i in indexes.indexes],
         "find-links": list(indexes.find_links),
         "strategy": indexes.strategy,
@@ -104,13 +117,39 @@ def project_fingerprint(
     indexes: IndexSettings,
     torch: ProjectTorch,
     fork_strategy: ForkStrategy | None = None,
+    options: ResolverOptions | None = None,
 ) -> str:
-    """The fingerprint a lock of ``project`` made now would carry."""
+    """The fingerprint a lock of ``project`` made now would carry; ``options`` default to
+    the project's `[tool.uv]` and the environment's (flags are the lock command's)."""
     inputs = dict(lock_inputs(project, indexes, fork_strategy))
+    chosen = options if options is not None else resolver_options(None, project=project.uv)
+    inputs.update(chosen.fingerprint())
     if torch.configured is not None:
         inputs["torch-backend"] = list(torch.configured.names())
     inputs["torch-index-url"] = torch.index_url
     return fingerprint(inputs)
+
+
+def _strategy_changed(
+    previous: str | None,
+    project: Pyproject,
+    indexes: IndexSettings,
+    torch: ProjectTorch,
+    fork_strategy: ForkStrategy | None,
+    options: ResolverOptions,
+) -> bool:
+    """Whether the previous lock was made from these inputs with another `--resolution` or
+    `--prerelease` (its fingerprint is that of one of the other modes)."""
+    if previous is None:
+        return False
+    for prerelease in PRERELEASE_MODES:
+        for resolution in RESOLUTION_MODES:
+            other = replace(options, prerelease=prerelease, resolution=resolution)
+            if other != options and previous == project_fingerprint(
+                project, indexes, torch, fork_strategy, other
+            ):
+                return True
+    return False
 
 
 def existing_lock(path: Path) -> Lock | None:
@@ -137,6 +176,7 @@ def lock_project(
     that install (``torch_verb="install"``) the one to install, carried beside the project's."""
     started = time.perf_counter()
     project = discover(project_dir)
+    project = with_virtual_members(project, workspace_members(project))
     torch = project_torch(project.kiln, torch_backend, verb=torch_verb)
     if python is not None:
         # As `uv lock --python`: the interpreter kiln would build with, found or an error;
@@ -144,7 +184,8 @@ def lock_project(
         find_interpreter(python, ctx.cache)
     path = project.root / LOCK_NAME
     indexes = project_indexes(index_args, project.uv)
-    inputs_hash = project_fingerprint(project, indexes, torch, fork_strategy)
+    options = resolver_options(index_args, project=project.uv)
+    inputs_hash = project_fingerprint(project, indexes, torch, fork_strategy, options)
     previous = existing_lock(path)
     fresh = previous is not None and previous.fingerprint == inputs_hash
     previous_request = (
@@ -171,7 +212,7 @@ def lock_project(
             previous,
             path,
             False,
-            len(previous.packages),
+            len(previous.packages) + len(previous.directories),
             time.perf_counter() - started,
             project.warnings,
         )
@@ -187,14 +228,26 @@ def lock_project(
     base = indexes.finder(ctx.client, ctx.cache)
     found_python: list[Interpreter] = []
 
+    build = build_settings(index_args, project.uv)
+
     def build_python() -> Interpreter:
-        # Metadata an sdist must be built for is built with an interpreter the project allows.
+        # Metadata an sdist must be built for is built with an interpreter the project allows;
+        # a build without isolation runs where its requirements are installed, `.venv`, as
+        # in uv.
         if not found_python:
-            wanted = python or (str(project.requires_python) if project.requires_python else None)
-            found_python.append(find_interpreter(wanted, ctx.cache))
+            venv = (
+                project.root / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+            )
+            if build.any_unisolated and python is None and venv.exists():
+                found_python.append(inspect_interpreter(venv, ctx.cache))
+            else:
+                wanted = python or (
+                    str(project.requires_python) if project.requires_python else None
+                )
+                found_python.append(find_interpreter(wanted, ctx.cache))
         return found_python[0]
 
-    base.sdist_metadata = sdist_metadata_hook(ctx, base, build_python)
+    base.sdist_metadata = sdist_metadata_hook(ctx, base, build_python, build)
     if choice is not None:
         try:
             backends = lockable_backends(choice, project, base)
@@ -202,6 +255,12 @@ def lock_project(
             base.close()
             raise
         project = with_backends(project, backends, torch.index_url)
+    if previous is not None and _strategy_changed(
+        previous.fingerprint, project, indexes, torch, fork_strategy, options
+    ):
+        # As uv ignores its lock when the resolution or pre-release mode changes: the old
+        # versions are what the other mode chose, not preferences.
+        upgrade = True
     preferences, notes = starting_preferences(
         previous, project.root / UV_LOCK_NAME, True if upgrade else upgrade_packages
     )
@@ -213,18 +272,39 @@ def lock_project(
         fork_strategy,
         previous.resolution_markers if previous is not None and not upgrade else (),
     )
-    # One view per set of pins; views share pages, metadata and connections with ``base``.
+    manifest = replace(manifest, options=options)
+    found = project_sources(project)
+    dists = SourceDists(ctx, base, build_python, found.members.folders, build)
+    locked_sources: dict[str, LockedSource] = {}
+    # One view per set of pins and sources; views share pages, metadata and connections
+    # with ``base``.
     finders: dict[tuple[tuple[str, str], ...], IndexFinder] = {}
     reporting: dict[tuple[tuple[str, str], ...], PackageFinder] = {}
     seen: set[NormalizedName] = set()
 
     def finder_for(region: Region) -> PackageFinder:
-        pins = pins_for(project.uv.sources, region)
-        key = tuple(sorted(pins.items()))
+        pins = pins_for(found.sources, region)
+        direct = direct_sources_for(found.sources, region)
+        key = (*sorted(pins.items()), *sorted((n, repr(s)) for n, s in direct.items()))
         if key not in finders:
             finders[key] = base.with_pins(pins)
-            reporting[key] = ReportingFinder(finders[key], ctx.reporter, seen)
+            view: PackageFinder = finders[key]
+            if direct:
+                view = DirectFinder(view, lookup_in(direct))
+            reporting[key] = ReportingFinder(view, ctx.reporter, seen)
         return reporting[key]
+
+    def lookup_in(
+        direct: Mapping[NormalizedName, Source],
+    ) -> Callable[[NormalizedName], tuple[DistFile, CoreMetadata] | None]:
+        def lookup(name: NormalizedName) -> tuple[DistFile, CoreMetadata] | None:
+            if name not in direct:
+                return None
+            dist = dists.dist(name, direct[name], found.origin(name))
+            locked_sources[dist.label] = dist.locked
+            return dist.file, dist.metadata
+
+        return lookup
 
     try:
         result = resolve_universal(manifest, finder_for)
@@ -237,11 +317,11 @@ def lock_project(
         torch_backends=tuple(b.name for b in backends),
         torch_backend_request=request_text,
     )
-    lock = resolution_to_lock(scope, result, inputs_hash)
+    lock = resolution_to_lock(scope, result, inputs_hash, locked_sources)
     if is_packaged(project) and project.name:
         # The project itself, built from its folder: editable, as uv installs it.
         own = LockedDirectory(canonicalize_name(project.name), ".", editable=True)
-        lock = replace(lock, directories=(own,))
+        lock = replace(lock, directories=(*lock.directories, own))
     text = dump_lock(lock)
     changed = not path.exists() or path.read_text(encoding="utf-8") != text
     if changed and write:  # a dry run resolves but writes nothing
@@ -252,7 +332,7 @@ def lock_project(
         lock,
         path,
         changed,
-        len(lock.packages),
+        len(lock.packages) + len(lock.directories),
         time.perf_counter() - started,
         warnings,
     )

@@ -21,6 +21,8 @@ from kiln.commands.project.lock import (
     lock_project,
     project_fingerprint,
 )
+from kiln.commands.project.noop import ARGS_ATTRIBUTE as NOOP_ATTRIBUTE
+from kiln.commands.project.project_sources import watched_files
 from kiln.commands.project.sync import SyncRequest, sync_project
 from kiln.core.errors import UsageError
 from kiln.project.inline_script import read_script_metadata
@@ -136,6 +138,11 @@ def prepare_run(
             torch_backend=torch_backend,
         ),
     )
+    check = getattr(index_args, NOOP_ATTRIBUTE, None)
+    torch_said = synced.torch is not None and (synced.torch.backend or synced.torch.why)
+    quiet = not (relocked or with_ or torch_said or synced.created_venv)
+    if check is not None and check.verb == "run" and quiet and synced.plan.is_empty:
+        check.record(project.root, watch=watched_files(project))
     venv = project.root / ".venv"
     bin_dirs = [venv / ("Scripts" if os.name == "nt" else "bin")]
     interpreter = synced.interpreter

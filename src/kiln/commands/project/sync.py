@@ -13,8 +13,10 @@ from packaging.utils import NormalizedName, canonicalize_name
 from kiln.commands.build_support import SdistWheels
 from kiln.commands.context import CommandContext
 from kiln.commands.project.lock import LOCK_NAME, discover, existing_lock, lock_project
-from kiln.commands.project.own_project import OwnProject, own_project
+from kiln.commands.project.noop import ARGS_ATTRIBUTE as NOOP_ATTRIBUTE
+from kiln.commands.project.project_sources import watched_files
 from kiln.commands.project.torch_select import BackendChoice, choose_backend, lock_request
+from kiln.commands.source_install import SourceTarget, source_installs
 from kiln.core.environment import Environment
 from kiln.core.errors import KilnError, UsageError
 from kiln.core.markers import evaluate
@@ -24,13 +26,15 @@ from kiln.install.installer import InstallOptions
 from kiln.install.plan import DEFAULT_KEEP, InstallPlan, plan_install
 from kiln.install.preparer import prepare
 from kiln.lock.model import Lock, torch_backend_group
-from kiln.lock.select import Selected, select
+from kiln.lock.select import Selected, select, select_directories
 from kiln.lock.uv_lock import UV_LOCK_NAME
 from kiln.project.pyproject import Pyproject
+from kiln.project.workspace import with_virtual_members, workspace_members
 from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter, inspect_interpreter
 from kiln.python.request import VersionRequest, parse_request
-from kiln.python.venv import create_venv
+from kiln.python.venv import create_venv, venv_lock
+from kiln.settings.build_settings import build_settings
 from kiln.settings.global_settings import env_value
 from kiln.settings.index_settings import project_indexes
 from kiln.settings.torch_settings import project_torch
@@ -71,6 +75,11 @@ class SyncResult:
     timings: dict[str, float] = field(default_factory=dict)
     torch: BackendChoice | None = None
     notes: tuple[str, ...] = ()  # said when the lock was written by this sync
+    kept_sources: int = 0  # source trees and git checkouts installed already, left as they are
+
+    @property
+    def audited(self) -> int:
+        return len(self.plan.unchanged) + self.kept_sources
 
 
 def selection_for(project: Pyproject, request: SyncRequest) -> Selection:
@@ -242,9 +251,21 @@ def load_or_lock(
 def sync_project(
     ctx: CommandContext, project_dir: Path | None, index_args: object, request: SyncRequest
 ) -> SyncResult:
+    if request.dry_run:
+        return _sync_project(ctx, project_dir, index_args, request)
+    # One process at a time writes the lock and changes `.venv`: a second `kiln sync` waits,
+    # then finds both as the first left them.
+    with venv_lock(discover(project_dir).root / ".venv"):
+        return _sync_project(ctx, project_dir, index_args, request)
+
+
+def _sync_project(
+    ctx: CommandContext, project_dir: Path | None, index_args: object, request: SyncRequest
+) -> SyncResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     project = discover(project_dir)
+    project = with_virtual_members(project, workspace_members(project))
     selection = selection_for(project, request)
     notes: list[str] = []
     lock = load_or_lock(ctx, project, index_args, request, notes)
@@ -269,45 +290,65 @@ def sync_project(
         # As uv: only those groups and what they pull in; the project and its own
         # dependencies are left out.
         chosen = _reached_from_groups(chosen, project, frozenset(selection.groups), env)
-    candidates = [s.candidate() for s in chosen]
     # A dry run that would make `.venv` plans for the empty environment it would start as,
     # not for the base interpreter standing in for it.
     installed = (
         [] if request.dry_run and created else installed_distributions(interpreter.site_packages())
     )
-    own = OwnProject()
-    if not (request.no_install_project or request.only_groups):
-        own = own_project(
-            ctx, project, lock, interpreter.executable, installed, None,
-            editable=not request.no_editable,
-        )  # fmt: skip
-    keep = DEFAULT_KEEP | own.keep
-    wanted = [*candidates, *([own.candidate] if own.candidate is not None else [])]
+    directories = select_directories(lock, env, extras=selection.extras, groups=groups)
+    if request.no_install_project or request.only_groups:
+        directories = tuple(d for d in directories if not d.is_project)
+    if request.only_groups:
+        reached = {s.package.name for s in chosen}
+        wanted_names = {
+            canonicalize_name(r.name)
+            for group in selection.groups
+            for r in project.dependency_groups.get(group, ())
+        }
+        directories = tuple(d for d in directories if d.name in wanted_names | reached)
+    build = build_settings(index_args, project.uv)
+    target = SourceTarget(
+        ctx,
+        project.root,
+        interpreter.executable,
+        installed,
+        project_version=project.version,
+        project_label=f"{project.name} (the project)",
+        build=build,
+    )
+    editable = not request.no_editable
+    from_index = [s.candidate() for s in chosen if s.wheel is not None]
+    sources = source_installs(target, chosen, directories, None, editable=editable)
+    keep = DEFAULT_KEEP | sources.keep
+    wanted = [*from_index, *sources.candidates]
     plan = plan_install(wanted, installed, ctx.cache, exact=not request.inexact, keep=keep)
     if request.dry_run or plan.is_empty:
         # Nothing to fetch or change: no HTTP client, no index settings (kiln run's fast path).
+        check = getattr(index_args, NOOP_ATTRIBUTE, None)
+        said = notes or (torch is not None and (torch.backend or torch.why))
+        if check is not None and check.verb == "sync" and not (said or request.dry_run or created):
+            watch = watched_files(project)
+            audited = len(plan.unchanged) + len(sources.keep)
+            check.record(project.root, watch=watch, audited=audited)
         return SyncResult(
-            project, interpreter, selection, plan, None, created, timings, torch, tuple(notes)
-        )
+            project, interpreter, selection, plan, None, created, timings, torch, tuple(notes),
+            kept_sources=len(sources.keep),
+        )  # fmt: skip
     indexes = project_indexes(index_args, project.uv)
     finder = indexes.finder(ctx.client, ctx.cache)
     started = time.perf_counter()
     try:
-        if own.candidate is not None:
+        if sources.needs_build:
             # Built before anything is installed: a failing backend leaves `.venv` as it was.
-            own = own_project(
-                ctx, project, lock, interpreter.executable, installed, finder,
-                editable=not request.no_editable,
-            )  # fmt: skip
-            assert own.candidate is not None
-            wanted = [*candidates, own.candidate]
+            sources = source_installs(target, chosen, directories, finder, editable=editable)
+            wanted = [*from_index, *sources.candidates]
             plan = plan_install(wanted, installed, ctx.cache, exact=not request.inexact, keep=keep)
         unpacked = prepare(
             (*plan.cached, *plan.remote),
             finder,
             ctx.cache,
             ctx.reporter,
-            builder=SdistWheels(ctx, finder, interpreter.executable),
+            builder=SdistWheels(ctx, finder, interpreter.executable, build),
         )
     finally:
         finder.close()
@@ -320,7 +361,7 @@ def sync_project(
         interpreter.scheme,
         options,
         requested=frozenset(c.name for c in wanted),
-        direct_urls=own.direct_urls,
+        direct_urls=sources.direct_urls,
     )
     timings["install"] = time.perf_counter() - started
     return SyncResult(

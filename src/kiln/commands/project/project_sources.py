@@ -1,0 +1,92 @@
+"""Every source a lock honours, and where each is declared: the project's
+`[tool.uv.sources]`, its `name @ URL` requirements, and its workspace members' sources."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import NormalizedName
+
+from kiln.commands.source_dists import SourceOrigin
+from kiln.project.manifest import reference_sources
+from kiln.project.pyproject import Pyproject
+from kiln.project.uv_tables import Source
+from kiln.project.workspace import Members, workspace_members
+
+
+@dataclass(frozen=True)
+class ProjectSources:
+    sources: Mapping[NormalizedName, tuple[Source, ...]]
+    origins: Mapping[NormalizedName, SourceOrigin]
+    members: Members
+    default: SourceOrigin  # the root project's: for packages no member declares
+
+    def origin(self, name: NormalizedName) -> SourceOrigin:
+        return self.origins.get(name, self.default)
+
+
+def project_sources(project: Pyproject) -> ProjectSources:
+    """The root's sources win over a member's for the same package, as the root's file is
+    the one the user locks from."""
+    members = workspace_members(project)
+    root = SourceOrigin(project.root, project.path, project.root)
+    sources: dict[NormalizedName, tuple[Source, ...]] = {}
+    origins: dict[NormalizedName, SourceOrigin] = {}
+    declared = [(project, root)] + [
+        (member, SourceOrigin(member.root, member.path, project.root))
+        for member in members.projects.values()
+    ]
+    for owner, origin in declared:
+        for name, entries in (*owner.uv.sources.items(), *reference_sources(owner).items()):
+            if name not in sources:
+                sources[name] = entries
+                origins[name] = origin
+    return ProjectSources(sources, origins, members, root)
+
+
+def source_inputs(project: Pyproject, found: ProjectSources) -> dict[str, object]:
+    """What of the sources' own files changes the lock: each member's and each path
+    folder's `pyproject.toml`, by content (a version or dependency edited there)."""
+    files: dict[str, str] = {}
+    for member in found.members.projects.values():
+        files[str(member.path)] = _digest(member.path)
+    for name, entries in sorted(found.sources.items()):
+        origin = found.origin(name)
+        for source in entries:
+            if source.path is None:
+                continue
+            folder = (origin.root / source.path).resolve()
+            manifest = folder / "pyproject.toml"
+            if manifest.is_file():
+                files[str(manifest)] = _digest(manifest)
+    return {
+        "sources": {
+            name: [repr(s) for s in entries] for name, entries in sorted(found.sources.items())
+        },
+        "source-files": dict(sorted(files.items())),
+    }
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def watched_files(project: Pyproject) -> list[str]:
+    """The files outside the project's own that a no-op check depends on: each path source
+    (its `pyproject.toml` for a folder, the file itself for a wheel or an sdist)."""
+    found = project_sources(project)
+    out: list[str] = [str(m.path) for m in found.members.projects.values()]
+    for name, entries in sorted(found.sources.items()):
+        origin = found.origin(name)
+        for source in entries:
+            if source.path is None:
+                continue
+            target = (origin.root / source.path).resolve()
+            out.append(str(target / "pyproject.toml" if target.is_dir() else target))
+    return out

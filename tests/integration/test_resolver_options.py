@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.scenarios.packse import interpreter_for
 from tests.support.index_server import IndexServer
+from tests.support.pythons import interpreter_for
 from tests.support.wheels import Pkg
 
 _ADDED = re.compile(r"^ \+ (\S+)==(\S+)$", re.MULTILINE)
@@ -377,3 +377,28 @@ def test_installing_for_a_foreign_platform_installs_what_it_resolved_and_warns(
     )  # fmt: skip
     assert would_install(done.stderr) == {"a": "1.0", "w": "1.0"}
     assert "warning: resolved for CPython 3.12 on win32 AMD64" in done.stderr
+
+
+def test_sync_refuses_to_build_what_no_build_forbids_where_the_lock_has_only_an_sdist(
+    kiln, index_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # Wheels for Windows only, and an sdist: the lock serves Linux from the sdist.
+    index_server.add(
+        Pkg("winonly", "1.0", tags=["py3-none-win_amd64"], sdist=True,
+            files={"winonly/__init__.py": ""}),
+    )  # fmt: skip
+    root = tmp_path / "proj"
+    root.mkdir()
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.12"\n'
+        'dependencies = ["winonly"]\n\n[tool.uv]\nno-build-package = ["winonly"]\n'
+    )
+    args = ("--project", str(root), "--python", str(_python("3.12")))
+    done = kiln("sync", *args, "--default-index", index_server.index_url())
+    assert done.returncode != 0
+    assert "`no-build` forbids building its source distribution" in done.stderr
+    assert not (root / ".venv" / "lib" / "python3.12" / "site-packages" / "winonly").exists()
+    # Without the setting, the same lock builds it.
+    pyproject.write_text(pyproject.read_text().replace('no-build-package = ["winonly"]', ""))
+    kiln("sync", *args, "--default-index", index_server.index_url(), check=True)

@@ -34,9 +34,11 @@ from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter, inspect_interpreter
 from kiln.python.request import VersionRequest, parse_request
 from kiln.python.venv import create_venv, venv_lock
+from kiln.resolve.options import ResolverOptions
 from kiln.settings.build_settings import build_settings
 from kiln.settings.global_settings import env_value
 from kiln.settings.index_settings import project_indexes
+from kiln.settings.resolver_settings import resolver_options
 from kiln.settings.torch_settings import project_torch
 
 
@@ -211,6 +213,24 @@ def _reached_from_groups(
     return tuple(s for s in chosen if s.package.name in reached)
 
 
+def _refuse_forbidden_builds(
+    chosen: Sequence[Selected], options: ResolverOptions, env: Environment
+) -> None:
+    """`no-build` holds at install time too: where the lock has only an sdist for this
+    machine, building it is what the setting forbids (as `uv sync` refuses)."""
+    for selected in chosen:
+        wheel = selected.wheel
+        name = selected.package.name
+        if wheel is None or wheel.name.endswith(".whl") or options.builds.builds_allowed(name):
+            continue
+        raise KilnError(
+            f"`{name}` {selected.package.version} has no wheel for {env.description}, and "
+            "`no-build` forbids building its source distribution",
+            hint="drop `no-build` (or `no-build-package`) for it, or pick a version with a "
+            "wheel for this platform",
+        )
+
+
 def load_or_lock(
     ctx: CommandContext,
     project: Pyproject,
@@ -317,6 +337,7 @@ def _sync_project(
         build=build,
     )
     editable = not request.no_editable
+    _refuse_forbidden_builds(chosen, resolver_options(index_args, project=project.uv), env)
     from_index = [s.candidate() for s in chosen if s.wheel is not None]
     sources = source_installs(target, chosen, directories, None, editable=editable)
     keep = DEFAULT_KEEP | sources.keep

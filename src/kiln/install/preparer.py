@@ -53,8 +53,8 @@ def prepare(
         if not planned.candidate.file.is_wheel and builder is None:
             raise InstallError(
                 f"`{planned.candidate.file.filename}` is not a wheel",
-                hint="building source distributions is not supported yet; pick a version "
-                "that has a wheel for this environment",
+                hint="what a build environment installs must be wheels; pick a build "
+                "requirement version that has a wheel for this environment",
             )
     if not remote:
         return ready

@@ -216,7 +216,10 @@ def _choose_one(
                 rejected_for_python=True,
             )
         return VersionChoice(
-            version, None, "has only a source distribution, and kiln does not build sdists yet"
+            version,
+            None,
+            # Only build environments resolve without builds: one build never waits on another.
+            "has only a source distribution, and what a build environment installs must be wheels",
         )
     if not python_ok:
         spec = wheels[0].requires_python

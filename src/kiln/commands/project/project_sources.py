@@ -50,18 +50,11 @@ def project_sources(project: Pyproject) -> ProjectSources:
 def source_inputs(project: Pyproject, found: ProjectSources) -> dict[str, object]:
     """What of the sources' own files changes the lock: each member's and each path
     folder's `pyproject.toml`, by content (a version or dependency edited there)."""
-    files: dict[str, str] = {}
-    for member in found.members.projects.values():
-        files[str(member.path)] = _digest(member.path)
-    for name, entries in sorted(found.sources.items()):
-        origin = found.origin(name)
-        for source in entries:
-            if source.path is None:
-                continue
-            folder = (origin.root / source.path).resolve()
-            manifest = folder / "pyproject.toml"
-            if manifest.is_file():
-                files[str(manifest)] = _digest(manifest)
+    files = {
+        str(path): _digest(path)
+        for path in _source_files(found)
+        if path.name == "pyproject.toml" and path.is_file()
+    }
     return {
         "sources": {
             name: [repr(s) for s in entries] for name, entries in sorted(found.sources.items())
@@ -80,13 +73,17 @@ def _digest(path: Path) -> str:
 def watched_files(project: Pyproject) -> list[str]:
     """The files outside the project's own that a no-op check depends on: each path source
     (its `pyproject.toml` for a folder, the file itself for a wheel or an sdist)."""
-    found = project_sources(project)
-    out: list[str] = [str(m.path) for m in found.members.projects.values()]
+    return [str(path) for path in _source_files(project_sources(project))]
+
+
+def _source_files(found: ProjectSources) -> list[Path]:
+    """Each member's `pyproject.toml`, and each path source's (or its file)."""
+    out = [m.path for m in found.members.projects.values()]
     for name, entries in sorted(found.sources.items()):
         origin = found.origin(name)
         for source in entries:
             if source.path is None:
                 continue
             target = (origin.root / source.path).resolve()
-            out.append(str(target / "pyproject.toml" if target.is_dir() else target))
+            out.append(target / "pyproject.toml" if target.is_dir() else target)
     return out

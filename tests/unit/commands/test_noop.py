@@ -45,7 +45,18 @@ def test_nothing_is_recorded_before_a_full_check(project: Path) -> None:
     check.record(Path.cwd(), audited=3)
     again = NoopCheck.capture("sync", {}, None)
     assert again is not None and again.recorded() == {"key": again.key, "state": again.state,
-                                                      "audited": 3}  # fmt: skip
+                                                      "watch": [], "audited": 3}  # fmt: skip
+
+
+def test_a_record_stands_only_while_the_files_it_watches_are_unchanged(project: Path) -> None:
+    watched = project / "lib-pyproject.toml"
+    watched.write_text("[project]\n")
+    check = NoopCheck.capture("sync", {}, None)
+    assert check is not None
+    check.record(Path.cwd(), watch=[str(watched)], audited=1)
+    assert NoopCheck.capture("sync", {}, None).recorded() is not None  # type: ignore[union-attr]
+    watched.write_text("[project]\nversion = '2'\n")
+    assert NoopCheck.capture("sync", {}, None).recorded() is None  # type: ignore[union-attr]
 
 
 def test_other_options_are_another_check(project: Path) -> None:

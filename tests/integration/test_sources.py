@@ -4,6 +4,7 @@ from their source and never from an index, even where the index has the same nam
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -392,3 +393,27 @@ def test_an_edit_to_a_path_source_is_seen_by_the_next_sync_and_run(
     make_lib(lib, "lib", "0.5.0", "third")
     ran = kiln("run", "--project", str(root), "python", "-c", code, check=True)
     assert ran.stdout.strip() == "third", ran.stderr
+
+
+def test_a_members_source_under_a_marker_applies_where_the_marker_holds(
+    kiln, index_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    index_server.add(Pkg("six", "1.16.0"), Pkg("six", "1.17.0"))
+    url = index_server.file_url("six-1.16.0-py3-none-any.whl")
+    root = make_project(
+        tmp_path / "ws",
+        ["member"],
+        "member = { workspace = true }",
+        '[tool.uv.workspace]\nmembers = ["member"]\n',
+    )
+    member = make_lib(root / "member", "member", "0.1.0", "m", ["six"])
+    manifest = member / "pyproject.toml"
+    manifest.write_text(
+        manifest.read_text()
+        + f'\n[tool.uv.sources]\nsix = {{ url = "{url}", marker = "sys_platform == \'linux\'" }}\n'
+    )
+    sync(kiln, root, index_server)
+    lock = (root / "pylock.toml").read_text()
+    assert f'url = "{url}"' in lock
+    if sys.platform == "linux":
+        assert installed_versions(root / ".venv")["six"] == "1.16.0"

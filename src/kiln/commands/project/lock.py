@@ -266,14 +266,16 @@ def lock_project(
     )
     # Told with the project's warnings, which `kiln lock` prints and `kiln sync` logs.
     project = replace(project, warnings=(*project.warnings, *notes))
+    found = project_sources(project)
+    # Regions split on every source that applies anywhere: members' and direct references'
+    # too, so each applies to all of a region or to none of it.
     manifest = project_manifest(
-        project,
+        replace(project, uv=replace(project.uv, sources=found.sources)),
         preferences,
         fork_strategy,
         previous.resolution_markers if previous is not None and not upgrade else (),
     )
     manifest = replace(manifest, options=options)
-    found = project_sources(project)
     dists = SourceDists(ctx, base, build_python, found.members.folders, build)
     locked_sources: dict[str, LockedSource] = {}
     # One view per set of pins and sources; views share pages, metadata and connections

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 
 from packaging.tags import Tag
 from packaging.utils import (
@@ -19,6 +18,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from kiln.core.hashes import Hashes
+from kiln.core.memo import memoized
 
 
 @dataclass(frozen=True)
@@ -42,36 +42,42 @@ class DistFile:
     def is_wheel(self) -> bool:
         return self.filename.endswith(".whl")
 
-    @cached_property
+    @memoized
     def wheel_tags(self) -> frozenset[Tag]:
         if not self.is_wheel:
             return frozenset()
         return parse_wheel_filename(self.filename)[3]
 
-    @cached_property
+    @memoized
     def name_version(self) -> tuple[NormalizedName, Version] | None:
         """Project name and version from the filename, or None for a name we cannot parse."""
-        if self.is_wheel:
-            # Fast path for the common shape (name-version-py-abi-platform.whl): index pages
-            # list tens of thousands of wheels, and parsing each one's tags here was costly.
-            parts = self.filename[:-4].split("-")
-            if len(parts) == 5:
-                try:
-                    return canonicalize_name(parts[0]), _version(parts[1])
-                except InvalidVersion:
-                    return None
-        try:
-            if self.is_wheel:
-                name, version, _, _ = parse_wheel_filename(self.filename)
-                return name, version
-            name, version = parse_sdist_filename(self.filename)
+        return parse_name_version(self.filename)
+
+
+def parse_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
+    """A distribution file's project name and version, or None where the name is not one."""
+    if filename.endswith(".whl"):
+        # Fast path for the common shape (name-version-py-abi-platform.whl): index pages
+        # list tens of thousands of wheels, and parsing each one's tags here was costly.
+        parts = filename[:-4].split("-")
+        if len(parts) == 5:
+            try:
+                return canonicalize_name(parts[0]), version_of(parts[1])
+            except InvalidVersion:
+                return None
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
             return name, version
-        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-            return None
+        name, version = parse_sdist_filename(filename)
+        return name, version
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
 
 
 @functools.lru_cache(maxsize=8192)
-def _version(text: str) -> Version:
+def version_of(text: str) -> Version:
+    """``Version(text)``, remembered: a page's files repeat the same few hundred versions."""
     return Version(text)
 
 

@@ -16,11 +16,12 @@ if TYPE_CHECKING:
 
     from kiln.core.dist import DistFile
     from kiln.core.metadata import CoreMetadata
+    from kiln.core.releases import Releases
 
 
 @dataclass(frozen=True)
 class Found:
-    files: tuple[DistFile, ...]
+    releases: Releases
     # Files that exclude-newer dropped (uploaded at or after ``exclude_newer``, or with no
     # upload time), kept so a failed resolution can say why those versions were not used.
     excluded: tuple[DistFile, ...] = ()
@@ -31,6 +32,11 @@ class Found:
     # The finder can read an sdist's metadata (by building it): a version with only an
     # sdist is then a candidate, not a rejection.
     builds_sdists: bool = False
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        """Every listed file (all built: for listings, not for resolving)."""
+        return self.releases.all_files()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from packaging.utils import NormalizedName
 from kiln.core.dist import DistFile
 from kiln.core.metadata import CoreMetadata
 from kiln.core.protocols import FindResult, Found, PackageFinder
+from kiln.core.releases import Releases
 
 # name -> (its one file, that file's metadata), or None where the package has no such source
 DirectLookup = Callable[[NormalizedName], tuple[DistFile, CoreMetadata] | None]
@@ -30,7 +31,7 @@ class DirectFinder:
             return self._inner.find(name)
         file, metadata = direct
         self._by_url[file.url] = metadata
-        return Found(files=(file,), builds_sdists=True)
+        return Found(Releases.of((file,), name), builds_sdists=True)
 
     def metadata(self, file: DistFile) -> CoreMetadata:
         known = self._by_url.get(file.url)

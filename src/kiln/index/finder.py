@@ -38,11 +38,12 @@ from kiln.core.errors import KilnError, NetworkError, NotFoundError, OfflineErro
 from kiln.core.hashes import Hashes
 from kiln.core.metadata import CoreMetadata
 from kiln.core.protocols import FindResult, Found, NotFound, ProgressCallback
+from kiln.core.releases import Releases
 from kiln.index.flat import list_flat, with_digests
 from kiln.index.index_url import IndexUrl
 from kiln.index.metadata import MetadataProbe, archive_path, fetch_metadata
-from kiln.index.pages import parse_page
-from kiln.index.parsed_pages import remembered_page
+from kiln.index.pages import page_rows
+from kiln.index.parsed_pages import PageListing, remembered_page
 from kiln.net.auth import env_var_prefix, userinfo
 from kiln.net.failures import status_error, status_text
 from kiln.net.locations import local_path, path_to_url
@@ -181,10 +182,9 @@ class IndexFinder:
         index = self._named(index_name)
 
         def search() -> FindResult:
-            listed = self._on_index(index, name)
-            kept, dropped = self._split(name, index, listed)
+            _, kept, dropped = self._listed(index, name)
             if kept:
-                return Found(tuple(kept), tuple(dropped), self.cutoff(name))
+                return Found(kept, tuple(dropped), self.cutoff(name))
             return NotFound(name, (index.shown,), tuple(dropped), self.cutoff(name))
 
         return self._buildable(self._shared.found.get(("on", index_name, name), search))
@@ -258,46 +258,64 @@ class IndexFinder:
         )
 
     def _find(self, name: NormalizedName) -> FindResult:
-        files: list[DistFile] = []
-        for location in self.find_links:
-            files.extend(self._flat_listing(location).get(name, ()))
+        sources = [
+            Releases.of(self._flat_listing(location).get(name, ()), name)
+            for location in self.find_links
+        ]
         searched = [redact_url(location) for location in self.find_links]
         priority = [redact_url(location) for location in self.find_links]
         excluded: list[DistFile] = []
-        taken: set[Version | None] = set()
+        taken: set[Version] = set()
         for index in self.indexes:
             if index.explicit:
                 continue
             searched.append(index.shown)
-            listed = self._on_index(index, name)
-            kept, dropped = self._split(name, index, listed)
+            listed, kept, dropped = self._listed(index, name)
             excluded.extend(dropped)
             if self.strategy != "first-index":
                 # A version several indexes list comes from the first of them, as in uv.
-                kept = [f for f in kept if _version(f) not in taken]
-                taken.update(_version(f) for f in kept)
+                kept = kept.restricted(lambda version: version not in taken)
+                taken.update(kept)
             if kept:
-                files.extend(kept)
+                sources.append(kept)
                 priority.append(index.shown)
             if listed and self.strategy == "first-index":
                 break
-        files = _unique(files)
+        releases = Releases.merged([source for source in sources if source])
         ordered = tuple(priority) if self.strategy == "unsafe-first-match" else ()
-        if files:
-            return Found(tuple(files), tuple(excluded), self.cutoff(name), ordered)
+        if releases:
+            return Found(releases, tuple(excluded), self.cutoff(name), ordered)
         return NotFound(name, tuple(searched), tuple(excluded), self.cutoff(name))
 
-    def _on_index(self, index: IndexUrl, name: NormalizedName) -> list[DistFile]:
-        """The files ``index`` lists for ``name`` (by their file names), before exclude-newer."""
-        if index.format == "flat":
-            listed = list(self._flat_listing(index.url).get(name, ()))
-        else:
-            listed = self._shared.pages.get(
-                (index.url, name), lambda: self._project_page(index, name)
-            )
-        return [f for f in listed if (parsed := f.name_version) is not None and parsed[0] == name]
+    def _listed(
+        self, index: IndexUrl, name: NormalizedName
+    ) -> tuple[bool, Releases, list[DistFile]]:
+        """What ``index`` lists for ``name``: (whether it lists any file, the releases
+        exclude-newer keeps, the files it drops).
 
-    def _project_page(self, index: IndexUrl, name: NormalizedName) -> list[DistFile]:
+        On a Simple API index a file without an upload time is dropped, as uv drops it (and
+        the run warns, `notes`); a flat index has no upload times at all, so its files stay.
+        """
+        cutoff = self.cutoff(name)
+        if index.format == "flat":
+            files = [
+                f
+                for f in self._flat_listing(index.url).get(name, ())
+                if (parsed := f.name_version) is not None and parsed[0] == name
+            ]
+            kept = [f for f in files if cutoff is None or _before(f, cutoff)]
+            dropped = [f for f in files if cutoff is not None and not _before(f, cutoff)]
+            return bool(files), Releases.of(kept, name), dropped
+        page = self._shared.pages.get((index.url, name), lambda: self._project_page(index, name))
+        if page is None:
+            return False, Releases({}), []
+        listed, releases, dropped, untimed = page.releases(name, cutoff)
+        if untimed:
+            with self._shared.notes_lock:
+                self._shared.untimed[(name, index.label)] = untimed
+        return listed, releases, dropped
+
+    def _project_page(self, index: IndexUrl, name: NormalizedName) -> PageListing | None:
         page_url = index.url.rstrip("/") + f"/{name}/"
         try:
             response = self.client.get(page_url, headers={"Accept": ACCEPT}, cache_page=True)
@@ -308,18 +326,18 @@ class IndexFinder:
                 hint="run once without --offline to fill the cache",
             ) from None
         if response.status in (404, 410) or index.ignores(response.status):
-            return []
+            return None
         if not response.ok:
             raise self._refused(index, page_url, response.status)
         # A page seen before (the same bytes) is read back parsed: parsing costs more.
         pages = self.cache.bucket("pages")
-        parse = lambda: parse_page(response, index.shown)  # noqa: E731
-        files = remembered_page(pages, response.body, response.url, index.shown, parse)
+        parse = lambda: page_rows(response, index.shown)  # noqa: E731
+        page = remembered_page(pages, response.body, response.url, index.shown, parse)
         if index.authenticate == "never":
             self.client.credentials.forbid_exact(
-                url for f in files for url in (f.url, f.url + ".metadata")
+                url for listed in page.urls() for url in (listed, listed + ".metadata")
             )
-        return files
+        return page
 
     def _refused(self, index: IndexUrl, url: str, status: int) -> KilnError:
         if status not in (401, 403):
@@ -386,37 +404,6 @@ class IndexFinder:
             scratch.unlink()
         return sha256
 
-    def _split(
-        self, name: NormalizedName, index: IndexUrl, files: Sequence[DistFile]
-    ) -> tuple[list[DistFile], list[DistFile]]:
-        """(kept, dropped) by exclude-newer, which keeps files uploaded before the cutoff.
-
-        On a Simple API index a file without an upload time is dropped, as uv drops it (and
-        the run warns, `notes`); a flat index has no upload times at all, so its files stay.
-        """
-        cutoff = self.cutoff(name)
-        if cutoff is None:
-            return list(files), []
-        kept: list[DistFile] = []
-        dropped: list[DistFile] = []
-        untimed = 0
-        for file in files:
-            uploaded = file.upload_time
-            if uploaded is None:
-                if index.format == "flat":
-                    kept.append(file)
-                else:
-                    untimed += 1
-                    dropped.append(file)
-            elif _utc(uploaded) >= cutoff:
-                dropped.append(file)
-            else:
-                kept.append(file)
-        if untimed:
-            with self._shared.notes_lock:
-                self._shared.untimed[(name, index.label)] = untimed
-        return kept, dropped
-
     # -- prefetch --------------------------------------------------------------------------
 
     def _executor(self) -> ThreadPoolExecutor:
@@ -464,20 +451,9 @@ def _prepare_credentials(index: IndexUrl, client: HttpClient) -> None:
         )
 
 
-def _version(file: DistFile) -> Version | None:
-    parsed = file.name_version
-    return parsed[1] if parsed is not None else None
-
-
-def _unique(files: list[DistFile]) -> list[DistFile]:
-    """One entry per file name: the first index (or find-links) listing it wins."""
-    seen: set[str] = set()
-    unique: list[DistFile] = []
-    for file in files:
-        if file.filename not in seen:
-            seen.add(file.filename)
-            unique.append(file)
-    return unique
+def _before(file: DistFile, cutoff: datetime) -> bool:
+    """Whether a flat listing's file is kept by exclude-newer (no upload time: kept)."""
+    return file.upload_time is None or _utc(file.upload_time) < cutoff
 
 
 def _utc(moment: datetime) -> datetime:

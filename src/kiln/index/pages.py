@@ -7,15 +7,20 @@ is reported as that page's fault, with its address, instead of escaping as a tra
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from kiln.core.dist import DistFile
 from kiln.core.errors import KilnError
-from kiln.index.simple_api import is_json_page, parse_html_page, parse_json_page
+from kiln.index.page_rows import Row, file_of, row_of
+from kiln.index.simple_api import is_json_page, json_page_rows, parse_html_page
 from kiln.net.redact import redact_url
 
 if TYPE_CHECKING:
     from kiln.net.client import Response
+
+
+T = TypeVar("T")
 
 
 class IndexPageError(KilnError):
@@ -24,10 +29,29 @@ class IndexPageError(KilnError):
 
 def parse_page(response: Response, shown: str) -> list[DistFile]:
     """The files listed on the page ``response`` carries (``shown``: its index, for messages)."""
-    try:
+
+    def read() -> list[DistFile]:
         if is_json_page(response.headers.get("content-type", "")):
-            return parse_json_page(response.body, response.url, shown)
+            return [file_of(row, shown) for row in _rows(response, shown)]
         return parse_html_page(response.text(), response.url, shown)
+
+    return _read(response, shown, read)
+
+
+def page_rows(response: Response, shown: str) -> list[Row]:
+    """The same files as rows (`page_rows`), for pages kept parsed."""
+    return _read(response, shown, lambda: _rows(response, shown))
+
+
+def _rows(response: Response, shown: str) -> list[Row]:
+    if is_json_page(response.headers.get("content-type", "")):
+        return json_page_rows(response.body, response.url, shown)
+    return [row_of(f) for f in parse_html_page(response.text(), response.url, shown)]
+
+
+def _read(response: Response, shown: str, read: Callable[[], T]) -> T:
+    try:
+        return read()
     except KilnError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, LookupError) as exc:

@@ -7,8 +7,7 @@ torch 2.5.1 was rejected because no wheel fits CPython 3.13, listing the wheels 
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -42,7 +41,8 @@ class VersionTable:
 
     name: NormalizedName
     versions: list[Version] = field(default_factory=list)
-    files: dict[Version, list[DistFile]] = field(default_factory=dict)
+    # Every version's files, made on first use (`core.releases`).
+    files: Mapping[Version, Sequence[DistFile]] = field(default_factory=dict)
     target: Target | None = None
     # Whether an sdist-only version can be a candidate (its metadata comes from a build).
     builds: bool = False
@@ -112,7 +112,7 @@ def _requires_python_ok(spec: str | None, python_full_version: str) -> bool:
 
 def choose_files(
     name: NormalizedName,
-    files: Sequence[DistFile],
+    releases: Mapping[Version, Sequence[DistFile]],
     target: Target,
     *,
     priority: Sequence[str] = (),
@@ -120,7 +120,8 @@ def choose_files(
     no_binary: str | None = None,
     no_build: str | None = None,
 ) -> VersionTable:
-    """Group ``files`` by version and pick, per version, the best wheel for ``target``.
+    """Order ``releases``' versions and pick, per version when asked, the best wheel for
+    ``target``.
 
     Versions come newest first. With a ``priority`` (`Found.priority`, the unsafe-first-match
     strategy: index names in the order they are consulted), they come index by index instead,
@@ -133,25 +134,18 @@ def choose_files(
     ``no_binary`` / ``no_build`` name the option that forbids this project's wheels / builds:
     then only an sdist / only a wheel can be chosen, and a version left without one says so.
     """
-    by_version: dict[Version, list[DistFile]] = defaultdict(list)
-    for file in files:
-        parsed = file.name_version
-        if parsed is None or parsed[0] != name:
-            continue
-        by_version[parsed[1]].append(file)
-
-    order = sorted(by_version, reverse=True)
+    order = sorted(releases, reverse=True)
     if priority:
         rank = {index: n for n, index in enumerate(priority)}
         unranked = len(rank)
 
         def index_rank(version: Version) -> int:
-            return min(rank.get(f.index, unranked) for f in by_version[version])
+            return min(rank.get(f.index, unranked) for f in releases[version])
 
         # Stable: newest first within one index.
         order.sort(key=index_rank)
     return VersionTable(
-        name, order, dict(by_version), target, builds, no_binary=no_binary, no_build=no_build
+        name, order, releases, target, builds, no_binary=no_binary, no_build=no_build
     )
 
 
@@ -159,14 +153,14 @@ def table_for(name: NormalizedName, found: FindResult, target: Target) -> Versio
     """The version table of what a finder returned, in the order its strategy asks for."""
     if isinstance(found, Found):
         return choose_files(
-            name, found.files, target, priority=found.priority, builds=found.builds_sdists
+            name, found.releases, target, priority=found.priority, builds=found.builds_sdists
         )
     return VersionTable(name)
 
 
 def _choose_one(
     version: Version,
-    files: list[DistFile],
+    files: Sequence[DistFile],
     target: Target,
     builds: bool = False,
     *,
@@ -238,7 +232,7 @@ def _choose_one(
 
 def _forbidden(
     version: Version,
-    files: list[DistFile],
+    files: Sequence[DistFile],
     target: Target,
     builds: bool,
     no_binary: str | None,

@@ -21,6 +21,7 @@ from resolvelib.providers import AbstractProvider
 from kiln.core.dist import Candidate, DistFile
 from kiln.core.environment import Target
 from kiln.core.protocols import Found, NotFound, PackageFinder
+from kiln.core.releases import Releases
 from kiln.resolve.candidates import VersionTable, choose_files, lower_bounds
 from kiln.resolve.options import DEFAULT_OPTIONS, ResolverOptions
 
@@ -132,22 +133,22 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         priority: tuple[str, ...] = ()
         builds = False
         if name in self.direct:
-            files: Sequence[DistFile] = (self.direct[name],)
+            releases = Releases.of((self.direct[name],), name)
         else:
             found = self.finder.find(name)
             if isinstance(found, NotFound):
                 with self._lock:
                     self.state.not_found[name] = found
-                files = ()
+                releases = Releases({})
             else:
                 assert isinstance(found, Found)
-                files = found.files
+                releases = found.releases
                 priority = found.priority
                 builds = found.builds_sdists
         choices = self.options.builds
         table = choose_files(
             name,
-            files,
+            releases,
             self.target,
             priority=priority,
             builds=builds,

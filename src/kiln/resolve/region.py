@@ -10,12 +10,12 @@ region; where it serves only its upper part, the fork strategy decides whether t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from packaging.markers import Marker
 from packaging.tags import Tag
 
 from kiln.core.markers import assume_extra, disjoint, implies, python_floor
+from kiln.core.memo import memoized
 from kiln.core.tag_markers import tags_marker
 
 
@@ -31,12 +31,12 @@ class Region:
     def universal(self) -> bool:
         return True
 
-    @cached_property
+    @memoized
     def python_full_version(self) -> str:
         floor = python_floor(self.marker)
         return str(floor) if floor is not None else "0"
 
-    @cached_property
+    @memoized
     def description(self) -> str:
         if self.words:
             return self.words

@@ -383,9 +383,5 @@ def _files_of(
     found = finder.find(name)
     if not isinstance(found, Found):
         return ()
-    out = [
-        f
-        for f in found.files
-        if f.index == index and f.name_version is not None and f.name_version[1] == version
-    ]
+    out = [f for f in found.releases.get(version, ()) if f.index == index]
     return tuple(sorted(out, key=lambda f: f.filename))

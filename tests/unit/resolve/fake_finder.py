@@ -10,6 +10,7 @@ from kiln.core.dist import DistFile
 from kiln.core.hashes import Hashes
 from kiln.core.metadata import CoreMetadata
 from kiln.core.protocols import FindResult, Found, NotFound
+from kiln.core.releases import Releases
 
 
 class FakeFinder:
@@ -63,7 +64,7 @@ class FakeFinder:
     def find(self, name: NormalizedName) -> FindResult:
         if name not in self.files:
             return NotFound(name, ("https://example.invalid/simple",))
-        return Found(tuple(self.files[name]))
+        return Found(Releases.of(self.files[name], name))
 
     def metadata(self, file: DistFile) -> CoreMetadata:
         self.metadata_calls.append(file.filename)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 from packaging.requirements import Requirement
@@ -22,7 +23,7 @@ class BuildingFinder(FakeFinder):
 
     def find(self, name: NormalizedName) -> FindResult:
         found = super().find(name)
-        return Found(found.files, builds_sdists=True) if isinstance(found, Found) else found
+        return replace(found, builds_sdists=True) if isinstance(found, Found) else found
 
 
 def _solve(

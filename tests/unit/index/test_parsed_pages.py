@@ -1,0 +1,139 @@
+"""Pages kept parsed by release: what is read back equals what was parsed, files are made
+only for the versions asked for, and exclude-newer splits stored releases exactly."""
+
+from __future__ import annotations
+
+import json
+import marshal
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from kiln.core.errors import KilnError
+from kiln.index.page_rows import Row
+from kiln.index.parsed_pages import PageListing, remembered_page
+from kiln.index.simple_api import json_page_rows, parse_json_page
+
+PAGES = Path(__file__).parent / "pages"
+SIX_PAGE = "https://pypi.org/simple/six/"
+SIX = NormalizedName("six")
+
+
+def _page(files: list[dict[str, object]]) -> bytes:
+    return json.dumps({"meta": {"api-version": "1.1"}, "name": "a", "files": files}).encode()
+
+
+def _file(filename: str, uploaded: str | None) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "filename": filename,
+        "url": f"https://files.example/{filename}",
+        "hashes": {"sha256": "ab" * 32},
+    }
+    if uploaded is not None:
+        entry["upload-time"] = uploaded
+    return entry
+
+
+def _remember(tmp_path: Path, body: bytes, url: str = SIX_PAGE) -> tuple[PageListing, list[int]]:
+    calls: list[int] = []
+
+    def parse() -> list[Row]:
+        calls.append(1)
+        return json_page_rows(body, url, "pypi")
+
+    return remembered_page(tmp_path, body, url, "pypi", parse), calls
+
+
+def test_a_page_read_back_lists_the_same_files_as_parsing_it(tmp_path: Path) -> None:
+    body = (PAGES / "pypi_six.json").read_bytes()
+    expected = {f.filename: f for f in parse_json_page(body, SIX_PAGE, "pypi")}
+    first, calls = _remember(tmp_path, body)
+    again, calls_again = _remember(tmp_path, body)
+    assert calls == [1] and calls_again == []  # parsed once, then read back
+    for page in (first, again):
+        listed, releases, dropped, untimed = page.releases(SIX, None)
+        assert listed and not dropped and untimed == 0
+        files = {f.filename: f for f in releases.all_files()}
+        assert files == expected
+        for version in releases:
+            assert all(f.name_version == (SIX, version) for f in releases[version])
+
+
+def test_files_are_made_only_for_the_versions_asked_for(tmp_path: Path) -> None:
+    body = _page([_file(f"a-1.{n}-py3-none-any.whl", None) for n in range(50)])
+    _remember(tmp_path, body, "https://i/simple/a/")
+    page, _ = _remember(tmp_path, body, "https://i/simple/a/")
+    _, releases, _, _ = page.releases(NormalizedName("a"), None)
+    assert len(releases) == 50
+    (only,) = releases[Version("1.7")]
+    assert only.filename == "a-1.7-py3-none-any.whl"
+    assert len(releases._made) == 1  # the other 49 versions are still rows
+
+
+def test_exclude_newer_on_stored_releases_matches_each_files_time(tmp_path: Path) -> None:
+    cutoff = datetime(2024, 6, 1, tzinfo=timezone.utc)
+    body = _page(
+        [
+            _file("a-1.0-py3-none-any.whl", "2024-01-01T00:00:00.000000Z"),  # all before
+            _file("a-2.0-py3-none-any.whl", "2024-05-31T23:59:59.999999Z"),  # straddles:
+            _file("a-2.0.tar.gz", "2024-06-01T00:00:00.000000Z"),  # at the cutoff: dropped
+            _file("a-3.0-py3-none-any.whl", "2024-07-01T00:00:00Z"),  # all after
+            _file("a-4.0-py3-none-any.whl", None),  # no time: dropped and counted
+        ]
+    )
+    _remember(tmp_path, body, "https://i/simple/a/")
+    page, calls = _remember(tmp_path, body, "https://i/simple/a/")
+    assert calls == []
+    listed, kept, dropped, untimed = page.releases(NormalizedName("a"), cutoff)
+    assert listed
+    assert sorted(str(v) for v in kept) == ["1.0", "2.0"]
+    assert [f.filename for f in kept[Version("2.0")]] == ["a-2.0-py3-none-any.whl"]
+    assert sorted(f.filename for f in dropped) == [
+        "a-2.0.tar.gz",
+        "a-3.0-py3-none-any.whl",
+        "a-4.0-py3-none-any.whl",
+    ]
+    assert untimed == 1
+
+
+def test_files_of_other_projects_and_unparsable_names_are_left_out(tmp_path: Path) -> None:
+    body = _page([_file("a-1.0-py3-none-any.whl", None), _file("b-1.0.tar.gz", None)])
+    body_odd = _page([_file("not a dist", None), _file("a-2.0.tar.gz", None)])
+    for data in (body, body_odd):
+        page, _ = _remember(tmp_path, data, "https://i/simple/a/")
+        listed, releases, _, _ = page.releases(NormalizedName("a"), None)
+        assert listed and len(releases) == 1
+    page, _ = _remember(tmp_path, body, "https://i/simple/a/")
+    listed, releases, _, _ = page.releases(NormalizedName("c"), None)
+    assert not listed and not releases
+
+
+def test_a_damaged_stored_release_is_an_error_and_is_dropped(tmp_path: Path) -> None:
+    body = _page([_file("a-1.0-py3-none-any.whl", None)])
+    _remember(tmp_path, body, "https://i/simple/a/")
+    (entry,) = tmp_path.rglob("*.marshal")
+    # The list of releases stays readable; the release's own rows do not.
+    fmt, stored = marshal.loads(entry.read_bytes())
+    entry.write_bytes(marshal.dumps((fmt, [(*r[:5], b"\x00garbage") for r in stored])))
+    page, calls = _remember(tmp_path, body, "https://i/simple/a/")
+    assert calls == []
+    _, releases, _, _ = page.releases(NormalizedName("a"), None)
+    with pytest.raises(KilnError, match="damaged"):
+        releases.all_files()
+    assert not entry.exists()
+    page, calls = _remember(tmp_path, body, "https://i/simple/a/")
+    assert calls == [1]
+
+
+def test_an_unreadable_stored_page_is_parsed_again(tmp_path: Path) -> None:
+    body = _page([_file("a-1.0-py3-none-any.whl", None)])
+    _remember(tmp_path, body, "https://i/simple/a/")
+    (entry,) = tmp_path.rglob("*.marshal")
+    entry.write_bytes(b"\x00garbage")
+    page, calls = _remember(tmp_path, body, "https://i/simple/a/")
+    assert calls == [1]
+    _, releases, _, _ = page.releases(NormalizedName("a"), None)
+    assert [f.filename for f in releases.all_files()] == ["a-1.0-py3-none-any.whl"]

@@ -139,3 +139,34 @@ def test_s3_linux_gets_the_cuda_build_and_its_nvidia_packages(
         "python", "-c", "import torch; print(torch.__version__)", check=True,
     )  # fmt: skip
     assert done.stdout.strip() == "2.5.1+cu124"
+
+
+def test_an_environment_made_from_the_interpreter_passed_by_path_is_kept(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from tests.support.pythons import interpreter_for
+
+    python, other = interpreter_for("3.12"), interpreter_for("3.13")
+    if python is None:
+        pytest.skip("needs CPython 3.12")
+    root = project(tmp_path, S4, torch_server)
+
+    def sync_with(exe: Path, extra: str) -> str:
+        return kiln(
+            "sync", "--project", str(root), "--default-index", torch_server.index_url("pypi"),
+            "--python", str(exe), "--extra", extra,
+        ).stderr  # fmt: skip
+
+    assert "Created virtual environment" in sync_with(python, "cpu")
+    made = (root / ".venv" / "pyvenv.cfg").stat()
+    switched = sync_with(python, "cu124")
+    assert "Created virtual environment" not in switched
+    assert installed(root)["torch"] == "2.5.1+cu124"
+    kept = (root / ".venv" / "pyvenv.cfg").stat()
+    assert (kept.st_ino, kept.st_mtime_ns) == (made.st_ino, made.st_mtime_ns)
+    if other is not None:
+        # Another interpreter by path: the environment is made again from it.
+        assert "Created virtual environment" in sync_with(other, "cpu")
+        assert "version = 3.13" in (root / ".venv" / "pyvenv.cfg").read_text()

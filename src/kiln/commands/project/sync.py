@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from kiln.commands.build_support import SdistWheels
+from kiln.cache.layout import Cache
 from kiln.commands.context import CommandContext
 from kiln.commands.project.lock import LOCK_NAME, discover, existing_lock, lock_project
 from kiln.commands.project.noop import ARGS_ATTRIBUTE as NOOP_ATTRIBUTE
 from kiln.commands.project.project_sources import watched_files
 from kiln.commands.project.torch_select import BackendChoice, choose_backend, lock_request
 from kiln.commands.source_install import SourceTarget, source_installs
+from kiln.core.dist import DistFile
 from kiln.core.environment import Environment
 from kiln.core.errors import KilnError, UsageError
 from kiln.core.markers import evaluate
+from kiln.core.protocols import ProgressCallback
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
@@ -37,7 +39,7 @@ from kiln.python.venv import create_venv, venv_lock
 from kiln.resolve.options import ResolverOptions
 from kiln.settings.build_settings import build_settings
 from kiln.settings.global_settings import env_value
-from kiln.settings.index_settings import project_indexes
+from kiln.settings.index_settings import IndexSettings, project_indexes
 from kiln.settings.resolver_settings import resolver_options
 from kiln.settings.torch_settings import project_torch
 
@@ -151,7 +153,7 @@ def project_environment(
         fits = project.requires_python is None or project.requires_python.contains(
             interpreter.version_str, prereleases=True
         )
-        if fits and _matches(python, interpreter):
+        if fits and _matches(python, interpreter, ctx.cache):
             return interpreter, False
     request = (
         python
@@ -171,14 +173,34 @@ def project_environment(
     return create_venv(venv, base, cache=ctx.cache), True
 
 
-def _matches(request: str | None, interpreter: Interpreter) -> bool:
-    """Whether the existing environment already is what ``--python`` asks for."""
+class _FinderOnDemand:
+    """A downloader that makes the project's finder (and the HTTP client) only when a
+    download is asked for."""
+
+    def __init__(self, indexes: Callable[[], IndexSettings], ctx: CommandContext) -> None:
+        self._indexes = indexes
+        self._ctx = ctx
+
+    def download(self, file: DistFile, dest: Path, progress: ProgressCallback | None = None) -> str:
+        finder = self._indexes().finder(self._ctx.client, self._ctx.cache)
+        try:
+            return finder.download(file, dest, progress)
+        finally:
+            finder.close()
+
+
+def _matches(request: str | None, interpreter: Interpreter, cache: Cache) -> bool:
+    """Whether the existing environment already is what ``--python`` asks for: a version
+    it has, or an interpreter (a path, a name) whose real binary is the environment's base.
+    """
     if request is None:
         return True
     parsed = parse_request(request)
     if isinstance(parsed, VersionRequest):
         return parsed.matches(interpreter.version, interpreter.implementation)
-    return False
+    # A request that finds nothing fails the same way when the environment is made.
+    wanted = find_interpreter(request, cache)
+    return wanted.base_executable == interpreter.base_executable
 
 
 def _pinned_python(project: Pyproject) -> str | None:
@@ -355,24 +377,39 @@ def _sync_project(
             project, interpreter, selection, plan, None, created, timings, torch, tuple(notes),
             kept_sources=len(sources.keep),
         )  # fmt: skip
-    indexes = project_indexes(index_args, project.uv)
-    finder = indexes.finder(ctx.client, ctx.cache)
     started = time.perf_counter()
-    try:
-        if sources.needs_build:
-            # Built before anything is installed: a failing backend leaves `.venv` as it was.
-            sources = source_installs(target, chosen, directories, finder, editable=editable)
-            wanted = [*from_index, *sources.candidates]
-            plan = plan_install(wanted, installed, ctx.cache, exact=not request.inexact, keep=keep)
+    if plan.remote or sources.needs_build:
+        from kiln.commands.build_support import SdistWheels
+
+        indexes = project_indexes(index_args, project.uv)
+        finder = indexes.finder(ctx.client, ctx.cache)
+        try:
+            if sources.needs_build:
+                # Built before anything is installed: a failing backend leaves `.venv` as it
+                # was.
+                sources = source_installs(target, chosen, directories, finder, editable=editable)
+                wanted = [*from_index, *sources.candidates]
+                plan = plan_install(
+                    wanted, installed, ctx.cache, exact=not request.inexact, keep=keep
+                )
+            unpacked = prepare(
+                (*plan.cached, *plan.remote),
+                finder,
+                ctx.cache,
+                ctx.reporter,
+                builder=SdistWheels(ctx, finder, interpreter.executable, build),
+            )
+        finally:
+            finder.close()
+    else:
+        # Everything is unpacked in the cache already (switching extras, a reinstall): no
+        # index settings, no HTTP client, unless an entry went missing since the plan.
         unpacked = prepare(
-            (*plan.cached, *plan.remote),
-            finder,
+            plan.cached,
+            _FinderOnDemand(lambda: project_indexes(index_args, project.uv), ctx),
             ctx.cache,
             ctx.reporter,
-            builder=SdistWheels(ctx, finder, interpreter.executable, build),
         )
-    finally:
-        finder.close()
     timings["prepare"] = time.perf_counter() - started
     started = time.perf_counter()
     options = InstallOptions(python_executable=interpreter.executable)

@@ -29,7 +29,8 @@ from kiln.core.metadata import CoreMetadata
 from kiln.lock.model import LockedArchive, LockedDirectory, LockedSource, LockedVcs
 from kiln.net.locations import path_to_url
 from kiln.net.redact import redact_url, strip_userinfo
-from kiln.project.manifest import git_source
+from kiln.project.references import git_source
+from kiln.project.source_rules import SourceOrigin
 from kiln.project.uv_tables import Source
 from kiln.settings.build_settings import BuildSettings
 
@@ -54,15 +55,6 @@ class DirectDist:
     @property
     def label(self) -> str:
         return self.file.index
-
-
-@dataclass(frozen=True)
-class SourceOrigin:
-    """Where a source is declared: its paths are relative to ``root``."""
-
-    root: Path  # the folder of the pyproject.toml that declares it
-    path: Path  # that pyproject.toml, for messages
-    lock_root: Path  # the folder of the lock: locked paths are relative to it
 
 
 class SourceDists:

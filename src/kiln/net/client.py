@@ -14,11 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 from urllib.parse import urljoin
-
-import urllib3
-from urllib3.exceptions import HTTPError, SSLError
 
 from kiln import __version__
 from kiln.cache.atomic import new_file_mode
@@ -32,7 +29,11 @@ from kiln.net.hashing import CHUNK, Hasher, copy_local, verify
 from kiln.net.http_cache import CachedPage, HttpCache, storable
 from kiln.net.locations import local_path
 from kiln.net.redact import redact_url, strip_userinfo
-from kiln.net.transport import Transport
+
+if TYPE_CHECKING:
+    import urllib3
+
+    from kiln.net.transport import Transport
 
 __all__ = ["HttpClient", "Response", "redact_url", "status_text"]
 
@@ -112,8 +113,11 @@ class HttpClient:
         self._cache = cache
         self._http_cache: HttpCache | None = None
         self._cache_lock = threading.Lock()
-        self._transport = Transport(environ)
-        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        # The connection pools (urllib3, ssl) are made on the first request: a command served
+        # from the cache, or one that finds nothing to do, never imports them.
+        self._environ = environ
+        self._transport_made: Transport | None = None
+        self._timeout_seconds = timeout
         self._user_agent = f"kiln/{__version__}"
 
     # -- public API ----------------------------------------------------------------------
@@ -229,7 +233,22 @@ class HttpClient:
                 tmp.unlink()
 
     def close(self) -> None:
-        self._transport.close()
+        with self._cache_lock:
+            if self._transport_made is not None:
+                self._transport_made.close()
+
+    @property
+    def _transport(self) -> Transport:
+        with self._cache_lock:
+            if self._transport_made is None:
+                import urllib3
+
+                from kiln.net.transport import Transport
+
+                self._transport_made = Transport(self._environ)
+                seconds = self._timeout_seconds
+                self._timeout = urllib3.Timeout(connect=seconds, read=seconds)
+            return self._transport_made
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -329,6 +348,8 @@ class HttpClient:
             resp.release_conn()
 
     def _with_retries(self, url: str, attempt: Callable[[], T]) -> T:
+        from urllib3.exceptions import HTTPError, SSLError
+
         last = ""
         for n in range(self.attempts):
             try:

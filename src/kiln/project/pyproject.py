@@ -225,3 +225,11 @@ def find_project(start: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def is_packaged(project: Pyproject) -> bool:
+    """Whether the project itself is installed into its environment, as uv decides:
+    `tool.uv.package` when set, else whether it declares a `[build-system]`."""
+    if project.uv.package is not None:
+        return bool(project.uv.package)
+    return project.build_system is not None

@@ -14,7 +14,7 @@ from packaging.markers import Marker
 from packaging.utils import NormalizedName
 
 from kiln.core.errors import KilnError
-from kiln.project.manifest import source_condition
+from kiln.project.source_rules import source_condition
 from kiln.project.uv_tables import Source
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from kiln.project.manifest import DirectReferenceError, reference_source
+from kiln.project.references import DirectReferenceError, reference_source
 from kiln.project.uv_tables import Source
 
 WHERE = Path("pyproject.toml")

@@ -15,7 +15,6 @@ from kiln.commands.build_support import SdistWheels, sdist_metadata_hook
 from kiln.commands.context import CommandContext
 from kiln.commands.pip.hash_check import HashPolicy, check_pins, hold_to_hashes, user_hashes
 from kiln.commands.pip.local_sources import local_sources
-from kiln.commands.pip.lock_install import install_lock, is_lock_file
 from kiln.commands.pip.target import target_environment, target_interpreter
 from kiln.commands.pip.torch_index import TorchIndexChoice, torch_finder
 from kiln.core.dist import DistFile
@@ -27,6 +26,7 @@ from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
 from kiln.install.plan import DEFAULT_KEEP, InstallPlan, plan_install
 from kiln.install.preparer import prepare
+from kiln.lock.file_names import is_lock_file
 from kiln.project.requirements_txt import (
     LocalRequirement,
     RequirementsFile,
@@ -139,6 +139,9 @@ def _install_lock(
     _lock_alone(request, locks)
     interpreter = target_interpreter(ctx, request.python, request.system)
     settings = IndexSettings.resolve(index_args)
+    # Only an install from a lock needs its reader and the sources it may name.
+    from kiln.commands.pip.lock_install import install_lock
+
     resolution, plan, report, timings = install_lock(
         ctx,
         locks[0],
@@ -232,7 +235,7 @@ def _pip_install(
     reinstall_names = {c.name for c in resolution.candidates} if request.reinstall else set()
     held = hold_to_hashes(resolution.candidates, user_hashes(wanted.hashes), request.hashes)
     # Local sources are built before anything is installed; a dry run only plans them.
-    held, sources = local.installs(
+    held, kept_sources, source_urls = local.installs(
         ctx, held, interpreter, installed, None if request.dry_run else finder, build
     )
     plan = plan_install(
@@ -241,7 +244,7 @@ def _pip_install(
         ctx.cache,
         reinstall=bool(reinstall_names),
         exact=request.exact,
-        keep=DEFAULT_KEEP | sources.keep,
+        keep=DEFAULT_KEEP | kept_sources,
     )
     warnings = tuple(
         f"`{c.name}=={c.version}` is yanked"
@@ -281,7 +284,7 @@ def _pip_install(
         }
         for name, file in direct_files(local.requirements).items()
     }
-    direct_urls.update(sources.direct_urls)
+    direct_urls.update(source_urls)
     report = execute(
         plan, unpacked, interpreter.scheme, options, requested=requested, direct_urls=direct_urls
     )

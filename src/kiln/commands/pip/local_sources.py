@@ -4,7 +4,7 @@ resolved as that name's only candidate, and built before anything is installed."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,25 +12,25 @@ from typing import TYPE_CHECKING
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from kiln.commands.context import CommandContext
-from kiln.commands.source_dists import DirectDist, SourceDists, SourceOrigin
-from kiln.commands.source_install import SourceInstalls, SourceTarget, source_installs
-from kiln.core.dist import Candidate, DistFile
 from kiln.core.errors import UsageError
-from kiln.core.metadata import CoreMetadata
-from kiln.core.protocols import PackageFinder
-from kiln.index.direct import DirectFinder
-from kiln.install.installed import InstalledDist
-from kiln.lock.model import LockedArchive, LockedDirectory, LockedPackage, LockedVcs
-from kiln.lock.select import Selected
-from kiln.project.manifest import git_source, reference_source
-from kiln.project.requirements_txt import LocalRequirement
-from kiln.project.uv_tables import Source
-from kiln.settings.build_settings import BuildSettings
 
 if TYPE_CHECKING:
+    # What a local source needs (fetching, building, the lock's entry types) is imported
+    # only when the command names one: an install from an index never loads it.
+    from kiln.commands.context import CommandContext
+    from kiln.commands.source_dists import DirectDist
+    from kiln.core.dist import Candidate, DistFile
+    from kiln.core.metadata import CoreMetadata
+    from kiln.core.protocols import PackageFinder
     from kiln.index.finder import IndexFinder
+    from kiln.install.installed import InstalledDist
+    from kiln.project.requirements_txt import LocalRequirement
+    from kiln.project.source_rules import SourceOrigin
+    from kiln.project.uv_tables import Source
     from kiln.python.interpreter import Interpreter
+    from kiln.settings.build_settings import BuildSettings
+
+DirectUrls = Mapping[NormalizedName, Mapping[str, object]]
 
 
 @dataclass
@@ -41,6 +41,8 @@ class LocalSources:
     def wrap(self, finder: PackageFinder) -> PackageFinder:
         if not self.dists:
             return finder
+        from kiln.index.direct import DirectFinder
+
         return DirectFinder(finder, self._lookup)
 
     def _lookup(self, name: NormalizedName) -> tuple[DistFile, CoreMetadata] | None:
@@ -55,9 +57,16 @@ class LocalSources:
         installed: Sequence[InstalledDist],
         finder: IndexFinder | None,
         build: BuildSettings,
-    ) -> tuple[list[Candidate], SourceInstalls]:
+    ) -> tuple[list[Candidate], frozenset[NormalizedName], DirectUrls]:
         """The resolution's candidates with each local one replaced by what installs it
-        (built when ``finder`` is given; planned only when it is None)."""
+        (built when ``finder`` is given; planned only when it is None), the names already
+        installed from the same source, and the PEP 610 record of each."""
+        if not self.dists:
+            return list(chosen), frozenset(), {}
+        from kiln.commands.source_install import SourceTarget, source_installs
+        from kiln.lock.model import LockedArchive, LockedDirectory, LockedPackage, LockedVcs
+        from kiln.lock.select import Selected
+
         target = SourceTarget(ctx, Path.cwd(), interpreter.executable, installed, build=build)
         directories: list[LockedDirectory] = []
         selected: list[Selected] = []
@@ -83,7 +92,7 @@ class LocalSources:
             selected.append(Selected(package, None))
         sources = source_installs(target, selected, directories, finder)
         rest = [c for c in chosen if c.name not in self.dists]
-        return [*rest, *sources.candidates], sources
+        return [*rest, *sources.candidates], sources.keep, sources.direct_urls
 
 
 def local_sources(
@@ -102,6 +111,9 @@ def local_sources(
         if url is None or url.split("#", 1)[0].endswith(".whl"):
             kept.append(requirement)  # wheels by URL are the resolver's direct files
             continue
+        from kiln.project.references import reference_source
+        from kiln.project.source_rules import SourceOrigin
+
         source = reference_source(requirement, Path("the command line"))
         origin = SourceOrigin(Path.cwd(), Path("the command line"), Path.cwd())
         wanted.append(
@@ -111,6 +123,8 @@ def local_sources(
         wanted.append((*_location_source(location), location.text, None, None))
     if not wanted:
         return LocalSources(list(requirements))
+    from kiln.commands.source_dists import SourceDists
+
     dists = SourceDists(ctx, finder, python, build=build)
     found: dict[NormalizedName, DirectDist] = {}
     for source, origin, shown, name, asked in wanted:
@@ -134,6 +148,10 @@ def local_sources(
 
 
 def _location_source(location: LocalRequirement) -> tuple[Source, SourceOrigin]:
+    from kiln.project.references import git_source
+    from kiln.project.source_rules import SourceOrigin
+    from kiln.project.uv_tables import Source
+
     origin = SourceOrigin(location.base, Path(location.where), Path.cwd())
     text = location.text
     if text.startswith("git+"):

@@ -29,12 +29,6 @@ from kiln.settings.build_settings import BuildSettings
 from kiln.settings.index_settings import IndexSettings
 
 
-def is_lock_file(path: Path) -> bool:
-    """PEP 751's names: `pylock.toml` and `pylock.<name>.toml`."""
-    name = path.name
-    return name == "pylock.toml" or (name.startswith("pylock.") and name.endswith(".toml"))
-
-
 def install_lock(
     ctx: CommandContext,
     path: Path,

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from kiln.commands.source_dists import SourceDists, SourceOrigin, git_repository
+from kiln.commands.source_dists import SourceDists, git_repository
 from kiln.core.build import SDIST_SUFFIXES
 from kiln.core.errors import UsageError
-from kiln.project.manifest import git_source, reference_source
 from kiln.project.pyproject import Pyproject
+from kiln.project.references import git_source, reference_source
+from kiln.project.source_rules import SourceOrigin
 from kiln.project.uv_tables import Source
 
 Location = Mapping[str, str | bool]

@@ -12,41 +12,32 @@ from typing import TYPE_CHECKING, Literal
 from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.cache.atomic import write_text
-from kiln.commands.build_support import sdist_metadata_hook
 from kiln.commands.context import CommandContext
 from kiln.commands.project.project_sources import project_sources, source_inputs
-from kiln.commands.source_dists import SourceDists
 from kiln.core.errors import KilnError
-from kiln.core.protocols import PackageFinder, ReportingFinder
-from kiln.index.direct import DirectFinder
 from kiln.lock.fingerprint import fingerprint
-from kiln.lock.from_resolution import resolution_to_lock
 from kiln.lock.model import Lock, LockedDirectory, LockedSource
-from kiln.lock.preferences import starting_preferences
-from kiln.lock.pylock_toml import dump_lock, load_lock
+from kiln.lock.pylock_toml import load_lock
 from kiln.lock.uv_lock import UV_LOCK_NAME
-from kiln.project.manifest import is_packaged, project_manifest, project_scope
-from kiln.project.pyproject import Pyproject, find_project, load_pyproject
+from kiln.project.pyproject import Pyproject, find_project, is_packaged, load_pyproject
 from kiln.project.workspace import with_virtual_members, workspace_members, workspace_root
 from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import inspect_interpreter
 from kiln.resolve.forks import ForkStrategy
 from kiln.resolve.options import PRERELEASE_MODES, RESOLUTION_MODES, ResolverOptions
-from kiln.resolve.region import Region
-from kiln.resolve.universal import resolve_universal
-from kiln.settings.build_settings import build_settings
 from kiln.settings.index_settings import IndexSettings, project_indexes
 from kiln.settings.resolver_settings import resolver_options
-from kiln.settings.sources import direct_sources_for, pins_for
 from kiln.settings.torch_settings import ProjectTorch, parse_choice, project_torch
 
 if TYPE_CHECKING:
     from kiln.accel.backends import Backend
     from kiln.core.dist import DistFile
     from kiln.core.metadata import CoreMetadata
+    from kiln.core.protocols import PackageFinder
     from kiln.index.finder import IndexFinder
     from kiln.project.uv_tables import Source
     from kiln.python.interpreter import Interpreter
+    from kiln.resolve.region import Region
 
 LOCK_NAME = "pylock.toml"
 
@@ -216,6 +207,20 @@ def lock_project(
             time.perf_counter() - started,
             project.warnings,
         )
+
+    # Only a lock that must be made again needs the resolver, the lock writer and the
+    # builders: a `kiln sync` or `kiln run` with a fresh lock never imports them.
+    from kiln.commands.build_support import sdist_metadata_hook
+    from kiln.commands.source_dists import SourceDists
+    from kiln.core.protocols import ReportingFinder
+    from kiln.index.direct import DirectFinder
+    from kiln.lock.from_resolution import resolution_to_lock
+    from kiln.lock.preferences import starting_preferences
+    from kiln.lock.pylock_toml import dump_lock
+    from kiln.project.manifest import project_manifest, project_scope
+    from kiln.resolve.universal import resolve_universal
+    from kiln.settings.build_settings import build_settings
+    from kiln.settings.sources import direct_sources_for, pins_for
 
     backends: tuple[Backend, ...] = ()
     if choice is not None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from packaging.utils import NormalizedName
 
-from kiln.commands.source_dists import SourceOrigin
-from kiln.project.manifest import reference_sources
 from kiln.project.pyproject import Pyproject
+from kiln.project.references import reference_sources
+from kiln.project.source_rules import SourceOrigin
 from kiln.project.uv_tables import Source
 from kiln.project.workspace import Members, workspace_members
 

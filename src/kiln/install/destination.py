@@ -49,15 +49,44 @@ class Destination:
             self._prepare(root, parent)
         return target
 
+    def under(self, root: str, relative: str) -> str:
+        """`path` by string operations alone where ``relative`` is plainly inside ``root``
+        (no empty, ``.`` or ``..`` segment, no backslash): once per installed file, and
+        splitting every path was a measurable part of linking a large wheel."""
+        padded = f"/{relative}/"
+        if (
+            os.sep != "/"
+            or "\\" in relative
+            or "//" in padded
+            or "/./" in padded
+            or "/../" in padded
+            or root.endswith("/")
+        ):
+            return self.path(root, relative)
+        folder, _, _ = relative.rpartition("/")
+        parent = f"{root}/{folder}" if folder else root
+        if parent not in self._ready:
+            self._prepare(root, parent)
+        return f"{root}/{relative}"
+
     def link(self, source: str, target: str) -> None:
         """Put ``source`` (a cache file) at ``target``: a hard link when possible, else a copy."""
         if self._hardlink:
             try:
-                self._replace(target, lambda: os.link(source, target))
+                os.link(source, target)
                 return
+            except FileExistsError:
+                pass
             except OSError as exc:
                 if exc.errno in _NO_LINKS:
                     self._hardlink = False  # e.g. cache on another file system
+            if self._hardlink:
+                try:
+                    self._replace(target, lambda: os.link(source, target))
+                    return
+                except OSError as exc:
+                    if exc.errno in _NO_LINKS:
+                        self._hardlink = False
         self._replace(target, lambda: _copy(source, target))
 
     def write(self, target: str, data: bytes, *, executable: bool = False) -> None:

@@ -74,6 +74,9 @@ def execute(
     if len(to_install) <= 1:
         installed = [install(p) for p in to_install]
     else:
+        # Largest wheels first, so that no worker is left with a big one at the end.
+        order = sorted(to_install, key=lambda p: -(p.candidate.file.size or 0))
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="install") as pool:
-            installed = list(pool.map(install, to_install))
+            done = set(pool.map(install, order))
+        installed = [p.candidate for p in to_install if p.candidate in done]
     return InstallReport(installed=tuple(installed), removed=tuple(removed))

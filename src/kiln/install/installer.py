@@ -76,6 +76,7 @@ def install_wheel(
     source_dir = str(unpacked)
     written: list[RecordEntry] = []
     modules: list[str] = []  # .py files in the lib folders, for compile_bytecode
+    compile_all = options.compile_bytecode
     entries = read_record(unpacked / dist_info / "RECORD")
     entry_points = _entry_points(unpacked / dist_info)
     meta_dir = lib_dir / dist_info
@@ -94,10 +95,10 @@ def install_wheel(
         if top == dist_info and rest in _GENERATED:
             continue
         if top != data_dir:
-            target = dest.path(lib, entry.path)
+            target = dest.under(lib, entry.path)
             dest.link(source, target)
             written.append(entry)
-            if target.endswith(".py"):
+            if compile_all and target.endswith(".py"):
                 modules.append(target)
             continue
         key, _, inner = rest.partition("/")

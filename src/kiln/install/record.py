@@ -6,14 +6,21 @@ import base64
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
+
+# What makes a field need csv's quoting; RECORD paths almost never have it.
+_SPECIAL = re.compile(r'[,"\r\n]')
 
 
-@dataclass(frozen=True)
-class RecordEntry:
-    """One RECORD line: a ``/``-separated path, ``algo=urlsafe-b64-digest`` or "", size or None."""
+class RecordEntry(NamedTuple):
+    """One RECORD line: a ``/``-separated path, ``algo=urlsafe-b64-digest`` or "", size or None.
+
+    A named tuple: an install reads and writes one per file, and a frozen dataclass cost
+    several times as much to make.
+    """
 
     path: str
     hash: str = ""
@@ -68,8 +75,16 @@ def read_record(path: Path) -> list[RecordEntry]:
 
 
 def format_record(entries: Iterable[RecordEntry]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for entry in entries:
-        writer.writerow((entry.path, entry.hash, "" if entry.size is None else entry.size))
-    return out.getvalue().encode("utf-8")
+    lines: list[str] = []
+    special = _SPECIAL.search
+    for path, digest, size in entries:
+        if special(path) or special(digest):
+            # csv's quoting, exactly as its writer would put this one line.
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\n").writerow(
+                (path, digest, "" if size is None else size)
+            )
+            lines.append(out.getvalue())
+        else:
+            lines.append(f"{path},{digest},{'' if size is None else size}\n")
+    return "".join(lines).encode("utf-8")

@@ -1,0 +1,33 @@
+"""RECORD lines: written as csv writes them, read back unchanged."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kiln.install.record import RecordEntry, format_record, parse_record
+
+_PATHS = st.text(alphabet=st.sampled_from(list('abc/._-, "é\r\n')), min_size=1, max_size=20)
+
+
+@given(st.lists(st.tuples(_PATHS, st.sampled_from(["", "sha256=AbC-_x", 'x,"y']),
+                          st.one_of(st.none(), st.integers(0, 10**9)))))  # fmt: skip
+def test_lines_are_what_the_csv_writer_writes(rows: list[tuple[str, str, int | None]]) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for path, digest, size in rows:
+        writer.writerow((path, digest, "" if size is None else size))
+    entries = [RecordEntry(*row) for row in rows]
+    assert format_record(entries) == out.getvalue().encode("utf-8")
+
+
+def test_a_record_reads_back_as_written() -> None:
+    entries = [
+        RecordEntry("demo/__init__.py", "sha256=abc", 12),
+        RecordEntry("demo/odd, name.py", "sha256=def", 3),
+        RecordEntry("demo-1.0.dist-info/RECORD"),
+    ]
+    assert parse_record(format_record(entries).decode()) == entries

@@ -46,9 +46,11 @@ from workloads import (
     Lock,
     Noop,
     SyncCold,
+    SyncSwitch,
     Workload,
     mocked_torch_world,
     pyproject,
+    with_default_index,
 )
 
 ALL_LOCKERS = ("kiln", "uv", "pdm", "poetry")
@@ -59,6 +61,7 @@ PLAN: dict[str, tuple[tuple[str, ...], int, int]] = {
     "install-warm": (("kiln", "uv", "pip"), 5, 3),
     "install-warm-offline": (("kiln", "uv"), 5, 3),
     "sync-cold": (("kiln", "uv", "pip", "pdm", "poetry"), 3, 1),
+    "sync-switch-s4mock": (("kiln", "uv"), 7, 3),
     "lock-ml39-cold": (ALL_LOCKERS, 1, 1),
     "lock-ml39-warm": (ALL_LOCKERS, 3, 1),
     "lock-ml312-cold": (ALL_LOCKERS, 1, 0),
@@ -79,6 +82,9 @@ def build(name: str, tools: tuple[str, ...], cmds: Commands, timeout: float, moc
         return InstallWarm(name, tools, cmds, timeout, offline=name.endswith("offline"))
     if name == "sync-cold":
         return SyncCold(name, tools, cmds, timeout)
+    if name == "sync-switch-s4mock":
+        assert s4 is not None and mock is not None
+        return SyncSwitch(name, tools, cmds, timeout, text=with_default_index(s4, mock))
     project, scenario = name.removeprefix("lock-").rsplit("-", 1)
     cold = scenario == "cold"
     if project == "s4mock":
@@ -182,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         work=work,
     )
     server, s4, mock = None, None, None
-    if any(n.startswith("lock-s4mock") for n in names):
+    if any("s4mock" in n for n in names):
         server, s4, mock = mocked_torch_world(work)
     versions = {t: version_of(cmds.of(t)) for t in tools if t not in ("pip",)}
     print(f"kiln {kiln_revision()} | " + " | ".join(f"{v}" for v in versions.values()))

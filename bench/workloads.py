@@ -7,6 +7,7 @@ what another wrote. Each workload says which tools can do it.
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import sys
 from collections.abc import Sequence
@@ -340,6 +341,54 @@ class Noop(ProjectSet):
                 return [*self.cmds.of(tool), "sync"], self.project(tool)
             return self.sync_command(tool)
         return [*self.cmds.of(tool), "run", "python", "-c", "pass"], self.project(tool)
+
+
+class SyncSwitch(Workload):
+    """In the seed's S4 project, locked and synced with `--extra cpu`: `sync --extra cu124`
+    and then `sync --extra cpu` again, both timed as one command, from a warm cache (the
+    untimed preparation syncs each extra once). Against the mocked PyTorch indexes, whose
+    torch wheels are small: what is timed is the switching, not gigabytes of linking."""
+
+    def __init__(
+        self, name: str, tools: tuple[str, ...], cmds: Commands, timeout: float, *, text: str
+    ) -> None:
+        super().__init__(name, tools, cmds, timeout)
+        self.text = text
+
+    def project(self, tool: str) -> Path:
+        return self.folder(tool) / "project"
+
+    def _sync(self, tool: str, extra: str) -> list[str]:
+        return [*self.cmds.of(tool), "sync", "--python", self.cmds.python, "--extra", extra]
+
+    def prepare(self, tool: str) -> None:
+        project = self.project(tool)
+        shutil.rmtree(self.folder(tool) / "cache", ignore_errors=True)
+        shutil.rmtree(project, ignore_errors=True)
+        project.mkdir(parents=True)
+        (project / "pyproject.toml").write_text(self.text)
+        quiet(lock_command(self.cmds, tool, None, None), self.env(tool), self.log(tool, "lock"),
+              cwd=project)  # fmt: skip
+        for extra in ("cpu", "cu124", "cpu"):
+            quiet(self._sync(tool, extra), self.env(tool), self.log(tool, extra), cwd=project)
+
+    def command(self, tool: str) -> tuple[list[str], Path | None]:
+        both = f"{shlex.join(self._sync(tool, 'cu124'))} && {shlex.join(self._sync(tool, 'cpu'))}"
+        return ["/bin/sh", "-c", both], self.project(tool)
+
+    def check(self, tool: str) -> str:
+        torch = installed(self.project(tool) / ".venv").get("torch", "")
+        if not torch.endswith("+cpu"):
+            raise BenchError(
+                f"{self.name} {tool}: torch {torch or 'missing'} after the switch back"
+            )
+        return f"torch {torch}"
+
+
+def with_default_index(text: str, url: str) -> str:
+    """A project that names its default index itself, so that `sync` (which takes no
+    --default-index from the lock) finds the lock up to date."""
+    return f'{text}\n[[tool.uv.index]]\nname = "mock-pypi"\nurl = "{url}"\ndefault = true\n'
 
 
 def mocked_torch_world(work: Path) -> tuple[object, str, str]:

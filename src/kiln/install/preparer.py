@@ -60,24 +60,45 @@ def prepare(
         return ready
 
     cancel = threading.Event()
+    # Downloads wait on the network; unpacking is inflating and writing under the GIL, so
+    # it gets one worker per core: eight threads inflating on two cores spent their time
+    # handing the GIL to each other (hundreds of thousands of futex calls in a cold sync).
     pool = ThreadPoolExecutor(
         max_workers=max(1, min(jobs, len(remote))), thread_name_prefix="fetch"
     )
-    futures: dict[Future[Path], PlannedDist] = {}
+    unpacker = ThreadPoolExecutor(
+        max_workers=max(1, min(os.cpu_count() or 1, len(remote))), thread_name_prefix="unpack"
+    )
+    scratches: list[Path] = []
+    downloads: dict[Future[tuple[Path, Path, str]], PlannedDist] = {}
+    unpacks: dict[Future[Path], PlannedDist] = {}
     try:
         for planned in remote:
-            future = pool.submit(_fetch, planned, downloader, cache, reporter, cancel, builder)
-            futures[future] = planned
-        for future in as_completed(futures):
-            ready[futures[future].candidate.name] = future.result()
+            scratch = Path(tempfile.mkdtemp(prefix="fetch-", dir=cache.tmpdir()))
+            scratches.append(scratch)
+            future = pool.submit(_download, planned, downloader, scratch, reporter, cancel)
+            downloads[future] = planned
+        for done in as_completed(downloads):
+            planned = downloads[done]
+            scratch, dest, sha256 = done.result()
+            unpacks[unpacker.submit(_unpack, planned, scratch, dest, sha256, cache, builder)] = (
+                planned
+            )
+        for finished in as_completed(unpacks):
+            ready[unpacks[finished].candidate.name] = finished.result()
     except BaseException:
         cancel.set()
-        for future in futures:
-            future.cancel()
+        for fetching in downloads:
+            fetching.cancel()
+        for unpacking in unpacks:
+            unpacking.cancel()
         raise
     finally:
-        # Wait for in-flight downloads to stop, so none writes after prepare returns.
+        # Wait for in-flight work to stop, so none writes after prepare returns.
         pool.shutdown(wait=True, cancel_futures=True)
+        unpacker.shutdown(wait=True, cancel_futures=True)
+        for scratch in scratches:
+            shutil.rmtree(scratch, ignore_errors=True)
     return ready
 
 
@@ -89,14 +110,14 @@ def _already_cached(planned: PlannedDist, cache: Cache) -> Path | None:
     return cached_wheel(sha256, cache) if sha256 else None
 
 
-def _fetch(
+def _download(
     planned: PlannedDist,
     downloader: Downloader,
-    cache: Cache,
+    scratch: Path,
     reporter: Reporter,
     cancel: threading.Event,
-    builder: WheelBuilder | None = None,
-) -> Path:
+) -> tuple[Path, Path, str]:
+    """The file, downloaded into ``scratch`` and verified: (scratch, file, its sha256)."""
     if cancel.is_set():
         raise _Cancelled
     candidate = planned.candidate
@@ -109,17 +130,30 @@ def _fetch(
             raise _Cancelled
         progress(advanced_bytes)
 
-    scratch = Path(tempfile.mkdtemp(prefix="fetch-", dir=cache.tmpdir()))
     try:
         # The wheel keeps its own name: unpacking checks it against the metadata inside.
         dest = scratch / (os.path.basename(file.filename) or "download.whl")
         sha256 = downloader.download(file, dest, advance)
-        if cancel.is_set():
-            raise _Cancelled
-        if not file.is_wheel and builder is not None:
+    finally:
+        reporter.download_finished(key)
+    if cancel.is_set():
+        raise _Cancelled
+    return scratch, dest, sha256
+
+
+def _unpack(
+    planned: PlannedDist,
+    scratch: Path,
+    dest: Path,
+    sha256: str,
+    cache: Cache,
+    builder: WheelBuilder | None,
+) -> Path:
+    candidate = planned.candidate
+    try:
+        if not candidate.file.is_wheel and builder is not None:
             dest = builder.build_wheel(dest, f"{candidate.name} {candidate.version}")
             sha256 = file_sha256(dest)
         return cached_wheel(sha256, cache) or unpack_wheel(dest, sha256, cache)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        reporter.download_finished(key)

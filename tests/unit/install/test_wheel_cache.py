@@ -200,3 +200,23 @@ def test_bogus_sha256_is_never_a_path(cache: Cache, wheel_factory: WheelFactory)
     assert cached_wheel("../../etc", cache) is None
     with pytest.raises(InstallError, match="not a sha256"):
         unpack_wheel(wheel.path, "../x", cache)
+
+
+@pytest.mark.parametrize("member", ["demo/big.py", "demo-1.0.dist-info/METADATA"])
+def test_a_damaged_member_is_a_corrupt_wheel_and_leaves_no_entry(
+    wheel_factory: WheelFactory, cache: Cache, member: str
+) -> None:
+    import zipfile
+
+    text = "".join(f"VALUE_{n} = {n * 7919}\n" for n in range(2000))
+    wheel = wheel_factory("demo", files={"demo/big.py": text})
+    data = bytearray(wheel.path.read_bytes())
+    with zipfile.ZipFile(wheel.path) as archive:
+        info = archive.getinfo(member)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for k in range(8):  # inside the member's deflate stream
+        data[start + info.compress_size // 2 + k] ^= 0x5A
+    wheel.path.write_bytes(bytes(data))
+    with pytest.raises(InstallError, match=r"corrupt|inflates past|does not match"):
+        unpack_wheel(wheel.path, wheel.sha256, cache)
+    assert cached_wheel(wheel.sha256, cache) is None

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from packaging.utils import NormalizedName, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from kiln.commands.build_support import build_request, frontend
 from kiln.commands.context import CommandContext
 from kiln.core.dist import Candidate, DistFile
 from kiln.core.errors import KilnError
@@ -138,6 +137,9 @@ def _directory(
             causes=(f"the lock installs it from `{directory.path}`",),
             hint="restore the folder, or change its source and run `kiln lock`",
         )
+    # The build frontend is loaded only when something is built: planning needs none.
+    from kiln.commands.build_support import build_request, frontend
+
     request = build_request(
         tree, target.python, label=label or str(directory.name), name=directory.name,
         build=target.build,
@@ -251,6 +253,9 @@ def _vcs(target: SourceTarget, package: LockedPackage, finder: IndexFinder | Non
     tree = checkout(target.ctx.cache, vcs.url, vcs.commit_id).path
     if vcs.subdirectory:
         tree = tree / vcs.subdirectory
+    # The build frontend is loaded only when something is built: planning needs none.
+    from kiln.commands.build_support import build_request, frontend
+
     request = build_request(
         tree, target.python, label=f"{package.name} (from git)", name=package.name,
         build=target.build,

@@ -7,13 +7,18 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from kiln.core.errors import InstallError
-from kiln.core.metadata import CoreMetadata
 from kiln.install.interrupted import INCOMPLETE
+
+if TYPE_CHECKING:
+    # Parsing METADATA (packaging's email-based parser) is needed only by the callers that
+    # read dependencies; listing what is installed reads names and versions alone.
+    from kiln.core.metadata import CoreMetadata
 
 _SUFFIXES = (".dist-info", ".egg-info")
 
@@ -55,6 +60,8 @@ class InstalledDist:
                 causes=[str(exc)],
                 hint=f"reinstall `{self.display_name}`",
             ) from exc
+        from kiln.core.metadata import CoreMetadata
+
         return CoreMetadata.parse(data, origin=str(self.metadata_path))
 
     @property

@@ -14,16 +14,19 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
 
 from kiln.cache.layout import Cache
-from kiln.core.build import WheelBuilder
 from kiln.core.errors import InstallError
 from kiln.core.hashes import file_sha256
 from kiln.core.protocols import Downloader, Reporter
 from kiln.install.plan import PlannedDist
 from kiln.install.wheel_cache import cached_wheel, unpack_wheel
+
+if TYPE_CHECKING:
+    from kiln.core.build import WheelBuilder
 
 
 class _Cancelled(Exception):

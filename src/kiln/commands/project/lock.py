@@ -23,7 +23,6 @@ from kiln.project.pyproject import Pyproject, find_project, is_packaged, load_py
 from kiln.project.workspace import with_virtual_members, workspace_members, workspace_root
 from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import inspect_interpreter
-from kiln.resolve.forks import ForkStrategy
 from kiln.resolve.options import PRERELEASE_MODES, RESOLUTION_MODES, ResolverOptions
 from kiln.settings.index_settings import IndexSettings, project_indexes
 from kiln.settings.resolver_settings import resolver_options
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     from kiln.index.finder import IndexFinder
     from kiln.project.uv_tables import Source
     from kiln.python.interpreter import Interpreter
+    from kiln.resolve.forks import ForkStrategy
     from kiln.resolve.region import Region
 
 LOCK_NAME = "pylock.toml"

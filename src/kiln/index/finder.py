@@ -303,8 +303,10 @@ class IndexFinder:
                 for f in self._flat_listing(index.url).get(name, ())
                 if (parsed := f.name_version) is not None and parsed[0] == name
             ]
-            kept = [f for f in files if cutoff is None or _before(f, cutoff)]
-            dropped = [f for f in files if cutoff is not None and not _before(f, cutoff)]
+            kept: list[DistFile] = []
+            dropped: list[DistFile] = []
+            for file in files:
+                (kept if cutoff is None or _before(file, cutoff) else dropped).append(file)
             return bool(files), Releases.of(kept, name), dropped
         page = self._shared.pages.get((index.url, name), lambda: self._project_page(index, name))
         if page is None:

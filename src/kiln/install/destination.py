@@ -36,57 +36,53 @@ class Destination:
         self._lock = threading.Lock()
 
     def path(self, root: str, relative: str) -> str:
-        """``root/relative`` after checking ``relative`` stays inside ``root``."""
-        parts = relative.replace("\\", "/").split("/")
-        if relative.startswith(("/", "\\")) or ".." in parts or "" in parts or "." in parts:
-            raise InstallError(
-                f"`{self._label}` wants to write to `{relative}`, outside `{root}`",
-                hint="the wheel is malformed or malicious; do not install it",
-            )
-        target = os.path.join(root, *parts)
-        parent = os.path.dirname(target)
+        """``root/relative`` after checking ``relative`` stays inside ``root``.
+
+        Once per installed file: a path plainly inside (no empty, ``.`` or ``..`` segment,
+        no backslash) is joined by string operations, since splitting every path was a
+        measurable part of linking a large wheel; anything else is split and checked.
+        """
+        padded = f"/{relative}/"
+        if (
+            os.sep == "/"
+            and "\\" not in relative
+            and "//" not in padded
+            and "/./" not in padded
+            and "/../" not in padded
+            and not root.endswith("/")
+        ):
+            folder, _, _ = relative.rpartition("/")
+            parent = f"{root}/{folder}" if folder else root
+            target = f"{root}/{relative}"
+        else:
+            parts = relative.replace("\\", "/").split("/")
+            if relative.startswith(("/", "\\")) or ".." in parts or "" in parts or "." in parts:
+                raise InstallError(
+                    f"`{self._label}` wants to write to `{relative}`, outside `{root}`",
+                    hint="the wheel is malformed or malicious; do not install it",
+                )
+            target = os.path.join(root, *parts)
+            parent = os.path.dirname(target)
         if parent not in self._ready:
             self._prepare(root, parent)
         return target
-
-    def under(self, root: str, relative: str) -> str:
-        """`path` by string operations alone where ``relative`` is plainly inside ``root``
-        (no empty, ``.`` or ``..`` segment, no backslash): once per installed file, and
-        splitting every path was a measurable part of linking a large wheel."""
-        padded = f"/{relative}/"
-        if (
-            os.sep != "/"
-            or "\\" in relative
-            or "//" in padded
-            or "/./" in padded
-            or "/../" in padded
-            or root.endswith("/")
-        ):
-            return self.path(root, relative)
-        folder, _, _ = relative.rpartition("/")
-        parent = f"{root}/{folder}" if folder else root
-        if parent not in self._ready:
-            self._prepare(root, parent)
-        return f"{root}/{relative}"
 
     def link(self, source: str, target: str) -> None:
         """Put ``source`` (a cache file) at ``target``: a hard link when possible, else a copy."""
         if self._hardlink:
             try:
-                os.link(source, target)
+                os.link(source, target)  # the common case: nothing in the way
                 return
             except FileExistsError:
-                pass
-            except OSError as exc:
-                if exc.errno in _NO_LINKS:
-                    self._hardlink = False  # e.g. cache on another file system
-            if self._hardlink:
                 try:
                     self._replace(target, lambda: os.link(source, target))
                     return
                 except OSError as exc:
                     if exc.errno in _NO_LINKS:
                         self._hardlink = False
+            except OSError as exc:
+                if exc.errno in _NO_LINKS:
+                    self._hardlink = False  # e.g. cache on another file system
         self._replace(target, lambda: _copy(source, target))
 
     def write(self, target: str, data: bytes, *, executable: bool = False) -> None:

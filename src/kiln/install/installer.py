@@ -95,7 +95,7 @@ def install_wheel(
         if top == dist_info and rest in _GENERATED:
             continue
         if top != data_dir:
-            target = dest.under(lib, entry.path)
+            target = dest.path(lib, entry.path)
             dest.link(source, target)
             written.append(entry)
             if compile_all and target.endswith(".py"):

@@ -47,9 +47,11 @@ __all__ = [
     "FOREIGN_FINGERPRINT",
     "LOCK_VERSION",
     "LockFileError",
+    "build_lock",
     "dump_lock",
     "fingerprint",
     "load_lock",
+    "parse_lock",
 ]
 
 LOCK_VERSION = "1.0"
@@ -227,6 +229,11 @@ def _datetime(moment: datetime) -> str:
 
 def load_lock(text: str, path: Path | str) -> Lock:
     """The lock in ``text`` (read from ``path``, named in errors)."""
+    return build_lock(parse_lock(text, path), path)
+
+
+def parse_lock(text: str, path: Path | str) -> dict[str, Any]:
+    """The TOML of ``text``, checked against PEP 751."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -234,6 +241,11 @@ def load_lock(text: str, path: Path | str) -> Lock:
             f"`{path}` is not valid TOML", causes=(str(exc),), hint=REGENERATE
         ) from None
     _validate_pep751(data, path)
+    return data
+
+
+def build_lock(data: Mapping[str, Any], path: Path | str) -> Lock:
+    """The `Lock` of tables `parse_lock` returned, checked key by key."""
     return _Reader(path).lock(data)
 
 

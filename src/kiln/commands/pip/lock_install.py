@@ -21,7 +21,7 @@ from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
 from kiln.install.plan import DEFAULT_KEEP, InstallPlan, plan_install
 from kiln.install.preparer import prepare
-from kiln.lock.pylock_toml import load_lock
+from kiln.lock.known_locks import load_known_lock
 from kiln.lock.select import select, select_directories
 from kiln.python.interpreter import Interpreter
 from kiln.resolve.resolver import Resolution
@@ -45,7 +45,7 @@ def install_lock(
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read `{path}`: {exc.strerror}") from None
-    lock = load_lock(text, path)
+    lock = load_known_lock(text, path, ctx.cache)
     env = interpreter.environment()
     chosen = select(lock, env, extras=frozenset(), groups=frozenset(lock.default_groups))
     directories = select_directories(

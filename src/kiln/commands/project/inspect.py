@@ -38,7 +38,7 @@ def project_tree(
     if lock is None:
         from kiln.commands.project.lock import existing_lock
 
-        lock = existing_lock(project.root / LOCK_NAME)
+        lock = existing_lock(project.root / LOCK_NAME, ctx.cache)
         if lock is None:
             raise UsageError("there is no lock yet", hint="run `kiln lock`, or drop `--frozen`")
     selection = selection_for(project, SyncRequest(extras=request.extras, groups=request.groups))
@@ -90,7 +90,7 @@ def project_export(
     if frozen:
         from kiln.commands.project.lock import existing_lock
 
-        lock = existing_lock(project.root / LOCK_NAME)
+        lock = existing_lock(project.root / LOCK_NAME, ctx.cache)
         if lock is None:
             raise UsageError("there is no lock yet", hint="run `kiln lock`, or drop `--frozen`")
     else:

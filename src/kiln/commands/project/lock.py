@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Literal
 from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.cache.atomic import write_text
+from kiln.cache.layout import Cache
 from kiln.commands.context import CommandContext
 from kiln.commands.project.project_sources import project_sources, source_inputs
 from kiln.core.errors import KilnError
 from kiln.lock.fingerprint import fingerprint
+from kiln.lock.known_locks import load_known_lock
 from kiln.lock.model import Lock, LockedDirectory, LockedSource
-from kiln.lock.pylock_toml import load_lock
 from kiln.lock.uv_lock import UV_LOCK_NAME
 from kiln.project.pyproject import Pyproject, find_project, is_packaged, load_pyproject
 from kiln.project.workspace import with_virtual_members, workspace_members, workspace_root
@@ -143,10 +144,10 @@ def _strategy_changed(
     return False
 
 
-def existing_lock(path: Path) -> Lock | None:
+def existing_lock(path: Path, cache: Cache | None) -> Lock | None:
     if not path.exists():
         return None
-    return load_lock(path.read_text(encoding="utf-8"), path)
+    return load_known_lock(path.read_text(encoding="utf-8"), path, cache)
 
 
 def lock_project(
@@ -177,7 +178,7 @@ def lock_project(
     indexes = project_indexes(index_args, project.uv)
     options = resolver_options(index_args, project=project.uv)
     inputs_hash = project_fingerprint(project, indexes, torch, fork_strategy, options)
-    previous = existing_lock(path)
+    previous = existing_lock(path, ctx.cache)
     fresh = previous is not None and previous.fingerprint == inputs_hash
     previous_request = (
         parse_choice(previous.torch_backend_request, f"`{path}`")

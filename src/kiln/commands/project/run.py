@@ -117,7 +117,7 @@ def prepare_run(
         return _unsynced(ctx, project.root, command)
     relocked = False
     if not frozen:
-        lock = existing_lock(project.root / LOCK_NAME)
+        lock = existing_lock(project.root / LOCK_NAME, ctx.cache)
         torch = project_torch(project.kiln, torch_backend, verb="install")
         current = project_fingerprint(project, project_indexes(index_args, project.uv), torch)
         # A backend asked for may be one the lock does not carry yet: let the lock decide.

@@ -264,7 +264,7 @@ def load_or_lock(
     path = project.root / LOCK_NAME
     uv_lock = project.root / UV_LOCK_NAME
     if request.frozen:
-        lock = existing_lock(path)
+        lock = existing_lock(path, ctx.cache)
         if lock is None:
             hint = "run `kiln lock` first, or drop `--frozen`"
             if uv_lock.is_file():

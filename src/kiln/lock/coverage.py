@@ -18,10 +18,16 @@ from packaging.markers import Marker
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
-from kiln.core.environment import Environment
 from kiln.core.markers import NEVER, evaluate, intersect, is_empty, simplify, union
 from kiln.lock.model import Lock, LockedPackage, torch_backend_group
-from kiln.python.platforms import MATRIX_PLATFORMS, Platform, matrix_pythons, platform_environment
+from kiln.python.platforms import (
+    MATRIX_PLATFORMS,
+    Platform,
+    TagFit,
+    matrix_pythons,
+    platform_fit,
+    platform_markers,
+)
 
 
 @dataclass(frozen=True)
@@ -56,15 +62,15 @@ def selections(lock: Lock) -> list[Selection]:
     return out
 
 
-def _fits(package: LockedPackage, env: Environment) -> bool:
+def _fits(package: LockedPackage, fit: TagFit) -> bool:
     # An sdist counts: building it is the installer's part, and its failure is reported there.
     # So does a source tree from git, or an archive that is not a wheel.
     if package.sdist is not None or package.vcs is not None:
         return True
     if package.archive is not None:
         name = package.archive.filename
-        return not name.endswith(".whl") or env.tag_rank(_tags(name)) is not None
-    return any(env.tag_rank(_tags(w.name)) is not None for w in package.wheels)
+        return not name.endswith(".whl") or fit.fits(_tags(name))
+    return any(fit.fits(_tags(w.name)) for w in package.wheels)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -80,21 +86,28 @@ def uncovered(lock: Lock) -> tuple[tuple[Marker, str], ...]:
     # (selection words, platform key, package, version) -> pythons
     missing: dict[tuple[Selection, Platform, str, str], list[tuple[int, int]]] = defaultdict(list)
     seen_base: set[tuple[Platform, tuple[int, int]]] = set()
+    # Packages share markers (a CUDA build's nvidia-* dependencies all have one): each
+    # distinct marker is evaluated once per place and selection.
+    texts = [None if p.marker is None else str(p.marker) for p in lock.packages]
     for platform in MATRIX_PLATFORMS:
         for python in matrix_pythons(floor):
-            env = platform_environment(platform, python)
-            if lock.environments and not any(evaluate(m, env.markers) for m in lock.environments):
+            markers = platform_markers(platform, python)
+            if lock.environments and not any(evaluate(m, markers) for m in lock.environments):
                 continue
+            fit = platform_fit(platform, python)
             for selection in selections(lock):
-                for package in lock.packages:
-                    if not evaluate(
-                        package.marker,
-                        env.markers,
-                        extras=selection.extras,
-                        groups=selection.groups,
-                    ):
+                holds: dict[str | None, bool] = {None: True}
+                for package, text in zip(lock.packages, texts):
+                    if text not in holds:
+                        holds[text] = evaluate(
+                            package.marker,
+                            markers,
+                            extras=selection.extras,
+                            groups=selection.groups,
+                        )
+                    if not holds[text]:
                         continue
-                    if not _fits(package, env):
+                    if not _fits(package, fit):
                         if selection == Selection():
                             seen_base.add((platform, python))
                         elif (platform, python) in seen_base:
@@ -161,9 +174,9 @@ def fails_everywhere(lock: Lock, unsupported: Sequence[tuple[Marker, str]]) -> b
     """Whether the project alone installs nowhere in the matrix."""
     for platform in MATRIX_PLATFORMS:
         for python in matrix_pythons(lock.requires_python):
-            env = platform_environment(platform, python)
-            if lock.environments and not any(evaluate(m, env.markers) for m in lock.environments):
+            markers = platform_markers(platform, python)
+            if lock.environments and not any(evaluate(m, markers) for m in lock.environments):
                 continue
-            if not any(evaluate(m, env.markers) for m, _ in unsupported):
+            if not any(evaluate(m, markers) for m, _ in unsupported):
                 return False
     return True

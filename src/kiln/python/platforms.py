@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from packaging import tags as ptags
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
 
 from kiln.core.environment import Environment
 
@@ -115,8 +116,23 @@ def platform_environment(
     interpreter accepts.
     """
     major, minor = python
-    version = f"{major}.{minor}"
-    markers = {
+    markers = platform_markers(platform, python)
+    interpreter = f"cp{major}{minor}"
+    plats = list(platform.platform_tags)
+    found = [
+        *ptags.cpython_tags((major, minor), [interpreter], plats),
+        *ptags.compatible_tags((major, minor), interpreter, plats),
+    ]
+    if floor is not None:
+        for lower in range(minor - 1, floor[1] - 1, -1):
+            found.extend(ptags.cpython_tags((major, lower), [f"cp{major}{lower}"], plats))
+    return Environment(markers, tuple(dict.fromkeys(found)))
+
+
+def platform_markers(platform: Platform, python: tuple[int, int]) -> dict[str, str]:
+    """The marker values of CPython ``python`` on ``platform``."""
+    version = f"{python[0]}.{python[1]}"
+    return {
         "implementation_name": "cpython",
         "implementation_version": f"{version}.0",
         "os_name": platform.os_name,
@@ -129,13 +145,53 @@ def platform_environment(
         "python_version": version,
         "sys_platform": platform.sys_platform,
     }
+
+
+# Never a real platform tag: stands for each of a platform's tags in `platform_fit`.
+_EACH_PLATFORM = "\x00each"
+
+
+@dataclass(frozen=True)
+class TagFit:
+    """Which wheel tags CPython accepts on one platform, without listing every tag.
+
+    `packaging.tags` pairs each (interpreter, ABI) it accepts with every platform tag alike,
+    plus some pairs with ``any``; so whether a tag fits is whether its pair is accepted
+    with its platform. One CPython on one platform accepts about a thousand tags, and
+    building them for every place of the lock's coverage matrix was most of that check.
+    """
+
+    platforms: frozenset[str]
+    with_platform: frozenset[tuple[str, str]]
+    with_any: frozenset[tuple[str, str]]
+
+    def fits(self, tags: frozenset[Tag]) -> bool:
+        for tag in tags:
+            pair = (tag.interpreter, tag.abi)
+            if tag.platform == "any":
+                if pair in self.with_any:
+                    return True
+            elif tag.platform in self.platforms and pair in self.with_platform:
+                return True
+        return False
+
+
+@functools.lru_cache(maxsize=512)
+def platform_fit(platform: Platform, python: tuple[int, int]) -> TagFit:
+    """The tags `platform_environment` (without a floor) accepts, as a `TagFit`."""
+    major, minor = python
     interpreter = f"cp{major}{minor}"
-    plats = list(platform.platform_tags)
-    found = [
-        *ptags.cpython_tags((major, minor), [interpreter], plats),
-        *ptags.compatible_tags((major, minor), interpreter, plats),
-    ]
-    if floor is not None:
-        for lower in range(minor - 1, floor[1] - 1, -1):
-            found.extend(ptags.cpython_tags((major, lower), [f"cp{major}{lower}"], plats))
-    return Environment(markers, tuple(dict.fromkeys(found)))
+    each = [_EACH_PLATFORM]
+    with_platform: set[tuple[str, str]] = set()
+    with_any: set[tuple[str, str]] = set()
+    for tag in (
+        *ptags.cpython_tags((major, minor), [interpreter], each),
+        *ptags.compatible_tags((major, minor), interpreter, each),
+    ):
+        pairs = with_any if tag.platform == "any" else with_platform
+        pairs.add((tag.interpreter, tag.abi))
+    return TagFit(
+        frozenset(ptags.Tag("py3", "none", p).platform for p in platform.platform_tags),
+        frozenset(with_platform),
+        frozenset(with_any),
+    )

@@ -659,7 +659,7 @@ def _from_tree(items: Sequence[object]) -> Dnf:
 
 @functools.lru_cache(maxsize=4096)
 def _parse(text: str) -> Dnf:
-    return _from_tree(Marker(text)._markers)
+    return _from_tree(marker_of(text)._markers)
 
 
 def _dnf(marker: Marker | None) -> Dnf:
@@ -689,8 +689,17 @@ def _render(clauses: Dnf) -> Marker | None:
         # A lone "(a or b)" needs no parentheses of its own in a disjunction, nor alone.
         texts.append(_unwrap(parts[0]) if len(parts) == 1 else " and ".join(parts))
     if len(texts) == 1:
-        return Marker(texts[0])
-    return Marker(" or ".join(f"({t})" if " and " in t else t for t in sorted(texts)))
+        return marker_of(texts[0])
+    return marker_of(" or ".join(f"({t})" if " and " in t else t for t in sorted(texts)))
+
+
+@functools.lru_cache(maxsize=4096)
+def marker_of(text: str) -> Marker:
+    """``Marker(text)``, parsed once per text."""
+    # A lock's regions and dependency conditions render to the same few hundred texts
+    # over and over; parsing each once halves the marker algebra's time. Markers are
+    # never changed after they are made, so one object can serve every caller.
+    return Marker(text)
 
 
 # -- the public algebra -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import re
 from packaging.markers import Marker
 from packaging.tags import Tag
 
-from kiln.core.markers import NEVER, union
+from kiln.core.markers import NEVER, marker_of, union
 
 _LINUX = re.compile(r"^(?:many|musl)?linux(?:1|2010|2014|_\d+_\d+)?_(.+)$")
 _MACOS = re.compile(r"^macosx_\d+_\d+_(.+)$")
@@ -91,7 +91,7 @@ def tags_marker(tags: frozenset[Tag]) -> Marker | None:
         text = _both(
             interpreter_condition(tag.interpreter, tag.abi), platform_condition(tag.platform)
         )
-        result = union(result, Marker(text) if text else None)
+        result = union(result, marker_of(text) if text else None)
         if result is None:
             return None
     return result
@@ -107,7 +107,7 @@ def platforms_marker(tags: frozenset[Tag]) -> Marker | None:
         text = (
             "sys_platform == 'darwin'" if _MACOS.match(platform) else platform_condition(platform)
         )
-        result = union(result, Marker(text) if text else None)
+        result = union(result, marker_of(text) if text else None)
         if result is None:
             return None
     return result

@@ -97,7 +97,7 @@ def uncovered(lock: Lock) -> tuple[tuple[Marker, str], ...]:
             fit = platform_fit(platform, python)
             for selection in selections(lock):
                 holds: dict[str | None, bool] = {None: True}
-                for package, text in zip(lock.packages, texts):
+                for package, text in zip(lock.packages, texts, strict=True):
                     if text not in holds:
                         holds[text] = evaluate(
                             package.marker,

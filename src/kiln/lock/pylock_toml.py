@@ -13,6 +13,7 @@ as a lock kiln did not make.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -192,7 +193,13 @@ def _marker(marker: Marker) -> str:
     return text.replace('"', "'") if "'" not in text else text
 
 
+# Nothing a basic TOML string must escape: a control character, `"` or `\`.
+_PLAIN = re.compile(r'[^\x00-\x1f"\\\x7f]*')
+
+
 def _string(value: str) -> str:
+    if _PLAIN.fullmatch(value):
+        return '"' + value + '"'  # URLs, hashes, names: nearly every string of a lock
     escaped = []
     for ch in value:
         if ch in '"\\':

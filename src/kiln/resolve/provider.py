@@ -122,6 +122,20 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         self._lookahead = lookahead
         self._warmed: set[NormalizedName] = set()
         self._python = PythonCandidate(Version(target.python_full_version))
+        # (id(specifier), name) -> (the specifier, kept so that its id stays its own; the
+        # versions of the name's table it allows)
+        self._allowed: dict[tuple[int, str], tuple[SpecifierSet, frozenset[Version]]] = {}
+
+    def _allowed_in(self, spec: SpecifierSet, table: VersionTable) -> frozenset[Version]:
+        """The versions of ``table`` that ``spec`` allows, pre-releases included. The solver
+        asks the same requirement about the same versions each time one of its criteria
+        changes: a lock of a hundred packages asked `SpecifierSet.contains` 275,000 times."""
+        key = (id(spec), table.name)
+        entry = self._allowed.get(key)
+        if entry is None or entry[0] is not spec:
+            allowed = frozenset(spec.filter(table.versions, prereleases=True))
+            entry = self._allowed[key] = (spec, allowed)
+        return entry[1]
 
     # -- tables -----------------------------------------------------------------------
 
@@ -257,11 +271,8 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             for s in spec
         )
         specs = [r.specifier for r in reqs] + ([constraint] if constraint is not None else [])
-        matching = [
-            v
-            for v in table.versions
-            if v not in bad and all(spec.contains(v, prereleases=True) for spec in specs)
-        ]
+        allowed = frozenset.intersection(*(self._allowed_in(spec, table) for spec in specs))
+        matching = [v for v in table.versions if v in allowed and v not in bad]
         direct = (
             name in self.options.direct
             if self.options.direct is not None
@@ -338,7 +349,10 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             return requirement.specifier.contains(candidate.version, prereleases=True)
         if requirement.url is not None:
             return candidate.file.url == requirement.url or requirement.name in self.direct
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        table = self.state.tables.get(candidate.name)
+        if table is None:
+            return requirement.specifier.contains(candidate.version, prereleases=True)
+        return candidate.version in self._allowed_in(requirement.specifier, table)
 
     def overridden(self, requirements: Sequence[Requirement]) -> list[Requirement]:
         """``override-dependencies``: a requirement on an overridden project is replaced by the

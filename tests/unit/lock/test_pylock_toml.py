@@ -262,3 +262,11 @@ def test_fingerprint_ignores_order_and_carrier_types() -> None:
     assert fingerprint({"exclude-newer": None}) != fingerprint({"exclude-newer": ""})
     with pytest.raises(TypeError):
         fingerprint({"x": object()})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(codec="utf-8")))
+def test_any_string_reads_back_from_toml(value: str) -> None:
+    from kiln.lock.pylock_toml import _string
+
+    assert tomllib.loads(f"k = {_string(value)}")["k"] == value

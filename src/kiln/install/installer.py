@@ -14,12 +14,12 @@ import os
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from pathlib import Path
 from typing import Literal
 
 from kiln.cache.atomic import write_bytes
 from kiln.core.errors import InstallError
+from kiln.core.headers import first_header
 from kiln.core.kill_points import reached
 from kiln.install.destination import Destination
 from kiln.install.installed import InstalledDist, read_installed
@@ -237,5 +237,5 @@ def _root_is_purelib(dist_info: Path) -> bool:
         text = (dist_info / "WHEEL").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InstallError(f"`{dist_info.name}/WHEEL` cannot be read") from exc
-    value = HeaderParser().parsestr(text).get("Root-Is-Purelib", "")
+    value = first_header(text, "Root-Is-Purelib") or ""
     return value.strip().lower() == "true"

@@ -14,7 +14,6 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from email.parser import HeaderParser
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -28,6 +27,7 @@ from kiln.cache.atomic import staged_dir
 from kiln.cache.layout import Cache
 from kiln.cache.locks import file_lock
 from kiln.core.errors import InstallError
+from kiln.core.headers import first_header
 from kiln.core.kill_points import reached
 from kiln.install.record import RecordEntry, encode_digest, format_record, parse_record
 from kiln.install.wheel_checks import (
@@ -209,10 +209,8 @@ def _layout(wheel: Path, names: list[PurePosixPath]) -> _Layout:
 
 
 def _wheel_record(wheel: Path, archive: zipfile.ZipFile, layout: _Layout) -> dict[str, RecordEntry]:
-    wheel_meta = HeaderParser().parsestr(
-        archive.read(f"{layout.dist_info}/WHEEL").decode("utf-8", "replace")
-    )
-    version = (wheel_meta.get("Wheel-Version") or "1.0").strip()
+    wheel_meta = archive.read(f"{layout.dist_info}/WHEEL").decode("utf-8", "replace")
+    version = (first_header(wheel_meta, "Wheel-Version") or "1.0").strip()
     if version.split(".")[0] != "1":
         raise InstallError(
             f"`{wheel.name}` uses Wheel-Version {version}; kiln installs version 1 wheels",

@@ -16,13 +16,13 @@ import contextlib
 import posixpath
 import stat
 import zipfile
-from email.parser import HeaderParser
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from kiln.core.errors import InstallError
+from kiln.core.headers import first_header
 
 SIZE_VARIABLE = "KILN_MAX_WHEEL_UNPACKED_SIZE"
 _UNIX = 3  # ZipInfo.create_system of archives made on Unix: their mode bits mean something
@@ -91,8 +91,9 @@ def check_metadata_matches(wheel: Path, archive: zipfile.ZipFile, dist_info: str
         text = archive.read(f"{dist_info}/METADATA").decode("utf-8", "replace")
     except KeyError:
         return  # refused as missing elsewhere
-    headers = HeaderParser().parsestr(text.split("\n\n", 1)[0] + "\n")
-    name, version = (headers.get("Name") or "").strip(), (headers.get("Version") or "").strip()
+    block = text.split("\n\n", 1)[0] + "\n"
+    name = (first_header(block, "Name") or "").strip()
+    version = (first_header(block, "Version") or "").strip()
     filed = [(folder_name, folder_version, f"its `{dist_info}` folder")]
     with contextlib.suppress(InvalidWheelFilename):
         parsed = parse_wheel_filename(wheel.name)

@@ -139,7 +139,7 @@ class IndexFinder:
         self.sdist_metadata = sdist_metadata
         self._shared = _Shared()
         for index in self.indexes:
-            self._shared.probes[index.shown] = MetadataProbe()
+            self._shared.probes[index.shown] = MetadataProbe(_probe_memory(index, client, cache))
             _prepare_credentials(index, client)
 
     def cutoff(self, name: NormalizedName) -> datetime | None:
@@ -465,3 +465,12 @@ def _utc(moment: datetime) -> datetime:
 
 def _moment(moment: datetime) -> str:
     return _utc(moment).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _probe_memory(index: IndexUrl, client: HttpClient, cache: Cache) -> Path | None:
+    """Where what the metadata probe learns about ``index`` is kept; None with --refresh,
+    which asks again, and --offline, which asks nothing."""
+    if client.refresh or client.offline:
+        return None
+    key = hashlib.sha256(index.shown.encode("utf-8")).hexdigest()
+    return cache.bucket("probes") / key

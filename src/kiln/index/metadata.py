@@ -15,6 +15,7 @@ import hashlib
 import io
 import re
 import threading
+import time
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 # Enough for the central directory and METADATA of all but the largest wheels.
 TAIL_BYTES = 64 * 1024
+# How long what a probe learned about an index stands (`MetadataProbe`).
+PROBE_MEMORY_SECONDS = 7 * 24 * 3600
 
 
 def cache_key(file: DistFile) -> str:
@@ -52,11 +55,20 @@ class MetadataProbe:
 
     Unknown until the first try; a miss turns probing off for the index, so an index without
     them costs one extra request per run (a few, when prefetches race the first answer).
+    With ``remembered``, what was learned is kept there for a week: a later run asks no
+    index twice, and the first metadata of a cold lock waits one round trip less.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, remembered: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._served: bool | None = None
+        self._remembered = remembered
+        if remembered is not None:
+            with contextlib.suppress(OSError):
+                if time.time() - remembered.stat().st_mtime < PROBE_MEMORY_SECONDS:
+                    self._served = {b"served": True, b"not served": False}.get(
+                        remembered.read_bytes()
+                    )
 
     def worth_trying(self) -> bool:
         with self._lock:
@@ -65,7 +77,12 @@ class MetadataProbe:
     def learn(self, served: bool) -> None:
         with self._lock:
             if self._served is None or served:
+                changed = self._served is not served
                 self._served = served
+                if changed and self._remembered is not None:
+                    # Remembering is a saving only: a failed write costs a request later.
+                    with contextlib.suppress(OSError):
+                        write_bytes(self._remembered, b"served" if served else b"not served")
 
 
 def fetch_metadata(

@@ -4,6 +4,8 @@ authentication, and PEP 658 files an index serves without advertising them."""
 from __future__ import annotations
 
 import base64
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -279,6 +281,28 @@ def test_probing_for_unadvertised_metadata_stops_after_the_first_miss(
     probes = [r for r in index_server.requests if r.kind == "metadata"]
     assert [r.status for r in probes] == [404]
     assert not any(r.fetched_body for r in index_server.requests)
+
+
+def test_a_miss_is_remembered_by_the_next_run_for_a_week(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("foo", "1.0"), Pkg("foo", "2.0"), Pkg("foo", "3.0"))
+    index_server.configure(advertise_metadata=False, serve_metadata=False)
+
+    def run() -> IndexFinder:
+        return IndexFinder([IndexUrl(index_server.index_url())], (), client, cache)
+
+    one, two, three = run().find(FOO).files  # type: ignore[union-attr]
+    run().metadata(one)
+    assert [r.status for r in index_server.requests if r.kind == "metadata"] == [404]
+    index_server.requests.clear()
+    assert str(run().metadata(two).version) == "2.0"
+    assert not [r for r in index_server.requests if r.kind == "metadata"]
+    # A week on, the index is asked again: it may serve them by now.
+    (memory,) = cache.bucket("probes").iterdir()
+    os.utime(memory, (time.time() - 8 * 24 * 3600,) * 2)
+    run().metadata(three)
+    assert [r.status for r in index_server.requests if r.kind == "metadata"] == [404]
 
 
 # -- pages -------------------------------------------------------------------------------------

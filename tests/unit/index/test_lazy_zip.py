@@ -1,0 +1,88 @@
+"""Reading one member of a remote zip: the direct walk of the central directory against
+`zipfile`, on plain zips and on the ones it leaves to `zipfile`."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kiln.index.lazy_zip import LazyRemoteFile, _read_member_directly, read_member
+
+METADATA = "demo-1.0.dist-info/METADATA"
+
+
+def _zip(
+    members: dict[str, bytes], *, method: int = zipfile.ZIP_DEFLATED, comment: bytes = b""
+) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        archive.comment = comment
+    return buf.getvalue()
+
+
+def _remote(data: bytes, tail: int = 65536) -> tuple[LazyRemoteFile, list[tuple[int, int]]]:
+    fetched: list[tuple[int, int]] = []
+
+    def fetch(first: int, last: int) -> bytes:
+        fetched.append((first, last))
+        return data[first : last + 1]
+
+    start = max(0, len(data) - tail)
+    return LazyRemoteFile(len(data), fetch, {start: data[start:]}), fetched
+
+
+def _pick(names: list[str]) -> str:
+    return next(n for n in names if n.endswith("/METADATA"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(
+        st.text("abcdefgh/é_.", min_size=1, max_size=20).filter(lambda n: not n.endswith("/")),
+        st.binary(max_size=3000),
+        max_size=30,
+    ),
+    st.binary(min_size=1, max_size=5000),
+    st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]),
+)
+def test_a_plain_zip_is_read_directly_as_zipfile_reads_it(
+    others: dict[str, bytes], metadata: bytes, method: int
+) -> None:
+    data = _zip({**others, METADATA: metadata}, method=method)
+    remote, _ = _remote(data, tail=512)
+    assert _read_member_directly(remote, _pick) == metadata
+    assert read_member(_remote(data)[0], _pick) == zipfile.ZipFile(io.BytesIO(data)).read(METADATA)
+
+
+def test_a_large_directory_costs_one_request_and_the_member_one_more() -> None:
+    data = _zip({**{f"pkg/m{i:05d}.py": b"x = 1\n" for i in range(18000)}, METADATA: b"Name: a"})
+    remote, fetched = _remote(data)
+    assert read_member(remote, _pick) == b"Name: a"
+    assert len(fetched) <= 2
+
+
+def test_a_zip_with_a_long_comment_is_left_to_zipfile() -> None:
+    data = _zip({METADATA: b"Name: a"}, comment=b"c" * 6000)
+    assert _read_member_directly(_remote(data)[0], _pick) is None
+    assert read_member(_remote(data)[0], _pick) == b"Name: a"
+
+
+@pytest.mark.parametrize("comment", [b"", b"c" * 6000], ids=["direct", "zipfile"])
+def test_a_damaged_member_is_a_bad_zip(comment: bytes) -> None:
+    data = bytearray(_zip({METADATA: b"Name: demo\nVersion: 1.0\n" * 20}, comment=comment))
+    data[40] ^= 0xFF  # inside the member's deflated bytes
+    with pytest.raises(zipfile.BadZipFile):
+        read_member(_remote(bytes(data))[0], _pick)
+
+
+def test_a_local_header_naming_another_file_is_a_bad_zip() -> None:
+    data = _zip({METADATA: b"Name: a"})
+    forged = data.replace(METADATA.encode(), b"demo-1.0.dist-info/METADATX", 1)
+    with pytest.raises(zipfile.BadZipFile, match="differ"):
+        read_member(_remote(forged)[0], _pick)

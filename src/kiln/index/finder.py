@@ -42,7 +42,7 @@ from kiln.core.releases import Releases
 from kiln.index.flat import list_flat, with_digests
 from kiln.index.index_url import IndexUrl
 from kiln.index.metadata import MetadataProbe, archive_path, fetch_metadata
-from kiln.index.pages import page_rows
+from kiln.index.pages import page_listing
 from kiln.index.parsed_pages import PageListing, remembered_page
 from kiln.net.auth import env_var_prefix, userinfo
 from kiln.net.failures import status_error, status_text
@@ -63,7 +63,7 @@ ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
     "text/html;q=0.01"
 )
-PREFETCH_WORKERS = 8
+PREFETCH_WORKERS = int(__import__("os").environ.get("KPW", "8"))
 
 
 class _Memo:
@@ -333,7 +333,7 @@ class IndexFinder:
             raise self._refused(index, page_url, response.status)
         # A page seen before (the same bytes) is read back parsed: parsing costs more.
         pages = self.cache.bucket("pages")
-        parse = lambda: page_rows(response, index.shown)  # noqa: E731
+        parse = lambda: page_listing(response, index.shown)  # noqa: E731
         page = remembered_page(pages, response.body, response.url, index.shown, parse)
         if index.authenticate == "never":
             self.client.credentials.forbid_exact(

@@ -8,6 +8,11 @@ loaded) under the sha256 of the page URL, the index label and the body, each rel
 rows as their own `marshal` blob: reading a page back parses only its list of releases,
 and a release's rows and files are made when a resolution asks for that version.
 
+A JSON page's entries are not even made into rows until their release is asked for: the
+entries are grouped as JSON decoded them and each release keeps its own, so a cold
+resolution pays for rows of the releases it looks at, not of the hundred thousand files its
+pages list (rows were most of the CPU time that reading pages cost).
+
 Each release also keeps the earliest and latest upload time of its files, so exclude-newer
 decides most releases without reading their rows. A stored entry that cannot be read is
 parsed again and replaced.
@@ -16,11 +21,14 @@ parsed again and replaced.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import marshal
-from collections.abc import Callable, Iterator
-from datetime import datetime
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -30,17 +38,22 @@ from kiln.core.dist import DistFile, parse_name_version, version_of
 from kiln.core.errors import KilnError
 from kiln.core.releases import Releases
 from kiln.index.page_rows import Row, file_of
+from kiln.index.pages import read_entries
+from kiln.index.simple_api import JsonEntries, json_entry_filename, json_rows
 from kiln.index.upload_times import parse_upload_time
 
 # Bumped whenever the stored shape or a row's fields change.
-_FORMAT = "3:releases"
+_FORMAT = "4:releases"
 _NO_TIME = float("nan")
 
 
 class Release:
     """The files of one (project, version) on one page, as rows until they are asked for."""
 
-    __slots__ = ("_blob", "_rows", "earliest", "latest", "name", "source", "untimed", "version")
+    __slots__ = (
+        "_blob", "_entries", "_rows", "earliest", "json_page", "latest", "name", "shown",
+        "source", "untimed", "version",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -52,11 +65,20 @@ class Release:
         latest: float,
         untimed: int,
         source: Path | None = None,
+        *,
+        entries: list[Any] | None = None,
+        json_page: str | None = None,
+        shown: str = "",
     ) -> None:
         self.name = name
         self.version = version
         self._rows = rows
         self._blob = blob
+        # With ``json_page`` (the page's URL), ``entries`` and the blob hold the release's
+        # JSON entries, made into rows on first use.
+        self._entries = entries
+        self.json_page = json_page
+        self.shown = shown
         # POSIX times of the first and last upload (NaN when no file has one), and how
         # many files have no upload time.
         self.earliest = earliest
@@ -67,11 +89,21 @@ class Release:
     def rows(self) -> list[Row]:
         rows = self._rows
         if rows is None:
-            rows = self._rows = _rows(self._blob, self.source)
+            page = self.json_page
+            if page is None:
+                rows = _rows(self._blob, self.source)
+            else:
+                entries = self._entries
+                if entries is None:
+                    entries = _entries(self._blob, self.source)
+                rows = read_entries(page, self.shown, lambda: json_rows(entries, page))
+            self._rows = rows
         return rows
 
     def stored(self) -> tuple[object, ...]:
-        blob = self._blob if self._blob is not None else marshal.dumps(self._rows)
+        blob = self._blob
+        if blob is None:
+            blob = marshal.dumps(self._entries if self.json_page is not None else self._rows)
         return (self.name, str(self.version), self.earliest, self.latest, self.untimed, blob)
 
 
@@ -133,57 +165,133 @@ def _maker(
     return lambda: tuple(file_of(row, index, key) for row in rows())
 
 
+def group_entries(listing: JsonEntries, shown: str) -> list[Release]:
+    """A JSON page's entries grouped as `group_rows` groups rows, left as JSON decoded them."""
+    groups: dict[tuple[NormalizedName, Version], list[Any]] = {}
+    stems: dict[str, tuple[NormalizedName, Version] | None] = {}
+    for entry in listing.entries:
+        # Inline for a page's hundred thousand entries: what `json_entry_filename` checks.
+        filename = entry.get("filename") if type(entry) is dict else None
+        if type(filename) is not str or type(entry.get("url")) is not str:
+            filename = json_entry_filename(entry)  # a subclass of str or dict, or nothing
+            if filename is None:
+                continue
+        if filename.endswith(".whl") and filename.count("-") == 4:
+            stem = filename[: filename.index("-", filename.index("-") + 1)]
+            parsed = stems[stem] if stem in stems else _name_version(filename, stems)
+        else:
+            parsed = parse_name_version(filename)
+        if parsed is not None:
+            groups.setdefault(parsed, []).append(entry)
+    releases: list[Release] = []
+    for (name, version), group in groups.items():
+        earliest, latest, untimed = _times(
+            uploaded if type(uploaded := entry.get("upload-time")) is str else None
+            for entry in group
+        )
+        releases.append(
+            Release(
+                name, version, None, None, earliest, latest, untimed,
+                entries=group, json_page=listing.page_url, shown=shown,
+            )
+        )  # fmt: skip
+    return releases
+
+
+def _name_version(
+    filename: str, stems: dict[str, tuple[NormalizedName, Version] | None]
+) -> tuple[NormalizedName, Version] | None:
+    if filename.endswith(".whl") and filename.count("-") == 4:
+        # One release's wheels share `name-version`: parse it once.
+        stem = filename[: filename.index("-", filename.index("-") + 1)]
+        if stem in stems:
+            return stems[stem]
+        parsed = stems[stem] = parse_name_version(filename)
+        return parsed
+    return parse_name_version(filename)
+
+
+# PyPI's upload times, `2024-10-29T17:00:00.123456Z`, with a valid clock: of one length and
+# layout, so their order as text is their order in time.
+_PYPI_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z"
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def _valid_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _times(uploads: Iterable[str | None]) -> tuple[float, float, int]:
+    """The earliest and latest upload time (NaN when none has one) and how many have none:
+    as `parse_upload_time` reads each, but PyPI's own layout is compared as text and only
+    the first and last are parsed."""
+    times: list[float] = []
+    plain: list[str] = []
+    untimed = 0
+    for uploaded in uploads:
+        if uploaded is None:
+            untimed += 1
+        elif _PYPI_TIME.fullmatch(uploaded) and _valid_date(uploaded[:10]):
+            plain.append(uploaded)
+        elif (when := parse_upload_time(uploaded)) is None:
+            untimed += 1
+        else:
+            times.append(when.timestamp())
+    for text in (min(plain), max(plain)) if plain else ():
+        when = parse_upload_time(text)
+        assert when is not None  # the layout and the date were checked
+        times.append(when.timestamp())
+    if not times:
+        return _NO_TIME, _NO_TIME, untimed
+    return min(times), max(times), untimed
+
+
 def group_rows(rows: list[Row]) -> list[Release]:
     """Rows grouped by the (project, version) of their file names, in page order; files
     whose names say neither are left out, as no resolution could use them."""
     groups: dict[tuple[NormalizedName, Version], list[Row]] = {}
     stems: dict[str, tuple[NormalizedName, Version] | None] = {}
     for row in rows:
-        filename = row[0]
-        parsed: tuple[NormalizedName, Version] | None
-        if filename.endswith(".whl") and filename.count("-") == 4:
-            # One release's wheels share `name-version`: parse it once.
-            stem = filename[: filename.index("-", filename.index("-") + 1)]
-            if stem in stems:
-                parsed = stems[stem]
-            else:
-                parsed = stems[stem] = parse_name_version(filename)
-        else:
-            parsed = parse_name_version(filename)
+        parsed = _name_version(row[0], stems)
         if parsed is not None:
             groups.setdefault(parsed, []).append(row)
     releases: list[Release] = []
     for (name, version), group in groups.items():
-        times = [
-            when.timestamp()
-            for row in group
-            if (uploaded := row[5]) is not None
-            and (when := parse_upload_time(uploaded)) is not None
-        ]
-        earliest = min(times) if times else _NO_TIME
-        latest = max(times) if times else _NO_TIME
-        releases.append(
-            Release(name, version, group, None, earliest, latest, len(group) - len(times))
-        )
+        earliest, latest, untimed = _times(row[5] for row in group)
+        releases.append(Release(name, version, group, None, earliest, latest, untimed))
     return releases
 
 
 def remembered_page(
-    folder: Path, body: bytes, page_url: str, index: str, parse: Callable[[], list[Row]]
+    folder: Path,
+    body: bytes,
+    page_url: str,
+    index: str,
+    parse: Callable[[], list[Row] | JsonEntries],
 ) -> PageListing:
     """The page's releases: read back when these bytes were seen before, else ``parse()``d
-    (rows) and stored."""
+    (rows, or a JSON page's entries) and stored."""
     digest = hashlib.sha256(f"{_FORMAT}\n{page_url}\n{index}\n".encode())
     digest.update(body)
     key = digest.hexdigest()
     entry = folder / key[:2] / f"{key}.marshal"
     with contextlib.suppress(OSError):
-        releases = _load(entry.read_bytes(), entry)
+        releases = _load(entry.read_bytes(), entry, index)
         if releases is not None:
             return PageListing(releases, index)
-    releases = group_rows(parse())
+    listing = parse()
+    if isinstance(listing, JsonEntries):
+        releases, json_page = group_entries(listing, index), listing.page_url
+    else:
+        releases, json_page = group_rows(listing), None
     with contextlib.suppress(OSError, ValueError):
-        write_bytes(entry, marshal.dumps((_FORMAT, [r.stored() for r in releases])))
+        write_bytes(entry, marshal.dumps((_FORMAT, json_page, [r.stored() for r in releases])))
     return PageListing(releases, index)
 
 
@@ -197,6 +305,10 @@ def _rows(blob: bytes | None, source: Path | None) -> list[Row]:
             return rows
     except (EOFError, ValueError, TypeError):
         pass
+    return _damaged(source)
+
+
+def _damaged(source: Path | None) -> NoReturn:
     # Written whole or not at all, so damaged after the fact: dropped, for the next run to
     # read the page afresh.
     if source is not None:
@@ -208,19 +320,33 @@ def _rows(blob: bytes | None, source: Path | None) -> list[Row]:
     )
 
 
-def _load(data: bytes, source: Path) -> list[Release] | None:
+def _entries(blob: bytes | None, source: Path | None) -> list[Any]:
+    try:
+        entries = marshal.loads(blob)  # type: ignore[arg-type]
+        if isinstance(entries, list) and all(type(e) is dict for e in entries):
+            return entries
+    except (EOFError, ValueError, TypeError):
+        pass
+    return _damaged(source)
+
+
+def _load(data: bytes, source: Path, shown: str) -> list[Release] | None:
     try:
         stored = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
         return None
-    if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == _FORMAT):
+    if not (isinstance(stored, tuple) and len(stored) == 3 and stored[0] == _FORMAT):
+        return None
+    json_page = stored[1]
+    if json_page is not None and type(json_page) is not str:
         return None
     try:
         return [
             Release(
-                NormalizedName(name), version_of(version), None, blob, early, late, untimed, source
+                NormalizedName(name), version_of(version), None, blob, early, late, untimed,
+                source, json_page=json_page, shown=shown,
             )
-            for name, version, early, late, untimed, blob in stored[1]
-        ]
+            for name, version, early, late, untimed, blob in stored[2]
+        ]  # fmt: skip
     except (TypeError, ValueError):
         return None

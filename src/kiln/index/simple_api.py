@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from kiln.core.dist import DistFile
@@ -41,6 +41,35 @@ def parse_json_page(data: bytes, page_url: str, index: str) -> list[DistFile]:
 def json_page_rows(data: bytes, page_url: str, index: str) -> list[Row]:
     """The files a PEP 691 page lists, as rows (`page_rows`): file objects are made later,
     for the versions a resolution looks at."""
+    return json_rows(json_page_entries(data, page_url, index), page_url)
+
+
+def json_rows(entries: list[Any], page_url: str) -> list[Row]:
+    """Rows of the entries of a page's ``files`` list; those that name no file are left out."""
+    return [row for entry in entries if (row := _json_row(entry, page_url)) is not None]
+
+
+class JsonEntries(NamedTuple):
+    """A PEP 691 page's ``files`` entries as JSON decoded them, made into rows only for the
+    versions a resolution asks for (`parsed_pages`)."""
+
+    entries: list[Any]
+    page_url: str
+
+
+def json_entry_filename(entry: Any) -> str | None:
+    """The file name of a ``files`` entry `_json_row` makes a row of; None for the entries
+    it leaves out."""
+    if not isinstance(entry, dict):
+        return None
+    filename, href = entry.get("filename"), entry.get("url")
+    if not isinstance(filename, str) or not isinstance(href, str) or not filename:
+        return None
+    return filename
+
+
+def json_page_entries(data: bytes, page_url: str, index: str) -> list[Any]:
+    """The ``files`` list of a PEP 691 page, as JSON decoded it."""
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -55,10 +84,11 @@ def json_page_rows(data: bytes, page_url: str, index: str) -> list[Row]:
             f"`{index}` answered `{page_url}` with JSON that has no `files` list",
             hint="check that the URL points at a Simple API index (PEP 691)",
         )
-    return [row for entry in files if (row := _json_row(entry, page_url)) is not None]
+    return files
 
 
 def _json_row(entry: Any, page_url: str) -> Row | None:
+    # What is left out here, `json_entry_filename` leaves out too.
     if not isinstance(entry, dict):
         return None
     get = entry.get

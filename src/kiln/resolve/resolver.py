@@ -28,6 +28,7 @@ from kiln.resolve.provider import (
 )
 
 # Generous: real graphs (e.g. the scientific stack) need a few thousand rounds at worst.
+LOOKAHEAD = int(__import__("os").environ.get("KLA", "8"))
 _MAX_ROUNDS = 20_000
 
 
@@ -77,7 +78,7 @@ def resolve(
     override_map: dict[NormalizedName, list[Requirement]] = {}
     for o in overrides:
         override_map.setdefault(canonicalize_name(o.name), []).append(o)
-    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kiln-lookahead")
+    pool = ThreadPoolExecutor(max_workers=LOOKAHEAD, thread_name_prefix="kiln-lookahead")
     try:
         provider = KilnProvider(
             finder,

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import json
 import marshal
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from kiln.core.errors import KilnError
 from kiln.index.page_rows import Row
-from kiln.index.parsed_pages import PageListing, remembered_page
-from kiln.index.simple_api import json_page_rows, parse_json_page
+from kiln.index.parsed_pages import PageListing, _times, remembered_page
+from kiln.index.simple_api import (
+    JsonEntries,
+    json_page_entries,
+    json_page_rows,
+    parse_json_page,
+)
+from kiln.index.upload_times import parse_upload_time
 
 PAGES = Path(__file__).parent / "pages"
 SIX_PAGE = "https://pypi.org/simple/six/"
@@ -37,21 +46,32 @@ def _file(filename: str, uploaded: str | None) -> dict[str, object]:
     return entry
 
 
-def _remember(tmp_path: Path, body: bytes, url: str = SIX_PAGE) -> tuple[PageListing, list[int]]:
+@pytest.fixture(params=["entries", "rows"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """How the page is handed over: a JSON page's entries (rows made per release when
+    asked for, as the finder does) or rows made up front (as for HTML pages)."""
+    return str(request.param)
+
+
+def _remember(
+    tmp_path: Path, body: bytes, url: str = SIX_PAGE, mode: str = "entries"
+) -> tuple[PageListing, list[int]]:
     calls: list[int] = []
 
-    def parse() -> list[Row]:
+    def parse() -> list[Row] | JsonEntries:
         calls.append(1)
+        if mode == "entries":
+            return JsonEntries(json_page_entries(body, url, "pypi"), url)
         return json_page_rows(body, url, "pypi")
 
     return remembered_page(tmp_path, body, url, "pypi", parse), calls
 
 
-def test_a_page_read_back_lists_the_same_files_as_parsing_it(tmp_path: Path) -> None:
+def test_a_page_read_back_lists_the_same_files_as_parsing_it(tmp_path: Path, mode: str) -> None:
     body = (PAGES / "pypi_six.json").read_bytes()
     expected = {f.filename: f for f in parse_json_page(body, SIX_PAGE, "pypi")}
-    first, calls = _remember(tmp_path, body)
-    again, calls_again = _remember(tmp_path, body)
+    first, calls = _remember(tmp_path, body, mode=mode)
+    again, calls_again = _remember(tmp_path, body, mode=mode)
     assert calls == [1] and calls_again == []  # parsed once, then read back
     for page in (first, again):
         listed, releases, dropped, untimed = page.releases(SIX, None)
@@ -62,10 +82,10 @@ def test_a_page_read_back_lists_the_same_files_as_parsing_it(tmp_path: Path) -> 
             assert all(f.name_version == (SIX, version) for f in releases[version])
 
 
-def test_files_are_made_only_for_the_versions_asked_for(tmp_path: Path) -> None:
+def test_files_are_made_only_for_the_versions_asked_for(tmp_path: Path, mode: str) -> None:
     body = _page([_file(f"a-1.{n}-py3-none-any.whl", None) for n in range(50)])
-    _remember(tmp_path, body, "https://i/simple/a/")
-    page, _ = _remember(tmp_path, body, "https://i/simple/a/")
+    _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
+    page, _ = _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
     _, releases, _, _ = page.releases(NormalizedName("a"), None)
     assert len(releases) == 50
     (only,) = releases[Version("1.7")]
@@ -73,7 +93,9 @@ def test_files_are_made_only_for_the_versions_asked_for(tmp_path: Path) -> None:
     assert len(releases._made) == 1  # the other 49 versions are still rows
 
 
-def test_exclude_newer_on_stored_releases_matches_each_files_time(tmp_path: Path) -> None:
+def test_exclude_newer_on_stored_releases_matches_each_files_time(
+    tmp_path: Path, mode: str
+) -> None:
     cutoff = datetime(2024, 6, 1, tzinfo=timezone.utc)
     body = _page(
         [
@@ -84,8 +106,8 @@ def test_exclude_newer_on_stored_releases_matches_each_files_time(tmp_path: Path
             _file("a-4.0-py3-none-any.whl", None),  # no time: dropped and counted
         ]
     )
-    _remember(tmp_path, body, "https://i/simple/a/")
-    page, calls = _remember(tmp_path, body, "https://i/simple/a/")
+    _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
+    page, calls = _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
     assert calls == []
     listed, kept, dropped, untimed = page.releases(NormalizedName("a"), cutoff)
     assert listed
@@ -99,41 +121,77 @@ def test_exclude_newer_on_stored_releases_matches_each_files_time(tmp_path: Path
     assert untimed == 1
 
 
-def test_files_of_other_projects_and_unparsable_names_are_left_out(tmp_path: Path) -> None:
+def test_files_of_other_projects_and_unparsable_names_are_left_out(
+    tmp_path: Path, mode: str
+) -> None:
     body = _page([_file("a-1.0-py3-none-any.whl", None), _file("b-1.0.tar.gz", None)])
     body_odd = _page([_file("not a dist", None), _file("a-2.0.tar.gz", None)])
     for data in (body, body_odd):
-        page, _ = _remember(tmp_path, data, "https://i/simple/a/")
+        page, _ = _remember(tmp_path, data, "https://i/simple/a/", mode=mode)
         listed, releases, _, _ = page.releases(NormalizedName("a"), None)
         assert listed and len(releases) == 1
-    page, _ = _remember(tmp_path, body, "https://i/simple/a/")
+    page, _ = _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
     listed, releases, _, _ = page.releases(NormalizedName("c"), None)
     assert not listed and not releases
 
 
-def test_a_damaged_stored_release_is_an_error_and_is_dropped(tmp_path: Path) -> None:
+def test_a_damaged_stored_release_is_an_error_and_is_dropped(tmp_path: Path, mode: str) -> None:
     body = _page([_file("a-1.0-py3-none-any.whl", None)])
-    _remember(tmp_path, body, "https://i/simple/a/")
+    _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
     (entry,) = tmp_path.rglob("*.marshal")
     # The list of releases stays readable; the release's own rows do not.
-    fmt, stored = marshal.loads(entry.read_bytes())
-    entry.write_bytes(marshal.dumps((fmt, [(*r[:5], b"\x00garbage") for r in stored])))
-    page, calls = _remember(tmp_path, body, "https://i/simple/a/")
+    fmt, page_url, stored = marshal.loads(entry.read_bytes())
+    damaged = [(*r[:5], b"\x00garbage") for r in stored]
+    entry.write_bytes(marshal.dumps((fmt, page_url, damaged)))
+    page, calls = _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
     assert calls == []
     _, releases, _, _ = page.releases(NormalizedName("a"), None)
     with pytest.raises(KilnError, match="damaged"):
         releases.all_files()
     assert not entry.exists()
-    page, calls = _remember(tmp_path, body, "https://i/simple/a/")
+    page, calls = _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
     assert calls == [1]
 
 
-def test_an_unreadable_stored_page_is_parsed_again(tmp_path: Path) -> None:
+def test_an_unreadable_stored_page_is_parsed_again(tmp_path: Path, mode: str) -> None:
     body = _page([_file("a-1.0-py3-none-any.whl", None)])
-    _remember(tmp_path, body, "https://i/simple/a/")
+    _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
     (entry,) = tmp_path.rglob("*.marshal")
     entry.write_bytes(b"\x00garbage")
-    page, calls = _remember(tmp_path, body, "https://i/simple/a/")
+    page, calls = _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
     assert calls == [1]
     _, releases, _, _ = page.releases(NormalizedName("a"), None)
     assert [f.filename for f in releases.all_files()] == ["a-1.0-py3-none-any.whl"]
+
+
+UPLOADS = st.one_of(
+    st.none(),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2030, 1, 1)).map(
+        lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    ),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2030, 1, 1)).map(
+        lambda d: d.strftime("%Y-%m-%dT%H:%M:%S+01:00")
+    ),
+    st.sampled_from(
+        [
+            "2024-02-30T10:00:00.000000Z",
+            "2024-13-01T00:00:00.000000Z",
+            "yesterday",
+            "2024-01-01T24:00:00.000000Z",
+            "2024-01-01T10:00:00Z",
+            "2024-01-01 10:00",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(UPLOADS, max_size=12))
+def test_a_releases_time_range_is_that_of_its_files_times(uploads: list[str | None]) -> None:
+    times = [w.timestamp() for u in uploads if u is not None and (w := parse_upload_time(u))]
+    earliest, latest, untimed = _times(uploads)
+    assert untimed == len(uploads) - len(times)
+    if times:
+        assert (earliest, latest) == (min(times), max(times))
+    else:
+        assert math.isnan(earliest) and math.isnan(latest)

@@ -24,7 +24,7 @@ class Found:
     releases: Releases
     # Files that exclude-newer dropped (uploaded at or after ``exclude_newer``, or with no
     # upload time), kept so a failed resolution can say why those versions were not used.
-    excluded: tuple[DistFile, ...] = ()
+    excluded: Sequence[DistFile] = ()
     exclude_newer: datetime | None = None
     # unsafe-first-match: the indexes (as `DistFile.index` names them) in priority order;
     # candidates are tried index by index, newest first within each. Empty: newest first.
@@ -46,7 +46,7 @@ class NotFound:
     name: NormalizedName
     searched: tuple[str, ...]
     # As on `Found`: files that exist but that exclude-newer dropped.
-    excluded: tuple[DistFile, ...] = ()
+    excluded: Sequence[DistFile] = ()
     exclude_newer: datetime | None = None
 
 

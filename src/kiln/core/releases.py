@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain
+from typing import overload
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -102,3 +103,52 @@ def _unique(files: Iterable[DistFile]) -> tuple[DistFile, ...]:
             seen.add(file.filename)
             out.append(file)
     return tuple(out)
+
+
+class LazyFiles(Sequence[DistFile]):
+    """Files made on first use, from parts given as built files or as ways to build them.
+
+    The files exclude-newer drops are read only when a resolution fails and says why a
+    version was not used; building them up front was a tenth of reading a cold lock's
+    pages (every file of every release newer than the cut-off).
+    """
+
+    __slots__ = ("_files", "_parts")
+
+    def __init__(self, parts: Iterable[Sequence[DistFile] | Callable[[], Iterable[DistFile]]] = ()):
+        self._parts = list(parts)
+        self._files: tuple[DistFile, ...] | None = None
+
+    def _all(self) -> tuple[DistFile, ...]:
+        files = self._files
+        if files is None:
+            files = self._files = tuple(
+                chain.from_iterable(part() if callable(part) else part for part in self._parts)
+            )
+        return files
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    @overload
+    def __getitem__(self, index: int) -> DistFile: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[DistFile, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> DistFile | tuple[DistFile, ...]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[DistFile]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return f"LazyFiles({list(self._all())!r})"

@@ -38,7 +38,7 @@ from kiln.core.errors import KilnError, NetworkError, NotFoundError, OfflineErro
 from kiln.core.hashes import Hashes
 from kiln.core.metadata import CoreMetadata
 from kiln.core.protocols import FindResult, Found, NotFound, ProgressCallback
-from kiln.core.releases import Releases
+from kiln.core.releases import LazyFiles, Releases
 from kiln.index.flat import list_flat, with_digests
 from kiln.index.index_url import IndexUrl
 from kiln.index.metadata import MetadataProbe, archive_path, fetch_metadata
@@ -184,8 +184,8 @@ class IndexFinder:
         def search() -> FindResult:
             _, kept, dropped = self._listed(index, name)
             if kept:
-                return Found(kept, tuple(dropped), self.cutoff(name))
-            return NotFound(name, (index.shown,), tuple(dropped), self.cutoff(name))
+                return Found(kept, dropped, self.cutoff(name))
+            return NotFound(name, (index.shown,), dropped, self.cutoff(name))
 
         return self._buildable(self._shared.found.get(("on", index_name, name), search))
 
@@ -264,14 +264,14 @@ class IndexFinder:
         ]
         searched = [redact_url(location) for location in self.find_links]
         priority = [redact_url(location) for location in self.find_links]
-        excluded: list[DistFile] = []
+        excluded: list[Sequence[DistFile]] = []
         taken: set[Version] = set()
         for index in self.indexes:
             if index.explicit:
                 continue
             searched.append(index.shown)
             listed, kept, dropped = self._listed(index, name)
-            excluded.extend(dropped)
+            excluded.append(dropped)
             if self.strategy != "first-index":
                 # A version several indexes list comes from the first of them, as in uv.
                 kept = kept.restricted(lambda version: version not in taken)
@@ -284,12 +284,12 @@ class IndexFinder:
         releases = Releases.merged([source for source in sources if source])
         ordered = tuple(priority) if self.strategy == "unsafe-first-match" else ()
         if releases:
-            return Found(releases, tuple(excluded), self.cutoff(name), ordered)
-        return NotFound(name, tuple(searched), tuple(excluded), self.cutoff(name))
+            return Found(releases, LazyFiles(excluded), self.cutoff(name), ordered)
+        return NotFound(name, tuple(searched), LazyFiles(excluded), self.cutoff(name))
 
     def _listed(
         self, index: IndexUrl, name: NormalizedName
-    ) -> tuple[bool, Releases, list[DistFile]]:
+    ) -> tuple[bool, Releases, Sequence[DistFile]]:
         """What ``index`` lists for ``name``: (whether it lists any file, the releases
         exclude-newer keeps, the files it drops).
 
@@ -310,12 +310,12 @@ class IndexFinder:
             return bool(files), Releases.of(kept, name), dropped
         page = self._shared.pages.get((index.url, name), lambda: self._project_page(index, name))
         if page is None:
-            return False, Releases({}), []
-        listed, releases, dropped, untimed = page.releases(name, cutoff)
+            return False, Releases({}), ()
+        listed, releases, excluded, untimed = page.releases(name, cutoff)
         if untimed:
             with self._shared.notes_lock:
                 self._shared.untimed[(name, index.label)] = untimed
-        return listed, releases, dropped
+        return listed, releases, excluded
 
     def _project_page(self, index: IndexUrl, name: NormalizedName) -> PageListing | None:
         page_url = index.url.rstrip("/") + f"/{name}/"

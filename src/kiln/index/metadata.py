@@ -102,33 +102,36 @@ def fetch_metadata(
         data = entry.read_bytes()
         with contextlib.suppress(KilnError):
             return _checked(file, data)
-    data = _fetch(file, client, cache, probe)
-    metadata = _checked(file, data)
+    data, checked = _fetch(file, client, cache, probe)
+    metadata = checked if checked is not None else _checked(file, data)
     with contextlib.suppress(OSError):
         write_bytes(entry, data)
     return metadata
 
 
-def _fetch(file: DistFile, client: HttpClient, cache: Cache, probe: MetadataProbe | None) -> bytes:
+def _fetch(
+    file: DistFile, client: HttpClient, cache: Cache, probe: MetadataProbe | None
+) -> tuple[bytes, CoreMetadata | None]:
+    """The METADATA bytes, and their parse when getting them took one already."""
     archive = archive_path(file, cache)
     if archive.is_file():
         with contextlib.suppress(KilnError, OSError):
-            return _read_wheel(archive, file)
+            return _read_wheel(archive, file), None
     if file.metadata_file is not None:
         data = _pep658(file, client)
         if data is not None:
-            return data
+            return data, None
     elif probe is not None and probe.worth_trying():
-        data = _unadvertised(file, client)
-        probe.learn(data is not None)
-        if data is not None:
-            return data
+        unadvertised = _unadvertised(file, client)
+        probe.learn(unadvertised is not None)
+        if unadvertised is not None:
+            return unadvertised
     try:
-        return _from_ranges(file, client, cache)
+        return _from_ranges(file, client, cache), None
     except (RangesUnsupported, zipfile.BadZipFile, EOFError):
         pass
     client.download(file.url, archive, hashes=file.hashes)
-    return _read_wheel(archive, file)
+    return _read_wheel(archive, file), None
 
 
 def _pep658(file: DistFile, client: HttpClient) -> bytes | None:
@@ -155,17 +158,16 @@ def _pep658(file: DistFile, client: HttpClient) -> bytes | None:
     return response.body
 
 
-def _unadvertised(file: DistFile, client: HttpClient) -> bytes | None:
-    """``<url>.metadata`` from an index that did not list it; only if it really is this
-    file's metadata (a server may answer any URL with a page)."""
+def _unadvertised(file: DistFile, client: HttpClient) -> tuple[bytes, CoreMetadata] | None:
+    """``<url>.metadata`` from an index that did not list it, and its parse; only if it
+    really is this file's metadata (a server may answer any URL with a page)."""
     response = client.get(file.url + ".metadata")
     if response.status != 200:
         return None
     try:
-        _checked(file, response.body)
+        return response.body, _checked(file, response.body)
     except KilnError:
         return None
-    return response.body
 
 
 def _from_ranges(file: DistFile, client: HttpClient, cache: Cache) -> bytes:

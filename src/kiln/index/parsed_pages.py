@@ -36,7 +36,7 @@ from packaging.version import Version
 from kiln.cache.atomic import write_bytes
 from kiln.core.dist import DistFile, parse_name_version, version_of
 from kiln.core.errors import KilnError
-from kiln.core.releases import Releases
+from kiln.core.releases import LazyFiles, Releases
 from kiln.index.page_rows import Row, file_of
 from kiln.index.pages import read_entries
 from kiln.index.simple_api import JsonEntries, json_entry_filename, json_rows
@@ -122,13 +122,13 @@ class PageListing:
 
     def releases(
         self, name: NormalizedName, cutoff: datetime | None
-    ) -> tuple[bool, Releases, list[DistFile], int]:
+    ) -> tuple[bool, Releases, LazyFiles, int]:
         """``name``'s releases as (any listed, kept, dropped, untimed): with a ``cutoff``,
         files uploaded at or after it, or with no upload time, are dropped and counted."""
         index = self.index
         listed = False
         makers: dict[Version, Callable[[], tuple[DistFile, ...]]] = {}
-        dropped: list[DistFile] = []
+        dropped: list[Callable[[], Iterable[DistFile]] | list[DistFile]] = []
         untimed = 0
         limit = None if cutoff is None else cutoff.timestamp()
         for release in self._releases:
@@ -143,9 +143,10 @@ class PageListing:
                 continue
             untimed += release.untimed
             if not release.untimed and release.earliest > limit + 1:
-                dropped.extend(file_of(row, index, key) for row in release.rows())
+                dropped.append(_maker(release.rows, index, key))
                 continue
             kept: list[Row] = []
+            gone: list[DistFile] = []
             assert cutoff is not None
             for row in release.rows():
                 uploaded = row[5]
@@ -153,10 +154,11 @@ class PageListing:
                 if when is not None and when < cutoff:
                     kept.append(row)
                 else:
-                    dropped.append(file_of(row, index, key))
+                    gone.append(file_of(row, index, key))
+            dropped.append(gone)
             if kept:
                 makers[release.version] = _maker(lambda rows=kept: rows, index, key)  # type: ignore[misc]
-        return listed, Releases(makers), dropped, untimed
+        return listed, Releases(makers), LazyFiles(dropped), untimed
 
 
 def _maker(

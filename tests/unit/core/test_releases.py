@@ -6,7 +6,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from kiln.core.dist import DistFile
-from kiln.core.releases import Releases
+from kiln.core.releases import LazyFiles, Releases
 
 A = NormalizedName("a")
 
@@ -66,3 +66,19 @@ def test_restricted_keeps_only_the_accepted_versions() -> None:
     newer = releases.restricted(lambda v: v > Version("1.5"))
     assert list(newer) == [Version("2.0")]
     assert [f.filename for f in newer.all_files()] == ["a-2.0.tar.gz"]
+
+
+def test_lazy_files_are_built_once_on_first_use() -> None:
+
+    calls: list[int] = []
+    built = DistFile(filename="a-1.0-py3-none-any.whl", url="https://x/a-1.0-py3-none-any.whl")
+
+    def make() -> list[DistFile]:
+        calls.append(1)
+        return [built]
+
+    files = LazyFiles([[built], make])
+    assert calls == []
+    assert len(files) == 2 and list(files) == [built, built] and files[1] is built
+    assert files == (built, built) and files != (built,)
+    assert calls == [1]

@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from kiln.core.hashes import Hashes
 from kiln.core.memo import memoized
+from kiln.core.upload_times import parse_upload_time
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ class DistFile:
     requires_python: str | None = None
     # None: not yanked; a string (possibly empty) is the yank reason.
     yanked: str | None = None
-    upload_time: datetime | None = None
+    # PEP 700's upload time as the index wrote it: parsed only for the few files a lock or
+    # an exclude-newer cut-off reads it of (pages list tens of thousands).
+    uploaded: str | None = None
     size: int | None = None
     # PEP 658/714: the index serves ``<url>.metadata``; its hashes when given.
     metadata_file: Hashes | None = None
@@ -41,6 +44,12 @@ class DistFile:
     @property
     def is_wheel(self) -> bool:
         return self.filename.endswith(".whl")
+
+    @memoized
+    def upload_time(self) -> datetime | None:
+        """The upload time as an aware UTC time; none where the index wrote none or an
+        unreadable one."""
+        return None if self.uploaded is None else parse_upload_time(self.uploaded)
 
     @memoized
     def wheel_tags(self) -> frozenset[Tag]:

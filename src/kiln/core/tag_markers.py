@@ -84,17 +84,10 @@ def _both(a: str | None, b: str | None) -> str | None:
 
 
 @functools.lru_cache(maxsize=8192)
-def tags_marker(tags: frozenset[Tag]) -> Marker | None:
-    """Where a wheel with these tags installs (None: everywhere)."""
-    result: Marker | None = NEVER
-    for tag in sorted(tags, key=str):
-        text = _both(
-            interpreter_condition(tag.interpreter, tag.abi), platform_condition(tag.platform)
-        )
-        result = union(result, marker_of(text) if text else None)
-        if result is None:
-            return None
-    return result
+def tag_marker(tag: Tag) -> Marker | None:
+    """Where a wheel with this one tag installs (None: everywhere)."""
+    text = _both(interpreter_condition(tag.interpreter, tag.abi), platform_condition(tag.platform))
+    return marker_of(text) if text else None
 
 
 @functools.lru_cache(maxsize=8192)

@@ -13,7 +13,6 @@ from packaging.version import Version
 
 from kiln.core.dist import DistFile
 from kiln.core.hashes import Hashes
-from kiln.index.upload_times import parse_upload_time
 
 # (filename, url, hashes, requires-python, yanked, upload time as the index wrote it,
 #  size, metadata-file hashes or None): hashes as `Hashes.items` pairs.
@@ -30,7 +29,7 @@ Row = tuple[
 
 _NO_HASHES = Hashes()
 _FIELDS = (
-    "filename", "url", "hashes", "requires_python", "yanked", "upload_time", "size",
+    "filename", "url", "hashes", "requires_python", "yanked", "uploaded", "size",
     "metadata_file", "index",
 )  # fmt: skip
 
@@ -63,7 +62,7 @@ def file_of(
         hashes=Hashes(hashes) if hashes else _NO_HASHES,
         requires_python=requires,
         yanked=yanked,
-        upload_time=None if uploaded is None else parse_upload_time(uploaded),
+        uploaded=uploaded,
         size=size,
         metadata_file=None if metadata is None else Hashes(metadata),
         index=index,
@@ -75,9 +74,8 @@ def file_of(
 
 
 def row_of(file: DistFile) -> Row:
-    uploaded = file.upload_time
     metadata = None if file.metadata_file is None else file.metadata_file.items
     return (
         file.filename, file.url, file.hashes.items, file.requires_python, file.yanked,
-        None if uploaded is None else uploaded.isoformat(), file.size, metadata,
+        file.uploaded, file.size, metadata,
     )  # fmt: skip

@@ -37,10 +37,10 @@ from kiln.cache.atomic import write_bytes
 from kiln.core.dist import DistFile, parse_name_version, version_of
 from kiln.core.errors import KilnError
 from kiln.core.releases import LazyFiles, Releases
+from kiln.core.upload_times import parse_upload_time
 from kiln.index.page_rows import Row, file_of
 from kiln.index.pages import read_entries
 from kiln.index.simple_api import JsonEntries, json_entry_filename, json_rows
-from kiln.index.upload_times import parse_upload_time
 
 # Bumped whenever the stored shape or a row's fields change.
 _FORMAT = "4:releases"

@@ -18,7 +18,6 @@ from kiln.core.dist import DistFile
 from kiln.core.errors import KilnError
 from kiln.core.hashes import Hashes
 from kiln.index.page_rows import Row, file_of
-from kiln.index.upload_times import parse_upload_time
 
 JSON_CONTENT_TYPES = (
     "application/vnd.pypi.simple.v1+json",
@@ -185,7 +184,7 @@ def _html_file(attrs: dict[str, str | None], base: str, index: str) -> DistFile 
         hashes=Hashes.from_fragment(fragment) if fragment else Hashes(),
         requires_python=attrs.get("data-requires-python") or None,
         yanked=yanked,
-        upload_time=parse_upload_time(uploaded) if uploaded else None,
+        uploaded=uploaded or None,
         metadata_file=_html_metadata(metadata) if has_metadata else None,
         index=index,
     )

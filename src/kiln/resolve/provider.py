@@ -193,8 +193,13 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         # Runs in the look-ahead pool: a failure stays in its future, unobserved, and the
         # solver meets the same failure itself when it gets there.
         table = self.table(req.name)
-        for choice in table.usable():
-            if choice.file is None or not req.specifier.contains(choice.version, prereleases=True):
+        for version in table.versions:
+            # The specifier first: ranking the wheels of every newer version a bound like
+            # `numpy<2` excludes was most of what warming a project cost.
+            if not req.specifier.contains(version, prereleases=True):
+                continue
+            choice = table.choice(version)
+            if choice.file is None:
                 continue
             if self.no_deps:
                 return

@@ -16,7 +16,7 @@ from packaging.tags import Tag
 
 from kiln.core.markers import assume_extra, disjoint, implies, python_floor
 from kiln.core.memo import memoized
-from kiln.core.tag_markers import tags_marker
+from kiln.core.tag_markers import tag_marker
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,6 +25,7 @@ class Region:
     # Words for messages ("CPython >= 3.12 on linux"), written by whoever made the region.
     words: str = ""
     _fits: dict[frozenset[Tag], bool] = field(default_factory=dict, repr=False)
+    _serves: dict[Tag, bool] = field(default_factory=dict, repr=False)
     _holds: dict[tuple[str, frozenset[str]], bool] = field(default_factory=dict, repr=False)
 
     @property
@@ -63,9 +64,19 @@ class Region:
     def tag_rank(self, tags: frozenset[Tag]) -> int | None:
         fits = self._fits.get(tags)
         if fits is None:
-            fits = self.meets(tags_marker(tags))
+            # A wheel serves the region where one of its tags does. Asked tag by tag: a
+            # project's wheels share a few dozen tags across hundreds of distinct tag sets,
+            # and the union of a set's markers cost more than the questions it answers.
+            fits = any(self._tag_serves(tag) for tag in tags)
             self._fits[tags] = fits
         return 0 if fits else None
+
+    def _tag_serves(self, tag: Tag) -> bool:
+        serves = self._serves.get(tag)
+        if serves is None:
+            serves = self.meets(tag_marker(tag))
+            self._serves[tag] = serves
+        return serves
 
 
 def edge_markers(marker: Marker | None, extras: frozenset[str]) -> list[Marker | None]:

@@ -16,6 +16,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from kiln.core.errors import KilnError
+from kiln.core.upload_times import parse_upload_time
 from kiln.index.page_rows import Row
 from kiln.index.parsed_pages import PageListing, _times, remembered_page
 from kiln.index.simple_api import (
@@ -24,7 +25,6 @@ from kiln.index.simple_api import (
     json_page_rows,
     parse_json_page,
 )
-from kiln.index.upload_times import parse_upload_time
 
 PAGES = Path(__file__).parent / "pages"
 SIX_PAGE = "https://pypi.org/simple/six/"

@@ -13,7 +13,6 @@ from kiln.index.simple_api import (
     is_json_page,
     parse_html_page,
     parse_json_page,
-    parse_upload_time,
 )
 
 PAGES = Path(__file__).parent / "pages"
@@ -101,24 +100,6 @@ def test_content_type_decides_json() -> None:
     assert is_json_page("application/vnd.pypi.simple.v1+json; charset=utf-8")
     assert not is_json_page("text/html; charset=utf-8")
     assert not is_json_page("application/vnd.pypi.simple.v1+html")
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            "2021-05-05T14:18:17.237677Z",
-            datetime(2021, 5, 5, 14, 18, 17, 237677, tzinfo=timezone.utc),
-        ),
-        ("2021-05-05T14:18:18.379Z", datetime(2021, 5, 5, 14, 18, 18, 379000, tzinfo=timezone.utc)),
-        ("2024-12-04T17:35:26+00:00", datetime(2024, 12, 4, 17, 35, 26, tzinfo=timezone.utc)),
-        ("2024-12-04T19:35:26+02:00", datetime(2024, 12, 4, 17, 35, 26, tzinfo=timezone.utc)),
-        ("2024-01-01T00:00:00", datetime(2024, 1, 1, tzinfo=timezone.utc)),
-        ("yesterday", None),
-    ],
-)
-def test_upload_times_parse_as_utc(text: str, expected: datetime | None) -> None:
-    assert parse_upload_time(text) == expected
 
 
 # -- PEP 503 HTML --------------------------------------------------------------------------

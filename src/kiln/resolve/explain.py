@@ -203,7 +203,7 @@ def _most_telling(by_name: dict[str, list[Any]], provider: KilnProvider) -> tupl
     """The project whose failure explains most: prefer one with no usable version at all."""
     for name, infos in by_name.items():
         table = provider.table(NormalizedName(name.split("[")[0]))
-        if not table.usable():
+        if next(table.usable(), None) is None:
             return name.split("[")[0], infos
     name = next(iter(by_name))
     return name.split("[")[0], by_name[name]

@@ -63,7 +63,7 @@ ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
     "text/html;q=0.01"
 )
-PREFETCH_WORKERS = int(__import__("os").environ.get("KPW", "8"))
+PREFETCH_WORKERS = 8
 
 
 class _Memo:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import urllib3
 
 # Downloads run 8 at a time and metadata prefetch another 8; keep their connections alive.
-_POOL_SIZE = int(__import__("os").environ.get("KPS", "16"))
+_POOL_SIZE = 16
 
 
 def ssl_context(env: Mapping[str, str]) -> ssl.SSLContext:

@@ -27,8 +27,10 @@ from kiln.resolve.provider import (
     requirement_to_req,
 )
 
+# Threads reading pages and metadata ahead of the solver: 16 or 32 made a cold lock slower
+# on two cores, the threads holding the GIL in turn.
+LOOKAHEAD = 8
 # Generous: real graphs (e.g. the scientific stack) need a few thousand rounds at worst.
-LOOKAHEAD = int(__import__("os").environ.get("KLA", "8"))
 _MAX_ROUNDS = 20_000
 
 

@@ -113,9 +113,13 @@ def sdist_metadata_hook(
 ) -> Callable[[DistFile], CoreMetadata]:
     """Reads an sdist's metadata for the resolver: from PKG-INFO where it is static (PEP
     643), else by running the backend's metadata hook with ``python`` (found on first use)."""
-    built = frontend(ctx, finder)
+    # Made on the first sdist: the build machinery is a fifth of `pip install`'s imports,
+    # and most installs build nothing.
+    built: list[Frontend] = []
 
     def read(file: DistFile) -> CoreMetadata:
+        if not built:
+            built.append(frontend(ctx, finder))
         scratch = Path(tempfile.mkdtemp(prefix="sdist-", dir=ctx.cache.tmpdir()))
         try:
             sdist = _fetched(ctx, finder, file, scratch)
@@ -126,7 +130,7 @@ def sdist_metadata_hook(
                 name=_sdist_name(file.filename),
                 build=build or BuildSettings(),
             )
-            return built.metadata(request)
+            return built[0].metadata(request)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -143,7 +147,8 @@ class SdistWheels:
         python: Path,
         build: BuildSettings | None = None,
     ) -> None:
-        self.frontend = frontend(ctx, finder)
+        self.ctx, self.finder = ctx, finder
+        self._frontend: Frontend | None = None  # made on the first build, as above
         self.python = python
         self.build = build or BuildSettings()
 
@@ -151,4 +156,6 @@ class SdistWheels:
         request = build_request(
             sdist, self.python, label=label, name=_sdist_name(sdist.name), build=self.build
         )
-        return self.frontend.wheel(request)
+        if self._frontend is None:
+            self._frontend = frontend(self.ctx, self.finder)
+        return self._frontend.wheel(request)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 # From 3.11, `fromisoformat` reads a trailing `Z` as UTC itself.
 _ISO_ZULU = sys.version_info >= (3, 11)
-_TIME = re.compile(
+_TIME = (
     r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)"
     r"(?:\.(?P<frac>\d+))?(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
 )
@@ -27,7 +27,8 @@ def parse_upload_time(text: str) -> datetime | None:
             return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
         except ValueError:
             pass
-    match = _TIME.match(text.strip())
+    # Compiled on first use (`re` keeps it): every command imports this module.
+    match = re.match(_TIME, text.strip())
     if match is None:
         return None
     clock = match["time"] if match["time"].count(":") == 2 else match["time"] + ":00"

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -25,7 +26,6 @@ from kiln.commands.build_support import sdist_metadata_hook
 from kiln.commands.context import CommandContext
 from kiln.commands.pip.install import direct_files
 from kiln.commands.pip.target import target_environment, target_interpreter
-from kiln.commands.pip.torch_index import TorchIndexChoice, torch_finder
 from kiln.core.errors import InterpreterError, KilnError, UsageError
 from kiln.lock.fingerprint import fingerprint
 from kiln.lock.from_resolution import LockScope, resolution_to_lock
@@ -42,6 +42,10 @@ from kiln.settings.index_settings import IndexSettings
 from kiln.settings.resolver_settings import pip_resolver_options, target_python
 from kiln.settings.target_platforms import target_platform
 from kiln.settings.torch_settings import TorchSettings
+
+if TYPE_CHECKING:
+    # Only `--torch-backend` needs the torch index machinery (a fifth of the imports).
+    from kiln.commands.pip.torch_index import TorchIndexChoice
 
 FORMATS = ("requirements.txt", "pylock.toml")
 _PYLOCK_NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
@@ -258,6 +262,8 @@ def pip_compile(
     interpreter: Interpreter | None = None if universal else _interpreter(ctx, request)
     torch_choice: TorchIndexChoice | None = None
     if request.torch is not None:
+        from kiln.commands.pip.torch_index import torch_finder
+
         finder, torch_choice = torch_finder(
             settings,
             request.torch,

@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -16,7 +17,6 @@ from kiln.commands.context import CommandContext
 from kiln.commands.pip.hash_check import HashPolicy, check_pins, hold_to_hashes, user_hashes
 from kiln.commands.pip.local_sources import local_sources
 from kiln.commands.pip.target import target_environment, target_interpreter
-from kiln.commands.pip.torch_index import TorchIndexChoice, torch_finder
 from kiln.core.dist import DistFile
 from kiln.core.errors import UsageError
 from kiln.core.hashes import Hashes
@@ -42,6 +42,10 @@ from kiln.settings.index_settings import IndexSettings
 from kiln.settings.resolver_settings import pip_resolver_options, target_python
 from kiln.settings.target_platforms import target_platform
 from kiln.settings.torch_settings import TorchSettings
+
+if TYPE_CHECKING:
+    # Only `--torch-backend` needs the torch index machinery (a fifth of the imports).
+    from kiln.commands.pip.torch_index import TorchIndexChoice
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,8 @@ def _pip_install(
     env = target_environment(interpreter.environment(), python_version, platform)
     torch_choice: TorchIndexChoice | None = None
     if request.torch is not None:
+        from kiln.commands.pip.torch_index import torch_finder
+
         finder, torch_choice = torch_finder(
             settings, request.torch, wanted.requirements, env, ctx.client, ctx.cache
         )

@@ -67,6 +67,9 @@ def test_a_package_pinned_to_an_explicit_index_never_comes_from_another(
     kiln("lock", "--project", str(root), "--default-index", index_server.index_url(), check=True)
     text = lock_urls(root)
     assert 'version = "1.0"' in text and "99.0" not in text
+    # Not even its page is asked of the public index (the lock reads pages ahead of time).
+    asked = [r.path for r in index_server.requests if r.kind == "page"]
+    assert "/private/internal-lib/" in asked and "/simple/internal-lib/" not in asked, asked
 
 
 def test_credentials_never_reach_output_cache_or_lock(

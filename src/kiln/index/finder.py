@@ -21,7 +21,7 @@ import copy
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -203,6 +203,13 @@ class IndexFinder:
         for file in files:
             if file.is_wheel:
                 pool.submit(self._warm, file)
+
+    def prefetch_projects(self, names: Iterable[NormalizedName]) -> None:
+        """Start reading these projects' pages, for a resolver that is about to ask for
+        them: a cold lock's first requests then overlap the loading of its own modules."""
+        pool = self._executor()
+        for name in names:
+            pool.submit(self._warm_page, name)
 
     def notes(self) -> list[str]:
         """Warnings worth showing after a run: files exclude-newer dropped for having no
@@ -415,6 +422,11 @@ class IndexFinder:
                     max_workers=PREFETCH_WORKERS, thread_name_prefix="kiln-metadata"
                 )
             return self._shared.pool
+
+    def _warm_page(self, name: NormalizedName) -> None:
+        # As for metadata: the resolver meets a failure itself when it asks.
+        with contextlib.suppress(Exception):
+            self.find(name)
 
     def _warm(self, file: DistFile) -> None:
         # Failures surface when the resolver asks for this metadata itself.

@@ -306,6 +306,21 @@ def test_prefetch_warms_metadata_once_per_file(
     assert sorted(fetched) == sorted(f"{f.filename}.metadata" for f in files)
 
 
+def test_prefetched_pages_are_read_once_and_found_from_then_on(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("foo", "1.0"), Pkg("bar", "2.0"))
+    search = finder(index_server, client, cache)
+    search.prefetch_projects([FOO, NormalizedName("bar"), NormalizedName("missing")])
+    # Waits for the prefetch of `foo` in flight (each project is read once, shared).
+    assert found(search.find(FOO)) == ["foo-1.0-py3-none-any.whl"]
+    assert found(search.find(NormalizedName("bar"))) == ["bar-2.0-py3-none-any.whl"]
+    # A project no index has stays for the resolver to meet, not an error of the prefetch.
+    assert isinstance(search.find(NormalizedName("missing")), NotFound)
+    search.close()
+    assert sorted(pages(index_server)) == ["/simple/bar/", "/simple/foo/", "/simple/missing/"]
+
+
 def test_download_reuses_the_wheel_the_metadata_fallback_fetched(
     index_server: IndexServer, client: HttpClient, cache: Cache, tmp_path: Path
 ) -> None:

@@ -144,6 +144,20 @@ def _strategy_changed(
     return False
 
 
+def _index_served(project: Pyproject) -> list[NormalizedName]:
+    """The project's direct dependencies that its indexes serve: not one with a source of
+    its own (its page is asked of that source alone), nor a URL reference."""
+    sourced = set(project.uv.sources)
+    every = [
+        *project.dependencies,
+        *(r for reqs in project.optional_dependencies.values() for r in reqs),
+        *(r for reqs in project.dependency_groups.values() for r in reqs),
+    ]
+    own = canonicalize_name(project.name) if project.name else None
+    names = dict.fromkeys(canonicalize_name(r.name) for r in every if r.url is None)
+    return [name for name in names if name not in sourced and name != own]
+
+
 def existing_lock(path: Path, cache: Cache | None) -> Lock | None:
     if not path.exists():
         return None
@@ -209,115 +223,120 @@ def lock_project(
             project.warnings,
         )
 
-    # Only a lock that must be made again needs the resolver, the lock writer and the
-    # builders: a `kiln sync` or `kiln run` with a fresh lock never imports them.
-    from kiln.commands.build_support import sdist_metadata_hook
-    from kiln.commands.source_dists import SourceDists
-    from kiln.core.protocols import ReportingFinder
-    from kiln.index.direct import DirectFinder
-    from kiln.lock.from_resolution import resolution_to_lock
-    from kiln.lock.preferences import starting_preferences
-    from kiln.lock.pylock_toml import dump_lock
-    from kiln.project.manifest import project_manifest, project_scope
-    from kiln.resolve.universal import resolve_universal
-    from kiln.settings.build_settings import build_settings
-    from kiln.settings.sources import direct_sources_for, pins_for
-
-    backends: tuple[Backend, ...] = ()
-    if choice is not None:
-        from kiln.commands.project.torch_lock import candidate_backends, lockable_backends
-        from kiln.project.torch_backends import with_backends
-
-        # Every candidate's index is known to the finder; only the backends kept are pinned.
-        every = with_backends(project, candidate_backends(choice), torch.index_url)
-        indexes = project_indexes(index_args, every.uv)
-    base = indexes.finder(ctx.client, ctx.cache)
-    found_python: list[Interpreter] = []
-
-    build = build_settings(index_args, project.uv)
-
-    def build_python() -> Interpreter:
-        # Metadata an sdist must be built for is built with an interpreter the project allows;
-        # a build without isolation runs where its requirements are installed, `.venv`, as
-        # in uv.
-        if not found_python:
-            venv = (
-                project.root / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-            )
-            if build.any_unisolated and python is None and venv.exists():
-                found_python.append(inspect_interpreter(venv, ctx.cache))
-            else:
-                wanted = python or (
-                    str(project.requires_python) if project.requires_python else None
-                )
-                found_python.append(find_interpreter(wanted, ctx.cache))
-        return found_python[0]
-
-    base.sdist_metadata = sdist_metadata_hook(ctx, base, build_python, build)
-    if choice is not None:
-        try:
-            backends = lockable_backends(choice, project, base)
-        except BaseException:
-            base.close()
-            raise
-        project = with_backends(project, backends, torch.index_url)
-    if previous is not None and _strategy_changed(
-        previous.fingerprint, project, indexes, torch, fork_strategy, options
-    ):
-        # As uv ignores its lock when the resolution or pre-release mode changes: the old
-        # versions are what the other mode chose, not preferences.
-        upgrade = True
-    preferences, notes = starting_preferences(
-        previous, project.root / UV_LOCK_NAME, True if upgrade else upgrade_packages
-    )
-    # Told with the project's warnings, which `kiln lock` prints and `kiln sync` logs.
-    project = replace(project, warnings=(*project.warnings, *notes))
-    found = project_sources(project)
-    # Regions split on every source that applies anywhere: members' and direct references'
-    # too, so each applies to all of a region or to none of it.
-    manifest = project_manifest(
-        replace(project, uv=replace(project.uv, sources=found.sources)),
-        preferences,
-        fork_strategy,
-        previous.resolution_markers if previous is not None and not upgrade else (),
-    )
-    manifest = replace(manifest, options=options)
-    dists = SourceDists(ctx, base, build_python, found.members.folders, build)
-    locked_sources: dict[str, LockedSource] = {}
-    # One view per set of pins and sources; views share pages, metadata and connections
-    # with ``base``.
+    # With no backend to weigh, the indexes are known now: the pages of the project's own
+    # dependencies, the resolver's first questions, are asked for while its modules load.
+    early = indexes.finder(ctx.client, ctx.cache) if choice is None else None
+    base: IndexFinder | None = early
+    if early is not None:
+        early.prefetch_projects(_index_served(project))
     finders: dict[tuple[tuple[str, str], ...], IndexFinder] = {}
-    reporting: dict[tuple[tuple[str, str], ...], PackageFinder] = {}
-    seen: set[NormalizedName] = set()
-
-    def finder_for(region: Region) -> PackageFinder:
-        pins = pins_for(found.sources, region)
-        direct = direct_sources_for(found.sources, region)
-        key = (*sorted(pins.items()), *sorted((n, repr(s)) for n, s in direct.items()))
-        if key not in finders:
-            finders[key] = base.with_pins(pins)
-            view: PackageFinder = finders[key]
-            if direct:
-                view = DirectFinder(view, lookup_in(direct))
-            reporting[key] = ReportingFinder(view, ctx.reporter, seen)
-        return reporting[key]
-
-    def lookup_in(
-        direct: Mapping[NormalizedName, Source],
-    ) -> Callable[[NormalizedName], tuple[DistFile, CoreMetadata] | None]:
-        def lookup(name: NormalizedName) -> tuple[DistFile, CoreMetadata] | None:
-            if name not in direct:
-                return None
-            dist = dists.dist(name, direct[name], found.origin(name))
-            locked_sources[dist.label] = dist.locked
-            return dist.file, dist.metadata
-
-        return lookup
-
     try:
+        # Only a lock that must be made again needs the resolver, the lock writer and the
+        # builders: a `kiln sync` or `kiln run` with a fresh lock never imports them.
+        from kiln.commands.build_support import sdist_metadata_hook
+        from kiln.commands.source_dists import SourceDists
+        from kiln.core.protocols import ReportingFinder
+        from kiln.index.direct import DirectFinder
+        from kiln.lock.from_resolution import resolution_to_lock
+        from kiln.lock.preferences import starting_preferences
+        from kiln.lock.pylock_toml import dump_lock
+        from kiln.project.manifest import project_manifest, project_scope
+        from kiln.resolve.universal import resolve_universal
+        from kiln.settings.build_settings import build_settings
+        from kiln.settings.sources import direct_sources_for, pins_for
+
+        backends: tuple[Backend, ...] = ()
+        if choice is not None:
+            from kiln.commands.project.torch_lock import candidate_backends, lockable_backends
+            from kiln.project.torch_backends import with_backends
+
+            # Every candidate's index is known to the finder; only the backends kept are pinned.
+            every = with_backends(project, candidate_backends(choice), torch.index_url)
+            indexes = project_indexes(index_args, every.uv)
+        base = early if early is not None else indexes.finder(ctx.client, ctx.cache)
+        found_python: list[Interpreter] = []
+
+        build = build_settings(index_args, project.uv)
+
+        def build_python() -> Interpreter:
+            # Metadata an sdist must be built for is built with an interpreter the project allows;
+            # a build without isolation runs where its requirements are installed, `.venv`, as
+            # in uv.
+            if not found_python:
+                venv = (
+                    project.root
+                    / ".venv"
+                    / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+                )
+                if build.any_unisolated and python is None and venv.exists():
+                    found_python.append(inspect_interpreter(venv, ctx.cache))
+                else:
+                    wanted = python or (
+                        str(project.requires_python) if project.requires_python else None
+                    )
+                    found_python.append(find_interpreter(wanted, ctx.cache))
+            return found_python[0]
+
+        base.sdist_metadata = sdist_metadata_hook(ctx, base, build_python, build)
+        if choice is not None:
+            backends = lockable_backends(choice, project, base)
+            project = with_backends(project, backends, torch.index_url)
+        if previous is not None and _strategy_changed(
+            previous.fingerprint, project, indexes, torch, fork_strategy, options
+        ):
+            # As uv ignores its lock when the resolution or pre-release mode changes: the old
+            # versions are what the other mode chose, not preferences.
+            upgrade = True
+        preferences, notes = starting_preferences(
+            previous, project.root / UV_LOCK_NAME, True if upgrade else upgrade_packages
+        )
+        # Told with the project's warnings, which `kiln lock` prints and `kiln sync` logs.
+        project = replace(project, warnings=(*project.warnings, *notes))
+        found = project_sources(project)
+        # Regions split on every source that applies anywhere: members' and direct references'
+        # too, so each applies to all of a region or to none of it.
+        manifest = project_manifest(
+            replace(project, uv=replace(project.uv, sources=found.sources)),
+            preferences,
+            fork_strategy,
+            previous.resolution_markers if previous is not None and not upgrade else (),
+        )
+        manifest = replace(manifest, options=options)
+        dists = SourceDists(ctx, base, build_python, found.members.folders, build)
+        locked_sources: dict[str, LockedSource] = {}
+        # One view per set of pins and sources; views share pages, metadata and connections
+        # with ``base``.
+        reporting: dict[tuple[tuple[str, str], ...], PackageFinder] = {}
+        seen: set[NormalizedName] = set()
+
+        def finder_for(region: Region) -> PackageFinder:
+            pins = pins_for(found.sources, region)
+            direct = direct_sources_for(found.sources, region)
+            key = (*sorted(pins.items()), *sorted((n, repr(s)) for n, s in direct.items()))
+            if key not in finders:
+                finders[key] = base.with_pins(pins)
+                view: PackageFinder = finders[key]
+                if direct:
+                    view = DirectFinder(view, lookup_in(direct))
+                reporting[key] = ReportingFinder(view, ctx.reporter, seen)
+            return reporting[key]
+
+        def lookup_in(
+            direct: Mapping[NormalizedName, Source],
+        ) -> Callable[[NormalizedName], tuple[DistFile, CoreMetadata] | None]:
+            def lookup(name: NormalizedName) -> tuple[DistFile, CoreMetadata] | None:
+                if name not in direct:
+                    return None
+                dist = dists.dist(name, direct[name], found.origin(name))
+                locked_sources[dist.label] = dist.locked
+                return dist.file, dist.metadata
+
+            return lookup
+
         result = resolve_universal(manifest, finder_for)
     finally:
-        base.close()
+        if base is not None:
+            base.close()
         for finder in finders.values():
             finder.close()
     scope = replace(

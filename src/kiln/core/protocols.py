@@ -69,6 +69,10 @@ class PackageFinder(Protocol):
         """Hint that ``files``' metadata will be wanted soon; may fetch them in parallel."""
         ...
 
+    def used_network(self) -> bool:
+        """Whether any answer so far needed the network (none did: all came from a cache)."""
+        ...
+
 
 class Downloader(Protocol):
     """Fetches one distribution file to ``dest``, verified against its known hashes.
@@ -139,6 +143,9 @@ class ReportingFinder:
 
     def prefetch(self, files: Sequence[DistFile]) -> None:
         self._finder.prefetch(files)
+
+    def used_network(self) -> bool:
+        return self._finder.used_network()
 
 
 def _ignore(advanced_bytes: int) -> None:

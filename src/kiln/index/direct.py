@@ -41,3 +41,6 @@ class DirectFinder:
 
     def prefetch(self, files: Sequence[DistFile]) -> None:
         self._inner.prefetch([f for f in files if f.url not in self._by_url])
+
+    def used_network(self) -> bool:
+        return self._inner.used_network()

@@ -204,6 +204,9 @@ class IndexFinder:
             if file.is_wheel:
                 pool.submit(self._warm, file)
 
+    def used_network(self) -> bool:
+        return self.client.requests_sent > 0
+
     def prefetch_projects(self, names: Iterable[NormalizedName]) -> None:
         """Start reading these projects' pages, for a resolver that is about to ask for
         them: a cold lock's first requests then overlap the loading of its own modules."""

@@ -119,8 +119,15 @@ class HttpClient:
         self._transport_made: Transport | None = None
         self._timeout_seconds = timeout
         self._user_agent = f"kiln/{__version__}"
+        self._sent = 0
+        self._sent_lock = threading.Lock()
 
     # -- public API ----------------------------------------------------------------------
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests this client has sent over the network so far (a cache hit sends none)."""
+        return self._sent
 
     def get(
         self, url: str, *, headers: Mapping[str, str] | None = None, cache_page: bool = False
@@ -275,6 +282,8 @@ class HttpClient:
         Returns the URL that answered (without userinfo) and its response."""
         current = url
         for _ in range(_MAX_REDIRECTS + 1):
+            with self._sent_lock:
+                self._sent += 1
             wire = strip_userinfo(current)
             sent = {"User-Agent": self._user_agent, **headers}
             credentials = self.credentials.for_url(current)

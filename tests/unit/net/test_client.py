@@ -138,6 +138,21 @@ def test_fresh_page_is_served_without_a_request(
     assert len(http_server.seen("/page")) == 1
 
 
+def test_requests_sent_counts_what_went_out_not_what_the_cache_answered(
+    http_server: ScriptedServer, tmp_path: Path
+) -> None:
+    url = http_server.script(
+        "/page", Reply(503), Reply(200, b"fresh", {"Cache-Control": "max-age=600"})
+    )
+    first = client(tmp_path)
+    assert first.requests_sent == 0
+    first.get(url, cache_page=True)
+    assert first.requests_sent == 2  # the retry is a request too
+    later = client(tmp_path)
+    assert later.get(url, cache_page=True).body == b"fresh"
+    assert later.requests_sent == 0
+
+
 def test_pages_are_cached_per_accept_header(http_server: ScriptedServer, tmp_path: Path) -> None:
     url = http_server.script(
         "/page",

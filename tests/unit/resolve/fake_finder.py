@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -18,6 +19,10 @@ class FakeFinder:
         self.files: dict[NormalizedName, list[DistFile]] = {}
         self.meta: dict[str, CoreMetadata] = {}
         self.metadata_calls: list[str] = []
+        # (thread name, file name) of every metadata call.
+        self.metadata_threads: list[tuple[str, str]] = []
+        # What `used_network` answers: a real finder's cold cache.
+        self.network = True
 
     def add(
         self,
@@ -68,7 +73,11 @@ class FakeFinder:
 
     def metadata(self, file: DistFile) -> CoreMetadata:
         self.metadata_calls.append(file.filename)
+        self.metadata_threads.append((threading.current_thread().name, file.filename))
         return self.meta[file.url]
 
     def prefetch(self, files: Sequence[DistFile]) -> None:
         return None
+
+    def used_network(self) -> bool:
+        return self.network

@@ -179,3 +179,22 @@ def test_overrides_replace_requirements_wherever_they_come_from() -> None:
     # and over the user's own requirement too
     result = resolve([Requirement("lib==1.0")], f, linux_env(), overrides=[Requirement("lib==2.0")])
     assert pins(result) == {"lib": "2.0"}
+
+
+def test_reading_ahead_stops_at_the_first_layer_while_the_cache_answers_everything() -> None:
+    def chain() -> FakeFinder:
+        f = FakeFinder()
+        f.add("a", "1.0", ["b"])
+        f.add("b", "1.0", ["c"])
+        f.add("c", "1.0", ["d"])
+        f.add("d", "1.0")
+        return f
+
+    cached = chain()
+    cached.network = False
+    assert pins(resolve([Requirement("a")], cached, linux_env())) == {
+        "a": "1.0", "b": "1.0", "c": "1.0", "d": "1.0",
+    }  # fmt: skip
+    ahead = {name for thread, name in cached.metadata_threads if thread.startswith("kiln-look")}
+    # Only the requirement the user named is read ahead; the rest the solver reads itself.
+    assert ahead <= {"a-1.0-py3-none-any.whl"}

@@ -125,19 +125,22 @@ class LazyRemoteFile(io.RawIOBase):
         self._starts, self._chunks = keep_starts, keep_chunks
 
 
-def read_member(remote: LazyRemoteFile, name_filter: Callable[[list[str]], str]) -> bytes:
-    """Open ``remote`` as a zip and read the member ``name_filter`` picks from its names.
+def read_member(
+    remote: LazyRemoteFile, name_filter: Callable[[list[str]], str], suffix: str = ""
+) -> bytes:
+    """Open ``remote`` as a zip and read the member ``name_filter`` picks from its names
+    (those that end with ``suffix``).
 
     The member's bytes, local header included, are fetched in one request before they are
     read. The central directory is walked directly: `zipfile` makes an object for every
     entry, 0.2 s for a torch wheel's 18,000, and a lock reads several torch wheels.
     """
-    direct = _read_member_directly(remote, name_filter)
+    direct = _read_member_directly(remote, name_filter, suffix.encode("ascii"))
     if direct is not None:
         return direct
     with zipfile.ZipFile(remote) as archive:
         infos = archive.infolist()
-        name = name_filter([info.filename for info in infos])
+        name = name_filter([i.filename for i in infos if i.filename.endswith(suffix)])
         info = archive.getinfo(name)
         following = sorted(i.header_offset for i in infos if i.header_offset > info.header_offset)
         directory_start = getattr(archive, "start_dir", remote.size)
@@ -158,7 +161,7 @@ _END_SEARCH = 4096
 
 
 def _read_member_directly(
-    remote: LazyRemoteFile, name_filter: Callable[[list[str]], str]
+    remote: LazyRemoteFile, name_filter: Callable[[list[str]], str], suffix: bytes = b""
 ) -> bytes | None:
     """The member, read from a plain zip (one disk, no zip64, stored or deflated, not
     encrypted); None for any other zip, which `zipfile` then reads. A member that
@@ -179,28 +182,35 @@ def _read_member_directly(
     ):
         return None  # several disks, zip64, a comment that is not one, data before the zip
     directory = remote.span(cd_offset, cd_offset + cd_size)
+    # A torch wheel lists 11,000-18,000 members: the walk keeps only every member's offset,
+    # and decodes only the names that end as the one wanted can (a name is bytes until then).
     names: list[str] = []
     entries: list[tuple[bytes, int, int, int, int, int, int]] = []
+    offsets: list[int] = []
+    unpack, size, length = _ENTRY.unpack_from, _ENTRY.size, len(directory)
     pos = 0
     for _ in range(count):
-        if pos + _ENTRY.size > len(directory):
+        if pos + size > length:
             return None
-        fields = _ENTRY.unpack_from(directory, pos)
+        fields = unpack(directory, pos)
         if fields[0] != b"PK\x01\x02":
             return None
-        flags, method, crc, csize, usize = fields[3], fields[4], fields[7], fields[8], fields[9]
-        name_len, extra_len, comment_len, offset = fields[10], fields[11], fields[12], fields[16]
-        raw = directory[pos + _ENTRY.size : pos + _ENTRY.size + name_len]
-        names.append(raw.decode("utf-8" if flags & 0x800 else "cp437"))
-        entries.append((raw, flags, method, crc, csize, usize, offset))
-        pos += _ENTRY.size + name_len + extra_len + comment_len
-    if pos != len(directory):
+        start = pos + size
+        end = start + fields[10]
+        offsets.append(fields[16])
+        if directory.endswith(suffix, start, end):
+            raw = directory[start:end]
+            flags = fields[3]
+            names.append(raw.decode("utf-8" if flags & 0x800 else "cp437"))
+            entries.append((raw, flags, fields[4], fields[7], fields[8], fields[9], fields[16]))
+        pos = end + fields[11] + fields[12]
+    if pos != length:
         return None
     name = name_filter(names)
     raw, flags, method, crc, csize, usize, offset = entries[names.index(name)]
     if flags & 0x1 or method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         return None
-    following = [e[6] for e in entries if e[6] > offset]
+    following = [o for o in offsets if o > offset]
     end = min(following) if following else cd_offset
     remote.ensure(offset, max(end, offset + _LOCAL.size))
     header = remote.span(offset, offset + _LOCAL.size)

@@ -190,7 +190,7 @@ def _from_ranges(file: DistFile, client: HttpClient, cache: Cache) -> bytes:
         return data
 
     remote = LazyRemoteFile(size, fetch, {start: tail.body})
-    return read_member(remote, lambda names: _metadata_name(names, file))
+    return read_member(remote, lambda names: _metadata_name(names, file), "/METADATA")
 
 
 def _content_range(value: str) -> tuple[int, int] | None:

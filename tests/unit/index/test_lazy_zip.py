@@ -58,6 +58,23 @@ def test_a_plain_zip_is_read_directly_as_zipfile_reads_it(
     remote, _ = _remote(data, tail=512)
     assert _read_member_directly(remote, _pick) == metadata
     assert read_member(_remote(data)[0], _pick) == zipfile.ZipFile(io.BytesIO(data)).read(METADATA)
+    # Naming the end of the wanted name gives the same member.
+    assert _read_member_directly(_remote(data, tail=512)[0], _pick, b"/METADATA") == metadata
+    assert read_member(_remote(data)[0], _pick, "/METADATA") == metadata
+
+
+@pytest.mark.parametrize("comment", [b"", b"c" * 6000])  # read directly / left to zipfile
+def test_the_filter_sees_only_the_names_that_end_as_asked(comment: bytes) -> None:
+    members = {"pkg/a.py": b"a", "pkg/METADATA.txt": b"b", METADATA: b"Name: a", "x/METADATA": b"c"}
+    data = _zip(members, comment=comment)
+    seen: list[list[str]] = []
+
+    def pick(names: list[str]) -> str:
+        seen.append(names)
+        return names[0]
+
+    assert read_member(_remote(data)[0], pick, "/METADATA") == b"Name: a"
+    assert seen == [[METADATA, "x/METADATA"]]
 
 
 def test_a_large_directory_costs_one_request_and_the_member_one_more() -> None:

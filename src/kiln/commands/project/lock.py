@@ -225,10 +225,9 @@ def lock_project(
 
     # With no backend to weigh, the indexes are known now: the pages of the project's own
     # dependencies, the resolver's first questions, are asked for while its modules load.
-    early = indexes.finder(ctx.client, ctx.cache) if choice is None else None
-    base: IndexFinder | None = early
-    if early is not None:
-        early.prefetch_projects(_index_served(project))
+    base: IndexFinder | None = indexes.finder(ctx.client, ctx.cache) if choice is None else None
+    if base is not None:
+        base.prefetch_projects(_index_served(project))
     finders: dict[tuple[tuple[str, str], ...], IndexFinder] = {}
     try:
         # Only a lock that must be made again needs the resolver, the lock writer and the
@@ -253,7 +252,8 @@ def lock_project(
             # Every candidate's index is known to the finder; only the backends kept are pinned.
             every = with_backends(project, candidate_backends(choice), torch.index_url)
             indexes = project_indexes(index_args, every.uv)
-        base = early if early is not None else indexes.finder(ctx.client, ctx.cache)
+        if base is None:
+            base = indexes.finder(ctx.client, ctx.cache)
         found_python: list[Interpreter] = []
 
         build = build_settings(index_args, project.uv)

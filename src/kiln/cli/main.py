@@ -56,9 +56,12 @@ def entry() -> NoReturn:
 def leave(code: int) -> NoReturn:
     """Exit with ``code`` once the exit handlers have run and the output is flushed, skipping
     the interpreter's teardown: freeing a lock's objects one by one took 0.1-0.2 s, which the
-    OS does at once. Only when no other thread is left, since one may still be writing."""
+    OS does at once. Not while another thread is left, since it may still be writing, nor
+    under a profiler or tracer, which write their results once this returns."""
     threading = sys.modules.get("threading")
     if threading is not None and threading.active_count() > 1:
+        sys.exit(code)
+    if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)
     import atexit
 

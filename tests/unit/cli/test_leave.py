@@ -59,3 +59,15 @@ def test_a_thread_still_running_is_waited_for(tmp_path: Path) -> None:
     """)
     assert done.returncode == 5
     assert marker.read_text() == "done"
+
+
+def test_a_profiler_still_gets_to_write(tmp_path: Path) -> None:
+    stats = tmp_path / "stats"
+    script = tmp_path / "script.py"
+    script.write_text("from kiln.cli.main import leave\nleave(0)\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(stats), str(script)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0
+    assert stats.stat().st_size > 0

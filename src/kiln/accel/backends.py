@@ -24,6 +24,8 @@ AUTO: Final = "auto"
 
 @dataclass(frozen=True)
 class Backend:
+    """One PyTorch build variant and the index folder that serves it."""
+
     name: str  # the index path segment: "cpu", "cu126", "rocm6.2.4", "xpu"
     kind: BackendKind
     version: tuple[int, ...]  # CUDA (12, 6), ROCm (6, 2, 4); () for cpu and xpu

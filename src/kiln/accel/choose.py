@@ -22,6 +22,8 @@ from kiln.accel.nvidia import driver_text
 
 @dataclass(frozen=True)
 class Fit:
+    """Whether a build can run on this machine, and why not."""
+
     ok: bool
     reason: str = ""  # why not, for the user; empty when ok
 

@@ -20,6 +20,8 @@ CC = tuple[int, int]
 
 @dataclass(frozen=True)
 class ArchList:
+    """The GPU architectures a CUDA build carries kernels for: binary (SASS) and PTX."""
+
     sass: tuple[CC, ...]  # ascending
     ptx: tuple[CC, ...]
 

@@ -43,6 +43,8 @@ _SYSTEMS: dict[str, System] = {
 
 @dataclass(frozen=True)
 class Machine:
+    """What kiln knows of this machine's operating system and accelerators."""
+
     system: System
     machine: str  # as the OS names it: "x86_64", "aarch64", "arm64", "AMD64"
     nvidia_driver: Version | None = None

@@ -26,6 +26,8 @@ _PROC_VERSION = re.compile(r"\s(\d+\.\d+(?:\.\d+)?)\s")
 
 @dataclass(frozen=True)
 class NvidiaGpus:
+    """The NVIDIA GPUs found: their compute capabilities and names."""
+
     compute_capabilities: tuple[tuple[int, int], ...]  # one per GPU whose capability is known
     names: tuple[str, ...]
 

@@ -18,6 +18,8 @@ _MAX_DEVICES = 64
 
 @dataclass(frozen=True)
 class NvmlGpu:
+    """One GPU as NVML reports it."""
+
     name: str
     cc: tuple[int, int]
 

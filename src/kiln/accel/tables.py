@@ -23,6 +23,8 @@ ArchPlatform = Literal["linux_x86_64", "linux_aarch64", "windows"]
 
 @dataclass(frozen=True)
 class Sourced(Generic[T]):
+    """A fact of the accelerator tables with where it came from and how sure it is."""
+
     value: T
     status: str  # "verified-from-source" | "inferred"
     source: str
@@ -34,6 +36,8 @@ class Sourced(Generic[T]):
 
 @dataclass(frozen=True)
 class GpuPattern:
+    """A GPU name pattern and the compute capability it means."""
+
     regex: re.Pattern[str]
     cc: tuple[int, int]
     status: str

@@ -24,6 +24,8 @@ LEGACY_REQUIRES = ("setuptools>=40.8.0",)
 
 @dataclass(frozen=True)
 class BuildSystem:
+    """A project's `[build-system]` table, PEP 517 defaults filled in."""
+
     requires: tuple[str, ...]
     backend: str
     backend_path: tuple[str, ...] = ()

@@ -27,6 +27,8 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Cache:
+    """The cache's root folder and the buckets under it."""
+
     root: Path
     # --no-cache: a throwaway root the command deletes at exit; writes still go somewhere so
     # the install path (unpack then link) stays one code path.

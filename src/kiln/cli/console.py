@@ -20,6 +20,8 @@ def _colour_allowed(stream: object) -> bool:
 
 @dataclass
 class Console:
+    """Where kiln writes: results to stdout, progress and the story of a command to stderr."""
+
     quiet: int = 0
     verbose: int = 0
 

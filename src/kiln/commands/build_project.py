@@ -32,6 +32,8 @@ _FAILURE_HINT = (
 
 @dataclass(frozen=True)
 class BuildProjectRequest:
+    """What `kiln build` was asked to build, and how."""
+
     source: Path | None = None  # a project folder or an sdist file; None: the current folder
     sdist: bool = False
     wheel: bool = False
@@ -46,6 +48,8 @@ class BuildProjectRequest:
 
 @dataclass(frozen=True)
 class BuildProjectResult:
+    """The distributions `kiln build` wrote."""
+
     source: Path
     out_dir: Path
     interpreter: Interpreter

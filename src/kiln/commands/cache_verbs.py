@@ -59,11 +59,15 @@ class Removal:
 
 @dataclass(frozen=True)
 class CacheCleanRequest:
+    """What `kiln cache clean` was asked to remove; empty: everything."""
+
     packages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class CacheResult:
+    """The cache folder a cache verb acted on and what it removed."""
+
     root: Path
     exists: bool
     removal: Removal

@@ -30,6 +30,8 @@ def open_cache(settings: GlobalSettings) -> Cache:
 
 @dataclass
 class CommandContext:
+    """The settings, cache, reporter and HTTP client one command runs with."""
+
     settings: GlobalSettings
     cache: Cache
     reporter: Reporter = field(default_factory=SilentReporter)

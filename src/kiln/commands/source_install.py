@@ -37,6 +37,8 @@ DirectUrls = Mapping[NormalizedName, Mapping[str, object]]
 
 @dataclass(frozen=True)
 class SourceInstalls:
+    """The locked entries from their own sources, made installable, and those already in place."""
+
     candidates: tuple[Candidate, ...] = ()  # to install; placeholders when not built yet
     keep: frozenset[NormalizedName] = frozenset()  # installed from the same source already
     direct_urls: DirectUrls = field(default_factory=dict)  # the PEP 610 record of each
@@ -45,6 +47,8 @@ class SourceInstalls:
 
 @dataclass(frozen=True)
 class SourceTarget:
+    """The environment the lock's non-index entries are installed into."""
+
     ctx: CommandContext
     lock_root: Path  # locked paths are relative to it
     python: Path  # the interpreter of the environment being installed into

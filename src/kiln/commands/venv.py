@@ -15,6 +15,8 @@ from kiln.settings.global_settings import env_flag, env_value
 
 @dataclass(frozen=True)
 class VenvResult:
+    """The environment `kiln venv` made, and the interpreter it was made from."""
+
     base: Interpreter
     venv: Interpreter
     path: Path

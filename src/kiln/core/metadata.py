@@ -30,6 +30,8 @@ class InvalidMetadata(KilnError):
 
 @dataclass(frozen=True)
 class CoreMetadata:
+    """The fields of a distribution's core metadata that resolving needs."""
+
     name: NormalizedName
     display_name: str
     version: Version

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Found:
+    """One project's releases as a finder found them, with what was left out."""
+
     releases: Releases
     # Files that exclude-newer dropped (uploaded at or after ``exclude_newer``, or with no
     # upload time), kept so a failed resolution can say why those versions were not used.

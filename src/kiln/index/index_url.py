@@ -16,6 +16,8 @@ _PYTORCH_IGNORED = frozenset({403})
 
 @dataclass(frozen=True)
 class IndexUrl:
+    """One package index, as configured."""
+
     url: str
     name: str | None = None
     # Explicit indexes serve only packages pinned to them (`IndexFinder` pins, `find_on`).

@@ -23,6 +23,8 @@ from kiln.install.uninstall import uninstall
 
 @dataclass(frozen=True)
 class InstallReport:
+    """What one install step installed and removed."""
+
     installed: tuple[Candidate, ...]
     removed: tuple[InstalledDist, ...]
 

@@ -25,6 +25,8 @@ _SUFFIXES = (".dist-info", ".egg-info")
 
 @dataclass(frozen=True)
 class InstalledDist:
+    """One distribution installed in an environment."""
+
     name: NormalizedName
     display_name: str
     version: Version

@@ -41,6 +41,8 @@ _DATA_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
 
 @dataclass(frozen=True)
 class InstallOptions:
+    """How wheels are installed: the interpreter, the installer's name, links or copies."""
+
     python_executable: Path  # the environment's python, absolute: script shebangs point here
     installer: str = "kiln"
     link_mode: Literal["hardlink", "copy"] = "hardlink"

@@ -24,12 +24,16 @@ DEFAULT_KEEP: frozenset[NormalizedName] = frozenset(
 
 @dataclass(frozen=True)
 class PlannedDist:
+    """One wheel to install, and its unpacked folder when the cache has it."""
+
     candidate: Candidate
     cached: Path | None  # the unpacked cache folder when the wheel is already there
 
 
 @dataclass(frozen=True)
 class InstallPlan:
+    """What an install changes: what to link, fetch, replace and remove."""
+
     cached: tuple[PlannedDist, ...]  # to install, already unpacked in the cache
     remote: tuple[PlannedDist, ...]  # to download first
     reinstalls: tuple[InstalledDist, ...]  # installed at another version (or forced): remove first

@@ -20,6 +20,8 @@ _MAX_SHEBANG = 127
 
 @dataclass(frozen=True)
 class EntryPoint:
+    """One console or GUI script a wheel declares."""
+
     name: str
     module: str
     attr: str

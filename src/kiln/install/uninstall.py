@@ -28,6 +28,8 @@ from kiln.install.scheme import InstallScheme, scheme_prefix
 
 @dataclass(frozen=True)
 class UninstallPlan:
+    """The files and folders removing one distribution touches."""
+
     dist: InstalledDist
     remove: tuple[Path, ...]  # files to delete (those that exist), dist-info included
     # Listed in RECORD but outside the environment: left alone. Commands warn about them.

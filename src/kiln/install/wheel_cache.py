@@ -83,6 +83,8 @@ def unpack_wheel(wheel: Path, sha256: str, cache: Cache) -> Path:
 
 @dataclass(frozen=True)
 class _Layout:
+    """The names of a wheel's `.dist-info` and `.data` folders."""
+
     dist_info: str  # e.g. "foo-1.0.dist-info"
     data: str  # e.g. "foo-1.0.data"
 

@@ -32,6 +32,8 @@ from kiln.python.platforms import (
 
 @dataclass(frozen=True)
 class Selection:
+    """One choice of extras, groups and PyTorch backend a sync may make."""
+
     extras: frozenset[str] = frozenset()
     groups: frozenset[str] = frozenset()
     torch_backend: str | None = None  # the group is the lock's own for this PyTorch backend

@@ -50,6 +50,8 @@ class LockedFile:
 
 @dataclass(frozen=True)
 class LockedDependency:
+    """One dependency edge of a locked package."""
+
     name: NormalizedName
     marker: Marker | None = None
 
@@ -86,6 +88,8 @@ class LockedVcs:
 
 @dataclass(frozen=True)
 class LockedPackage:
+    """One package entry of the lock."""
+
     name: NormalizedName
     version: Version
     marker: Marker | None  # where this entry applies; may use `extras` / `dependency_groups`
@@ -136,6 +140,8 @@ LockedSource = LockedDirectory | LockedArchive | LockedVcs
 
 @dataclass(frozen=True)
 class Lock:
+    """A whole lock file, as kiln reads and writes it."""
+
     requires_python: SpecifierSet | None
     environments: tuple[Marker, ...]  # what the lock was resolved for; empty: everywhere
     extras: tuple[str, ...]

@@ -29,6 +29,8 @@ class LockSelectError(KilnError):
 
 @dataclass(frozen=True)
 class Selected:
+    """A lock entry chosen for this machine, with the file to install."""
+
     package: LockedPackage
     # The best wheel here, or the sdist where no wheel fits; None for an entry that is not
     # a file from an index (`archive`, `vcs`), which the command fetches from its source.

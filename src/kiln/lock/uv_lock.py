@@ -33,6 +33,8 @@ Pins = Mapping[NormalizedName, tuple[tuple[Version, Marker | None], ...]]
 
 @dataclass(frozen=True)
 class UvLockPins:
+    """The versions a `uv.lock` beside the project pins, for the resolver to prefer."""
+
     preferences: Pins
     warnings: tuple[str, ...]
 

@@ -28,6 +28,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 @dataclass(frozen=True)
 class Credentials:
+    """A username and password for one host."""
+
     username: str
     password: str
 
@@ -75,6 +77,8 @@ def env_var_prefix(name: str) -> str:
 
 @dataclass(frozen=True)
 class _Entry:
+    """Credentials found for a host, and the file they came from."""
+
     key: HostKey
     path: str
     credentials: Credentials

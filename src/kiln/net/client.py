@@ -47,6 +47,8 @@ _MAX_BACKOFF = 10.0
 
 @dataclass(frozen=True)
 class Response:
+    """One HTTP answer with its whole body."""
+
     url: str
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)

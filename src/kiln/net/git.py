@@ -32,6 +32,8 @@ class GitError(KilnError):
 
 @dataclass(frozen=True)
 class GitCheckout:
+    """A git repository checked out at one commit."""
+
     url: str
     commit: str
     path: Path  # the repository's root at ``commit``

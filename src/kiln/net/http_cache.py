@@ -28,6 +28,8 @@ HEURISTIC_FRESHNESS_S = 300
 
 @dataclass(frozen=True)
 class CachedPage:
+    """An index page kept from an earlier answer, with the headers that decide its reuse."""
+
     url: str
     headers: Mapping[str, str]
     body: bytes

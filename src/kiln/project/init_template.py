@@ -34,6 +34,8 @@ wheels/
 
 @dataclass(frozen=True)
 class ProjectFile:
+    """One file of a new project's layout."""
+
     path: PurePosixPath  # relative to the project root
     text: str
 

@@ -23,6 +23,8 @@ _BLOCK = re.compile(r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)
 
 @dataclass(frozen=True)
 class ScriptMetadata:
+    """A script's inline metadata (PEP 723)."""
+
     dependencies: tuple[Requirement, ...]
     requires_python: SpecifierSet | None
 

@@ -36,6 +36,8 @@ class PyprojectError(KilnError):
 
 @dataclass(frozen=True)
 class Pyproject:
+    """What kiln reads of a project's `pyproject.toml`."""
+
     path: Path
     name: str | None
     version: str | None

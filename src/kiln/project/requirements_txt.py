@@ -56,6 +56,8 @@ def is_local_location(text: str) -> bool:
 
 @dataclass
 class RequirementsFile:
+    """Everything a requirements file says, its includes read."""
+
     locations: list[LocalRequirement] = field(default_factory=list)
     requirements: list[Requirement] = field(default_factory=list)
     constraints: list[Requirement] = field(default_factory=list)

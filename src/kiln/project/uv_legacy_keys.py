@@ -42,6 +42,8 @@ _UNSUPPORTED = {
 
 @dataclass(frozen=True)
 class PipIndexKeys:
+    """The pip-style index keys of `[tool.uv]` (`index-url`, `find-links`...)."""
+
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()

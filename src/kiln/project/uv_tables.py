@@ -71,6 +71,8 @@ _SOURCE_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class IndexEntry:
+    """One `[[tool.uv.index]]` table."""
+
     url: str
     name: str | None = None
     explicit: bool = False
@@ -98,6 +100,8 @@ class Source:
 
 @dataclass(frozen=True)
 class ConflictItem:
+    """One member of a `[tool.uv] conflicts` set: an extra, a group or a package."""
+
     extra: NormalizedName | None = None
     group: NormalizedName | None = None
     package: NormalizedName | None = None
@@ -105,6 +109,8 @@ class ConflictItem:
 
 @dataclass(frozen=True)
 class UvTables:
+    """The `[tool.uv]` tables kiln reads, checked."""
+
     indexes: tuple[IndexEntry, ...] = ()
     sources: Mapping[NormalizedName, tuple[Source, ...]] = field(default_factory=dict)
     conflicts: tuple[tuple[ConflictItem, ...], ...] = ()
@@ -133,6 +139,8 @@ class UvTables:
 
 @dataclass(frozen=True)
 class Workspace:
+    """The `[tool.uv.workspace]` table."""
+
     members: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 
@@ -158,6 +166,8 @@ def _workspace(raw: Any, problems: Problems) -> Workspace | None:
 
 @dataclass(frozen=True)
 class KilnTables:
+    """The `[tool.kiln]` table."""
+
     # `"auto"`, one backend name, or a list of them: which PyTorch builds the lock carries.
     torch_backend: str | tuple[str, ...] | None = None
     torch_index_url: str | None = None

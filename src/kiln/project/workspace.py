@@ -22,6 +22,8 @@ class WorkspaceError(KilnError):
 
 @dataclass(frozen=True)
 class Members:
+    """A workspace: its root project and its members."""
+
     root: Pyproject
     # name -> that member's project (the root itself excluded)
     projects: Mapping[NormalizedName, Pyproject] = field(default_factory=dict)

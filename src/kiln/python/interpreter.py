@@ -51,6 +51,8 @@ class Scheme:
 
 @dataclass(frozen=True)
 class Interpreter:
+    """One Python interpreter: its version, marker values, wheel tags and install paths."""
+
     executable: Path  # as found: a venv's bin/python, not resolved through symlinks
     base_executable: Path  # the real binary behind it, resolved
     prefix: Path

@@ -20,6 +20,8 @@ from kiln.core.environment import Environment
 
 @dataclass(frozen=True)
 class Platform:
+    """One platform a universal lock covers, with its marker values and wheel tags."""
+
     key: str  # "linux-x86_64"
     sys_platform: str
     platform_system: str

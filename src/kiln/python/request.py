@@ -51,6 +51,8 @@ class NameRequest:
 
 @dataclass(frozen=True)
 class VersionRequest:
+    """A request for a Python interpreter by version, and implementation if named."""
+
     text: str  # the version part as the user wrote it, for messages: "3.12", ">=3.11"
     specifier: SpecifierSet
     implementation: str | None = None  # "cpython", "pypy", ...

@@ -74,6 +74,8 @@ class BuildChoices:
 
 @dataclass(frozen=True)
 class ResolverOptions:
+    """The choices that change what the resolver picks."""
+
     prerelease: PrereleaseMode = "if-necessary-or-explicit"
     resolution: ResolutionMode = "highest"
     builds: BuildChoices = field(default_factory=BuildChoices)

@@ -21,6 +21,8 @@ from kiln.core.tag_markers import tag_marker
 
 @dataclass(frozen=True, eq=False)
 class Region:
+    """A part of the marker space solved as one, with the answers it remembers."""
+
     marker: Marker | None
     # Words for messages ("CPython >= 3.12 on linux"), written by whoever made the region.
     words: str = ""

@@ -38,6 +38,8 @@ _MAX_SOLVES = 400
 
 @dataclass(frozen=True)
 class RootRequirements:
+    """The project's own requirements: the base ones, and those of each extra and group."""
+
     base: tuple[Requirement, ...]
     extras: Mapping[NormalizedName, tuple[Requirement, ...]] = field(default_factory=dict)
     groups: Mapping[NormalizedName, tuple[Requirement, ...]] = field(default_factory=dict)
@@ -90,6 +92,8 @@ class Manifest:
 
 @dataclass(frozen=True)
 class UniversalEntry:
+    """One package version a universal resolution chose, and where it applies."""
+
     name: NormalizedName
     version: Version
     marker: Marker | None
@@ -110,6 +114,8 @@ class Unsupported:
 
 @dataclass(frozen=True)
 class UniversalResolution:
+    """A resolution over the whole marker space, forks merged."""
+
     entries: tuple[UniversalEntry, ...]
     unsupported: tuple[Unsupported, ...] = ()
     # The region the lock serves once conflicting selections are left out; markers are
@@ -123,6 +129,8 @@ FinderFor = Callable[[Region], PackageFinder]
 
 @dataclass(frozen=True)
 class _Fork:
+    """One region of a universal resolution, and whether its failure may be recorded."""
+
     region: Region
     # A failure here is recorded as unsupported rather than failing the lock: the fork is
     # the platforms a local build left to the plain one (uv fails the lock instead).

@@ -17,6 +17,8 @@ from kiln.settings.global_settings import env_flag, env_value
 
 @dataclass(frozen=True)
 class BuildSettings:
+    """How source distributions are built: isolation, and extra build requirements."""
+
     isolation: bool = True  # False: `--no-build-isolation` for every package
     no_isolation: frozenset[NormalizedName] = frozenset()  # `--no-build-isolation-package`
     # `extra-build-dependencies`: package -> requirements added to its build environment

@@ -146,6 +146,8 @@ class ConfigLayer:
 
 @dataclass(frozen=True)
 class PersistentConfig:
+    """The settings read from configuration files, level by level."""
+
     project: ConfigLayer = field(default_factory=ConfigLayer)
     # The project level came from a `pyproject.toml`, which project verbs read themselves.
     project_is_pyproject: bool = False

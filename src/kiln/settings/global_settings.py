@@ -26,6 +26,8 @@ def env_flag(env: Mapping[str, str], name: str) -> bool:
 
 @dataclass(frozen=True)
 class GlobalSettings:
+    """The settings every verb takes: cache, network, output."""
+
     cache_dir: Path | None
     no_cache: bool
     offline: bool

@@ -45,6 +45,8 @@ _NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 @dataclass(frozen=True)
 class IndexSettings:
+    """The indexes, find-links and upload-time cut-offs a command resolves with."""
+
     # Priority order, the default index last; explicit indexes included (the finder
     # consults them only for packages pinned to them).
     indexes: tuple[IndexUrl, ...]

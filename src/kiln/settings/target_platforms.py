@@ -20,6 +20,8 @@ from kiln.core.errors import UsageError
 
 @dataclass(frozen=True)
 class TargetPlatform:
+    """A platform named with `--python-platform`, as markers and wheel tags."""
+
     name: str  # as the user wrote it
     sys_platform: str
     platform_system: str

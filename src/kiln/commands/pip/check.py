@@ -20,12 +20,16 @@ from kiln.python.interpreter import Interpreter
 
 @dataclass(frozen=True)
 class PipCheckRequest:
+    """The environment `kiln pip check` looks at."""
+
     python: str | None = None
     system: bool = False
 
 
 @dataclass(frozen=True)
 class Incompatibility:
+    """One installed package whose requirement is not met."""
+
     package: str
     requirement: str  # `b>=2`, or the Python specifier for a requires-python problem
     installed: str | None  # the installed version; None when it is not installed
@@ -34,6 +38,8 @@ class Incompatibility:
 
 @dataclass(frozen=True)
 class PipCheckResult:
+    """What `kiln pip check` found."""
+
     interpreter: Interpreter
     checked: int
     problems: tuple[Incompatibility, ...]

@@ -53,6 +53,8 @@ _PYLOCK_NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
 
 @dataclass(frozen=True)
 class PipCompileRequest:
+    """The inputs and options of one `kiln pip compile`."""
+
     sources: Sequence[Path]
     constraint_files: Sequence[Path] = ()
     output_file: Path | None = None
@@ -71,6 +73,8 @@ class PipCompileRequest:
 
 @dataclass(frozen=True)
 class CompiledPin:
+    """One pinned package of a compiled requirements file, with what brought it in."""
+
     name: NormalizedName
     version: Version
     marker: Marker | None
@@ -79,6 +83,8 @@ class CompiledPin:
 
 @dataclass(frozen=True)
 class PipCompileResult:
+    """A compiled requirements file, and the pins it holds."""
+
     format: str
     text: str
     pins: tuple[CompiledPin, ...]

@@ -24,6 +24,8 @@ _STRENGTH = ("sha512", "sha384", "sha256", "sha224", "sha1", "md5")
 
 @dataclasses.dataclass(frozen=True)
 class HashPolicy:
+    """Whether hashes must be given, and whether given ones are checked."""
+
     require: bool = False  # --require-hashes (KILN_REQUIRE_HASHES, UV_REQUIRE_HASHES)
     verify: bool = True  # off with --no-verify-hashes (KILN_NO_VERIFY_HASHES, ...)
 

@@ -17,6 +17,8 @@ from kiln.python.interpreter import Interpreter
 
 @dataclass(frozen=True)
 class Inventory:
+    """The distributions installed in one environment."""
+
     interpreter: Interpreter
     dists: tuple[InstalledDist, ...]
 
@@ -33,6 +35,8 @@ def pip_inventory(
 
 @dataclass(frozen=True)
 class ShownDist:
+    """One installed distribution as `kiln pip show` prints it."""
+
     dist: InstalledDist
     metadata: CoreMetadata
     requires: tuple[str, ...]

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PipInstallRequest:
+    """The inputs and options of one `kiln pip install`."""
+
     packages: Sequence[str]
     requirement_files: Sequence[Path] = ()
     constraint_files: Sequence[Path] = ()
@@ -71,6 +73,8 @@ class PipInstallRequest:
 
 @dataclass(frozen=True)
 class PipInstallResult:
+    """What `kiln pip install` resolved, planned and installed."""
+
     interpreter: Interpreter
     resolution: Resolution
     plan: InstallPlan

@@ -35,6 +35,8 @@ DirectUrls = Mapping[NormalizedName, Mapping[str, object]]
 
 @dataclass
 class LocalSources:
+    """The requirements, local and URL ones by name, and the distributions read from those."""
+
     requirements: list[Requirement]  # what the resolver is given, local ones by name
     dists: dict[NormalizedName, DirectDist] = field(default_factory=dict)
 

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TorchIndexChoice:
+    """The PyTorch backend `--torch-backend` chose, and why."""
+
     backend: Backend | None  # None: the indexes as configured (macOS under `auto`)
     why: str
 

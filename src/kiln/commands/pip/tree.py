@@ -17,6 +17,8 @@ from kiln.python.interpreter import Interpreter
 
 @dataclass(frozen=True)
 class PipTreeRequest:
+    """The environment and packages `kiln pip tree` shows."""
+
     python: str | None = None
     system: bool = False
     invert: bool = False

@@ -19,6 +19,8 @@ from kiln.python.interpreter import Interpreter
 
 @dataclass(frozen=True)
 class PipUninstallResult:
+    """What `kiln pip uninstall` removed, and what was not installed."""
+
     interpreter: Interpreter
     removed: tuple[InstalledDist, ...]
     missing: tuple[str, ...]

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class EditRequest:
+    """What `kiln add` or `kiln remove` changes in the project."""
+
     packages: Sequence[str]
     extra: str | None = None
     group: str | None = None
@@ -57,6 +59,8 @@ class EditRequest:
 
 @dataclass(frozen=True)
 class EditResult:
+    """The edited project's new lock and sync, and the requirements changed."""
+
     lock: LockResult | None
     sync: SyncResult | None
     changed: tuple[str, ...]

@@ -24,12 +24,16 @@ Location = Mapping[str, str | bool]
 
 @dataclass(frozen=True)
 class Addition:
+    """One requirement `kiln add` writes, and its source entry if any."""
+
     requirement: Requirement  # as written to the dependencies: never with a URL
     location: Location | None  # the `[tool.uv.sources]` entry; None: from the indexes
 
 
 @dataclass(frozen=True)
 class AddFlags:
+    """How `kiln add` records a source: editable, or at a git revision."""
+
     editable: bool = False
     git_revision: tuple[str, str] | None = None  # ("rev" | "tag" | "branch", value)
 

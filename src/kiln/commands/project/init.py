@@ -25,6 +25,8 @@ class ProjectExistsError(KilnError):
 
 @dataclass(frozen=True)
 class InitRequest:
+    """Where and how `kiln init` lays out a new project."""
+
     path: Path | None = None  # relative paths are taken from the current folder
     python: str | None = None
     kind: ProjectKind = "app"
@@ -35,6 +37,8 @@ class InitRequest:
 
 @dataclass(frozen=True)
 class InitResult:
+    """The project `kiln init` made."""
+
     name: NormalizedName
     root: Path
     python: tuple[int, int]

@@ -20,6 +20,8 @@ from kiln.lock.tree import draw, graph_of
 
 @dataclass(frozen=True)
 class TreeRequest:
+    """What `kiln tree` shows of the lock."""
+
     universal: bool = False
     depth: int | None = None
     invert: bool = False

@@ -51,6 +51,8 @@ class LockOutdated(KilnError):
 
 @dataclass(frozen=True)
 class LockResult:
+    """The lock a project verb read or wrote, whether it changed, and its warnings."""
+
     project: Pyproject
     lock: Lock
     path: Path

@@ -19,6 +19,8 @@ from kiln.project.workspace import Members, workspace_members
 
 @dataclass(frozen=True)
 class ProjectSources:
+    """The `[tool.uv.sources]` of a workspace, each with the member it came from."""
+
     sources: Mapping[NormalizedName, tuple[Source, ...]]
     origins: Mapping[NormalizedName, SourceOrigin]
     members: Members

@@ -33,6 +33,8 @@ from kiln.settings.torch_settings import project_torch
 
 @dataclass(frozen=True)
 class RunPlan:
+    """The command `kiln run` starts, with its environment."""
+
     argv: tuple[str, ...]
     env: dict[str, str]
     relocked: bool

@@ -46,12 +46,16 @@ from kiln.settings.torch_settings import project_torch
 
 @dataclass(frozen=True)
 class Selection:
+    """The extras and groups a sync installs."""
+
     extras: frozenset[NormalizedName]
     groups: frozenset[NormalizedName]
 
 
 @dataclass(frozen=True)
 class SyncRequest:
+    """The options of one `kiln sync`."""
+
     extras: Sequence[str] = ()
     all_extras: bool = False
     groups: Sequence[str] = ()
@@ -70,6 +74,8 @@ class SyncRequest:
 
 @dataclass(frozen=True)
 class SyncResult:
+    """What `kiln sync` planned and installed, and how long each step took."""
+
     project: Pyproject
     interpreter: Interpreter
     selection: Selection

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BackendChoice:
+    """The PyTorch backend a project sync installs, and why."""
+
     backend: str | None  # None: the lock's default builds (no backend group)
     why: str  # for the user: what was detected, or that it was asked for
 

@@ -18,6 +18,8 @@ VERSION_FILE = ".python-version"
 
 @dataclass(frozen=True)
 class PythonFindRequest:
+    """What `kiln python find` looks for."""
+
     cwd: Path
     request: str | None = None
     system: bool = False  # skip virtual environments, as uv's `--system`
@@ -26,6 +28,8 @@ class PythonFindRequest:
 
 @dataclass(frozen=True)
 class FoundPython:
+    """The interpreter `kiln python find` found, and what asked for it."""
+
     interpreter: Interpreter
     # What asked for it: the request given, the pin file, or the project's requires-python.
     request: str | None

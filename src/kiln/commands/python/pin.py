@@ -17,6 +17,8 @@ from kiln.python.request import NameRequest, VersionRequest, parse_request
 
 @dataclass(frozen=True)
 class PythonPinRequest:
+    """What `kiln python pin` writes to `.python-version`."""
+
     cwd: Path
     request: str | None = None
     resolved: bool = False  # write the interpreter's path rather than the request
@@ -25,6 +27,8 @@ class PythonPinRequest:
 
 @dataclass(frozen=True)
 class PinResult:
+    """The `.python-version` file before and after `kiln python pin`."""
+
     path: Path
     old: str | None
     new: str

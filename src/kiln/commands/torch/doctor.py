@@ -70,12 +70,16 @@ print(json.dumps(out, default=str))
 
 @dataclass(frozen=True)
 class DoctorRequest:
+    """The environment `kiln torch doctor` checks."""
+
     python: str | None = None
     project: Path | None = None
 
 
 @dataclass(frozen=True)
 class InspectedEnvironment:
+    """The environment the doctor looked at, or why it could not."""
+
     origin: str  # how it was chosen: "the project's .venv", "--python", ...
     interpreter: Interpreter | None
     problem: str | None = None  # why it could not be inspected
@@ -83,6 +87,8 @@ class InspectedEnvironment:
 
 @dataclass(frozen=True)
 class TorchBuild:
+    """The installed torch and the backend its version names."""
+
     version: Version
     backend: Backend | None  # None: the version names no backend kiln knows
     how: str  # how the backend was told
@@ -90,6 +96,8 @@ class TorchBuild:
 
 @dataclass(frozen=True)
 class ImportCheck:
+    """What importing torch in the environment printed."""
+
     ok: bool
     values: dict[str, Any]  # what the script printed: version, cuda, available, device, result
     problem: str | None = None
@@ -97,6 +105,8 @@ class ImportCheck:
 
 @dataclass(frozen=True)
 class DoctorReport:
+    """Everything `kiln torch doctor` found, with what it recommends."""
+
     machine: Machine
     environment: InspectedEnvironment
     installed: bool

@@ -17,6 +17,8 @@ from kiln.project.torch_tables import Mode, TorchTables, write_torch_tables
 
 @dataclass(frozen=True)
 class TorchInitRequest:
+    """The backends `kiln torch init` writes tables for, and how."""
+
     backends: tuple[str, ...]
     mode: Mode = "platform"
     force: bool = False
@@ -27,6 +29,8 @@ class TorchInitRequest:
 
 @dataclass(frozen=True)
 class TorchInitResult:
+    """The tables `kiln torch init` wrote to `pyproject.toml`."""
+
     path: Path
     backends: tuple[Backend, ...]
     tables: TorchTables

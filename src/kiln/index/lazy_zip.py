@@ -1,18 +1,23 @@
 """A remote zip read through HTTP range requests: only the bytes `zipfile` asks for are fetched.
 
 A wheel's METADATA sits in its last few kilobytes next to the central directory, so one
-suffix request usually answers everything; a large central directory (torch: thousands of
-files) costs one more request, and the METADATA member one more at most.
+suffix request usually answers everything. A large central directory (torch: thousands of
+files) costs one more round trip: its last entries, in the suffix already, are a wheel's
+`.dist-info` files, so the METADATA member is asked for together with the rest of it.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kiln.core.together import together
 
 # Fetches bytes [start, end] inclusive, or raises `RangesUnsupported`.
 Fetch = Callable[[int, int], bytes]
@@ -77,6 +82,14 @@ class LazyRemoteFile(io.RawIOBase):
         end = min(end, self.size)
         for gap_start, gap_end in self._gaps(start, end):
             self._insert(gap_start, self._fetch(gap_start, gap_end - 1))
+
+    def ensure_all(self, spans: Iterable[tuple[int, int]]) -> None:
+        """`ensure` for several spans [start, end) at once: each missing gap is asked for on
+        its own thread, so that they cost one round trip rather than one each."""
+        gaps = [gap for start, end in spans for gap in self._gaps(start, min(end, self.size))]
+        fetched = together([functools.partial(self._fetch, start, end - 1) for start, end in gaps])
+        for (start, _), data in zip(gaps, fetched, strict=True):
+            self._insert(start, data)
 
     def span(self, start: int, end: int) -> bytes:
         self.ensure(start, end)
@@ -158,17 +171,18 @@ _LOCAL = struct.Struct("<4sHHHHHLLLHH")  # local file header
 # How far from the end the end record is looked for: a wheel has no archive comment, and
 # the suffix request that opened the file holds this much and more.
 _END_SEARCH = 4096
+# Room past a member's name and data for its local extra field and data descriptor, when
+# its bytes are asked for before its local header is read.
+_MEMBER_SLACK = 1024
+# The longest name `reads_ahead` looks back over; a wheel's `.dist-info` names are short.
+_MAX_NAME = 512
 
 
-def _read_member_directly(
-    remote: LazyRemoteFile, name_filter: Callable[[list[str]], str], suffix: bytes = b""
-) -> bytes | None:
-    """The member, read from a plain zip (one disk, no zip64, stored or deflated, not
-    encrypted); None for any other zip, which `zipfile` then reads. A member that
-    does not match its directory entry is a `zipfile.BadZipFile`, as `zipfile` says."""
-    tail_start = max(0, remote.size - _END_SEARCH)
-    tail = remote.span(tail_start, remote.size)
-    at = tail.rfind(b"PK\x05\x06")
+def _directory(tail: bytes, tail_start: int) -> tuple[int, int, int] | None:
+    """(entries, offset, size) of the central directory of a plain zip whose last bytes,
+    from ``tail_start``, are ``tail``; None when it is not one (several disks, zip64, a
+    comment that is not one, data before the zip)."""
+    at = tail.rfind(b"PK\x05\x06", max(0, len(tail) - _END_SEARCH))
     if at < 0 or len(tail) - at < _END.size:
         return None
     _sig, disk, cd_disk, _here, count, cd_size, cd_offset, comment = _END.unpack_from(tail, at)
@@ -180,7 +194,59 @@ def _read_member_directly(
         or 0xFFFFFFFF in (cd_size, cd_offset)
         or cd_offset + cd_size != tail_start + at
     ):
-        return None  # several disks, zip64, a comment that is not one, data before the zip
+        return None
+    return count, cd_offset, cd_size
+
+
+def reads_ahead(tail: bytes, tail_start: int, suffix: bytes) -> list[tuple[int, int]]:
+    """The spans [start, end) reading a top-level member named ``…suffix`` will want beyond
+    ``tail``, the zip's last bytes from ``tail_start``: the rest of the central directory,
+    and each such member whose directory entry is in the tail. Empty when the tail holds
+    the whole directory, or the zip is not a plain one; a guess, which `read_member`
+    checks against the whole directory before it uses any byte of it."""
+    found = _directory(tail, tail_start)
+    if found is None or found[1] >= tail_start:
+        return []
+    _, cd_offset, _ = found
+    spans = [(cd_offset, tail_start)]
+    name_end = tail.find(suffix)
+    while name_end >= 0:
+        name_end += len(suffix)
+        entry = _entry_ending_at(tail, name_end)
+        if entry is not None:
+            name_length, size, offset = entry[10], entry[8], entry[16]
+            name = tail[name_end - name_length : name_end]
+            if name.count(b"/") == 1 and offset < cd_offset and size != 0xFFFFFFFF:
+                end = offset + _LOCAL.size + name_length + size + _MEMBER_SLACK
+                spans.append((offset, min(end, cd_offset)))
+        name_end = tail.find(suffix, name_end)
+    return spans
+
+
+def _entry_ending_at(tail: bytes, name_end: int) -> tuple[Any, ...] | None:
+    """The fields of the central directory entry in ``tail`` whose name ends at ``name_end``."""
+    low = max(0, name_end - _ENTRY.size - _MAX_NAME)
+    at = tail.rfind(b"PK\x01\x02", low, name_end)
+    while at >= 0:
+        if at + _ENTRY.size <= name_end:
+            fields = _ENTRY.unpack_from(tail, at)
+            if at + _ENTRY.size + fields[10] == name_end:
+                return fields
+        at = tail.rfind(b"PK\x01\x02", low, at)
+    return None
+
+
+def _read_member_directly(
+    remote: LazyRemoteFile, name_filter: Callable[[list[str]], str], suffix: bytes = b""
+) -> bytes | None:
+    """The member, read from a plain zip (one disk, no zip64, stored or deflated, not
+    encrypted); None for any other zip, which `zipfile` then reads. A member that
+    does not match its directory entry is a `zipfile.BadZipFile`, as `zipfile` says."""
+    tail_start = max(0, remote.size - _END_SEARCH)
+    found = _directory(remote.span(tail_start, remote.size), tail_start)
+    if found is None:
+        return None
+    count, cd_offset, cd_size = found
     directory = remote.span(cd_offset, cd_offset + cd_size)
     # A torch wheel lists 11,000-18,000 members: the walk keeps only every member's offset,
     # and decodes only the names that end as the one wanted can (a name is bytes until then).

@@ -27,12 +27,13 @@ from kiln.cache.layout import Cache
 from kiln.core.dist import DistFile
 from kiln.core.errors import HashMismatchError, KilnError
 from kiln.core.metadata import CoreMetadata, InvalidMetadata
-from kiln.index.lazy_zip import LazyRemoteFile, RangesUnsupported, read_member
+from kiln.core.together import both
+from kiln.index.lazy_zip import LazyRemoteFile, RangesUnsupported, read_member, reads_ahead
 from kiln.net.locations import local_path
 from kiln.net.redact import redact_url
 
 if TYPE_CHECKING:
-    from kiln.net.client import HttpClient
+    from kiln.net.client import HttpClient, Response
 
 # Enough for the central directory and METADATA of all but the largest wheels.
 TAIL_BYTES = 64 * 1024
@@ -73,6 +74,10 @@ class MetadataProbe:
     def worth_trying(self) -> bool:
         with self._lock:
             return self._served is not False
+
+    def known(self) -> bool:
+        with self._lock:
+            return self._served is not None
 
     def learn(self, served: bool) -> None:
         with self._lock:
@@ -121,13 +126,25 @@ def _fetch(
         data = _pep658(file, client)
         if data is not None:
             return data, None
-    elif probe is not None and probe.worth_trying():
-        unadvertised = _unadvertised(file, client)
+    # The zip's tail when it was asked for beside the probe, in a tuple since it may be None.
+    early: tuple[Response | None] | None = None
+    if file.metadata_file is None and probe is not None and probe.worth_trying():
+        if probe.known():
+            unadvertised = _unadvertised(file, client)
+        else:
+            # Not known yet whether this index serves them: the zip's tail is asked for at
+            # the same time, so that an index without them costs no round trip (a cold
+            # lock's first metadata waited for the miss before it began to read the zip).
+            unadvertised, tail = both(
+                lambda: _unadvertised(file, client), lambda: _tail(file, client)
+            )
+            early = (tail,)
         probe.learn(unadvertised is not None)
         if unadvertised is not None:
             return unadvertised
     try:
-        return _from_ranges(file, client, cache), None
+        tail = early[0] if early is not None else _tail(file, client)
+        return _from_ranges(file, tail, client, cache), None
     except (RangesUnsupported, zipfile.BadZipFile, EOFError):
         pass
     client.download(file.url, archive, hashes=file.hashes)
@@ -170,8 +187,12 @@ def _unadvertised(file: DistFile, client: HttpClient) -> tuple[bytes, CoreMetada
         return None
 
 
-def _from_ranges(file: DistFile, client: HttpClient, cache: Cache) -> bytes:
-    tail = client.fetch_range(file.url, -TAIL_BYTES, None)
+def _tail(file: DistFile, client: HttpClient) -> Response | None:
+    """The wheel's last `TAIL_BYTES`; None when the server answers with no range."""
+    return client.fetch_range(file.url, -TAIL_BYTES, None)
+
+
+def _from_ranges(file: DistFile, tail: Response | None, client: HttpClient, cache: Cache) -> bytes:
     if tail is None:
         raise RangesUnsupported
     span = _content_range(tail.headers.get("content-range", ""))
@@ -190,6 +211,7 @@ def _from_ranges(file: DistFile, client: HttpClient, cache: Cache) -> bytes:
         return data
 
     remote = LazyRemoteFile(size, fetch, {start: tail.body})
+    remote.ensure_all(reads_ahead(tail.body, start, b".dist-info/METADATA"))
     return read_member(remote, lambda names: _metadata_name(names, file), "/METADATA")
 
 

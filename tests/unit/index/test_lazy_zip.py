@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiln.index.lazy_zip import LazyRemoteFile, _read_member_directly, read_member
+from kiln.index.lazy_zip import LazyRemoteFile, _read_member_directly, read_member, reads_ahead
 
 METADATA = "demo-1.0.dist-info/METADATA"
 
@@ -82,6 +82,53 @@ def test_a_large_directory_costs_one_request_and_the_member_one_more() -> None:
     remote, fetched = _remote(data)
     assert read_member(remote, _pick) == b"Name: a"
     assert len(fetched) <= 2
+
+
+def _wheel_like(files: int, metadata: bytes = b"Name: a") -> bytes:
+    """As wheels are written: the `.dist-info` files last, RECORD after METADATA."""
+    others = {f"pkg/m{i:05d}.py": b"x = 1\n" * 50 for i in range(files)}
+    return _zip({**others, METADATA: metadata, "demo-1.0.dist-info/RECORD": b"r" * 5000})
+
+
+def test_reading_ahead_asks_for_the_directory_and_the_member_at_once() -> None:
+    data = _wheel_like(18000)
+    remote, fetched = _remote(data)
+    spans = reads_ahead(data[-65536:], len(data) - 65536, b".dist-info/METADATA")
+    remote.ensure_all(spans)
+    assert len(fetched) == 2  # the rest of the directory, the member
+    assert read_member(remote, _pick, "/METADATA") == b"Name: a"
+    assert len(fetched) == 2  # nothing more was needed
+
+
+def test_reading_ahead_is_nothing_when_the_tail_holds_the_directory() -> None:
+    data = _wheel_like(10)
+    assert reads_ahead(data[-65536:], max(0, len(data) - 65536), b".dist-info/METADATA") == []
+
+
+def test_reading_ahead_leaves_out_nested_metadata_and_plain_zips_it_cannot_read() -> None:
+    others = {f"pkg/m{i:05d}.py": b"x" for i in range(3000)}
+    data = _zip({**others, "pkg/vendored-1.0.dist-info/METADATA": b"Name: b"})
+    tail_start = len(data) - 65536
+    (directory,) = reads_ahead(data[tail_start:], tail_start, b".dist-info/METADATA")
+    assert directory[1] == tail_start  # the directory's rest only: no member guessed
+    commented = _zip({**others, METADATA: b"Name: a"}, comment=b"c" * 6000)
+    assert reads_ahead(commented[-65536:], len(commented) - 65536, b"/METADATA") == []
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=4000),
+    st.binary(max_size=4000),
+    st.integers(min_value=1024, max_value=70000),
+)
+def test_a_member_read_after_reading_ahead_is_the_member(
+    files: int, metadata: bytes, tail: int
+) -> None:
+    data = _wheel_like(files, metadata)
+    remote, _ = _remote(data, tail=tail)
+    start = max(0, len(data) - tail)
+    remote.ensure_all(reads_ahead(data[start:], start, b".dist-info/METADATA"))
+    assert read_member(remote, _pick, "/METADATA") == metadata
 
 
 def test_a_zip_with_a_long_comment_is_left_to_zipfile() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import threading
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -12,8 +14,8 @@ from kiln.core.dist import DistFile
 from kiln.core.errors import HashMismatchError, KilnError, OfflineError
 from kiln.core.hashes import Hashes
 from kiln.core.metadata import InvalidMetadata
-from kiln.index.metadata import archive_path, fetch_metadata
-from kiln.net.client import HttpClient
+from kiln.index.metadata import MetadataProbe, archive_path, fetch_metadata
+from kiln.net.client import HttpClient, Response
 from tests.support.index_server import IndexServer
 from tests.support.wheels import Pkg, build_wheel
 
@@ -102,6 +104,46 @@ def test_large_wheel_is_read_through_several_ranges_never_whole(
     assert not any(r.fetched_body for r in index_server.requests)
     # Nothing close to the whole file came over the wire.
     assert not archive_path(file, cache).exists()
+
+
+class _ProbeAnsweredAfterTheTail:
+    """Answers `<wheel>.metadata` with a 404, but only once the zip's tail was asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.tail_asked = threading.Event()
+        self.asked: list[str] = []
+
+    def get(self, url: str, **_: Any) -> Response:
+        self.asked.append("probe")
+        assert self.tail_asked.wait(10), "the probe waited for nothing but itself"
+        return Response(url, 404)
+
+    def fetch_range(self, url: str, start: int, end: int | None) -> Response:
+        self.asked.append("tail" if start < 0 else "range")
+        self.tail_asked.set()
+        first = max(0, len(self.data) + start) if start < 0 else start
+        last = len(self.data) - 1 if end is None or start < 0 else end
+        headers = {"content-range": f"bytes {first}-{last}/{len(self.data)}"}
+        return Response(url, 206, headers, self.data[first : last + 1])
+
+    def get_range(self, url: str, start: int, end: int | None) -> bytes:
+        return self.fetch_range(url, start, end).body
+
+
+def test_the_first_probe_of_an_index_goes_out_beside_the_zips_tail(
+    index_server: IndexServer, cache: Cache
+) -> None:
+    pkg = big_pkg()
+    index_server.add(pkg)
+    index_server.configure(advertise_metadata=False)
+    file = listed(index_server, pkg)
+    client = _ProbeAnsweredAfterTheTail(index_server.files("big")[0].data)
+    probe = MetadataProbe()
+    metadata = fetch_metadata(file, cast(HttpClient, client), cache, probe=probe)
+    assert [str(r) for r in metadata.requires_dist] == ["numpy"]
+    assert sorted(client.asked[:2]) == ["probe", "tail"]
+    assert probe.known() and not probe.worth_trying()
 
 
 def test_advertised_but_missing_core_metadata_falls_back_to_ranges(

@@ -1,0 +1,44 @@
+"""Run a few blocking calls at once: requests whose answers are all needed before going on."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
+
+A = TypeVar("A")
+B = TypeVar("B")
+T = TypeVar("T")
+
+
+def together(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Each call's result, in order. The first runs on this thread, the others on threads of
+    their own; all have finished when this returns. The first failure, in the calls' order,
+    is raised once every call is done."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    results: list[T | None] = [None] * len(calls)
+    errors: list[BaseException | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        try:
+            results[i] = calls[i]()
+        except BaseException as exc:  # handed to the caller below
+            errors[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(1, len(calls))]
+    for thread in threads:
+        thread.start()
+    run(0)
+    for thread in threads:
+        thread.join()
+    for error in errors:
+        if error is not None:
+            raise error
+    return results  # type: ignore[return-value]  # every slot was filled: no error was left
+
+
+def both(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
+    """`together` for two calls of different results."""
+    a, b = together([first, second])
+    return cast(A, a), cast(B, b)

@@ -1,0 +1,41 @@
+"""Blocking calls run at once: each one's result in order, a failure raised after all ended."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from kiln.core.together import both, together
+
+
+def test_the_calls_run_at_the_same_time() -> None:
+    # Each call waits at the barrier for the others: one after the other, none would pass.
+    barrier = threading.Barrier(3, timeout=10)
+    assert sorted(together([barrier.wait, barrier.wait, barrier.wait])) == [0, 1, 2]
+
+
+def test_results_come_in_the_calls_order() -> None:
+    def late(value: int) -> int:
+        time.sleep(0.05 * (3 - value))
+        return value
+
+    assert together([lambda: late(0), lambda: late(1), lambda: late(2)]) == [0, 1, 2]
+    assert both(lambda: "a", lambda: 2) == ("a", 2)
+
+
+def test_a_failure_is_raised_once_every_call_has_ended() -> None:
+    finished = threading.Event()
+
+    def slow() -> int:
+        time.sleep(0.2)
+        finished.set()
+        return 1
+
+    def fails() -> int:
+        raise ValueError("first")
+
+    with pytest.raises(ValueError, match="first"):
+        together([fails, slow])
+    assert finished.is_set()

@@ -45,6 +45,14 @@ def big_pkg() -> Pkg:
     return Pkg("big", "3.0", requires_dist=["numpy"], files=files)
 
 
+def served_big(server: IndexServer) -> tuple[DistFile, bytes]:
+    """`big_pkg` on an index that does not advertise metadata: its listed wheel and bytes."""
+    pkg = big_pkg()
+    server.add(pkg)
+    server.configure(advertise_metadata=False)
+    return listed(server, pkg), server.files("big")[0].data
+
+
 def test_advertised_core_metadata_is_fetched_alone(
     index_server: IndexServer, client: HttpClient, cache: Cache
 ) -> None:
@@ -89,12 +97,8 @@ def test_without_core_metadata_only_ranges_are_requested(
 def test_large_wheel_is_read_through_several_ranges_never_whole(
     index_server: IndexServer, client: HttpClient, cache: Cache
 ) -> None:
-    pkg = big_pkg()
-    index_server.add(pkg)
-    index_server.configure(advertise_metadata=False)
-    file = listed(index_server, pkg)
-    size = len(index_server.files("big")[0].data)
-    assert size > 256 * 1024
+    file, data = served_big(index_server)
+    assert len(data) > 256 * 1024
     metadata = fetch_metadata(file, client, cache)
     assert [str(r) for r in metadata.requires_dist] == ["numpy"]
     ranges = [r.range for r in index_server.requests]
@@ -134,11 +138,8 @@ class _ProbeAnsweredAfterTheTail:
 def test_the_first_probe_of_an_index_goes_out_beside_the_zips_tail(
     index_server: IndexServer, cache: Cache
 ) -> None:
-    pkg = big_pkg()
-    index_server.add(pkg)
-    index_server.configure(advertise_metadata=False)
-    file = listed(index_server, pkg)
-    client = _ProbeAnsweredAfterTheTail(index_server.files("big")[0].data)
+    file, data = served_big(index_server)
+    client = _ProbeAnsweredAfterTheTail(data)
     probe = MetadataProbe()
     metadata = fetch_metadata(file, cast(HttpClient, client), cache, probe=probe)
     assert [str(r) for r in metadata.requires_dist] == ["numpy"]

@@ -330,21 +330,20 @@ class IndexFinder:
     def _project_page(self, index: IndexUrl, name: NormalizedName) -> PageListing | None:
         page_url = index.url.rstrip("/") + f"/{name}/"
         try:
-            response = self.client.get(page_url, headers={"Accept": ACCEPT}, cache_page=True)
+            answer = self.client.get_page(page_url, headers={"Accept": ACCEPT})
         except OfflineError:
             raise OfflineError(
                 f"`{name}` is not in the cache for index `{index.label}`, and the network is off",
                 causes=(f"wanted `{redact_url(page_url)}`",),
                 hint="run once without --offline to fill the cache",
             ) from None
-        if response.status in (404, 410) or index.ignores(response.status):
+        if answer.status in (404, 410) or index.ignores(answer.status):
             return None
-        if not response.ok:
-            raise self._refused(index, page_url, response.status)
+        if not answer.ok:
+            raise self._refused(index, page_url, answer.status)
         # A page seen before (the same bytes) is read back parsed: parsing costs more.
         pages = self.cache.bucket("pages")
-        parse = lambda: page_listing(response, index.shown)  # noqa: E731
-        page = remembered_page(pages, response.body, response.url, index.shown, parse)
+        page = remembered_page(pages, answer, index.shown, lambda r: page_listing(r, index.shown))
         if index.authenticate == "never":
             self.client.credentials.forbid_exact(
                 url for listed in page.urls() for url in (listed, listed + ".metadata")

@@ -4,9 +4,11 @@ A PyPI page lists thousands of files for a few hundred releases, and a resolutio
 a few of them; making a `DistFile` for every listed file was most of a warm install. A page
 is read into rows (`page_rows`), grouped by the (project, version) its file names say, and
 stored beside the cache in `marshal` form (plain tuples, nothing that runs code when
-loaded) under the sha256 of the page URL, the index label and the body, each release's
-rows as their own `marshal` blob: reading a page back parses only its list of releases,
-and a release's rows and files are made when a resolution asks for that version.
+loaded) under the sha256 of the page URL, the index label and the body's sha256 (which the
+page cache keeps beside the body, so a page parsed before is found without reading its
+bytes), each release's rows as their own `marshal` blob: reading a page back parses only
+its list of releases, and a release's rows and files are made when a resolution asks for
+that version.
 
 A JSON page's entries are not even made into rows until their release is asked for: the
 entries are grouped as JSON decoded them and each release keeps its own, so a cold
@@ -28,7 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -41,6 +43,9 @@ from kiln.core.upload_times import parse_upload_time
 from kiln.index.page_rows import Row, file_of
 from kiln.index.pages import read_entries
 from kiln.index.simple_api import JsonEntries, json_entry_filename, json_rows
+
+if TYPE_CHECKING:
+    from kiln.net.client import Page, Response
 
 # Bumped whenever the stored shape or a row's fields change.
 _FORMAT = "4:releases"
@@ -276,22 +281,23 @@ def group_rows(rows: list[Row]) -> list[Release]:
 
 def remembered_page(
     folder: Path,
-    body: bytes,
-    page_url: str,
+    page: Page,
     index: str,
-    parse: Callable[[], list[Row] | JsonEntries],
+    parse: Callable[[Response], list[Row] | JsonEntries],
 ) -> PageListing:
-    """The page's releases: read back when these bytes were seen before, else ``parse()``d
-    (rows, or a JSON page's entries) and stored."""
-    digest = hashlib.sha256(f"{_FORMAT}\n{page_url}\n{index}\n".encode())
-    digest.update(body)
-    key = digest.hexdigest()
-    entry = folder / key[:2] / f"{key}.marshal"
+    """The page's releases: read back when a page of the same body was parsed before (found
+    by the body's digest, so its bytes are not read), else ``parse``d (rows, or a JSON page's
+    entries) and stored."""
+    entry = _entry(folder, page.url, index, page.digest)
     with contextlib.suppress(OSError):
         releases = _load(entry.read_bytes(), entry, index)
         if releases is not None:
             return PageListing(releases, index)
-    listing = parse()
+    response, digest = page.read()
+    if digest != page.digest:
+        # Its cache entry was rewritten meanwhile: this parse is of that body.
+        entry = _entry(folder, response.url, index, digest)
+    listing = parse(response)
     if isinstance(listing, JsonEntries):
         releases, json_page = group_entries(listing, index), listing.page_url
     else:
@@ -299,6 +305,11 @@ def remembered_page(
     with contextlib.suppress(OSError, ValueError):
         write_bytes(entry, marshal.dumps((_FORMAT, json_page, [r.stored() for r in releases])))
     return PageListing(releases, index)
+
+
+def _entry(folder: Path, page_url: str, index: str, digest: str) -> Path:
+    key = hashlib.sha256(f"{_FORMAT}\n{page_url}\n{index}\n{digest}\n".encode()).hexdigest()
+    return folder / key[:2] / f"{key}.marshal"
 
 
 def _rows(blob: bytes | None, source: Path | None) -> list[Row]:

@@ -7,6 +7,7 @@ prefetch and the installer's parallel downloads share one client and its connect
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 import threading
@@ -75,6 +76,33 @@ class Response:
             return self.body.decode("utf-8", errors="replace")
 
 
+@dataclass(frozen=True)
+class Page:
+    """An index page's answer whose body may still be in the page cache: ``digest`` (the
+    body's sha256) names what a parse of it was kept under, and `read` fetches the body only
+    for a page not parsed before."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    digest: str
+    # The whole answer, and its body's sha256: ``digest`` unless the cache entry was
+    # rewritten by another process in between.
+    read: Callable[[], tuple[Response, str]] = field(repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @classmethod
+    def whole(cls, response: Response, digest: str | None = None) -> Page:
+        """A page whose body is in memory already (``digest``: its sha256, when known)."""
+        known = digest if digest is not None else hashlib.sha256(response.body).hexdigest()
+        return cls(
+            response.url, response.status, response.headers, known, lambda: (response, known)
+        )
+
+
 class _Retry(Exception):
     """An answer worth asking again for (5xx, 429): what happened and how long to wait."""
 
@@ -134,36 +162,68 @@ class HttpClient:
     def get(
         self, url: str, *, headers: Mapping[str, str] | None = None, cache_page: bool = False
     ) -> Response:
-        """GET ``url``; any status but 5xx/429 is returned, those are retried and then raised."""
+        """GET ``url``; any status but 5xx/429 is returned, those are retried and then raised.
+        With ``cache_page``, through the page cache (`get_page`)."""
+        if cache_page:
+            return self.get_page(url, headers=headers).read()[0]
         self.credentials.remember(url)
         path = local_path(url)
         if path is not None:
             return _read_local(url, path)
+        return self._get(url, {k.title(): v for k, v in (headers or {}).items()}, None)
+
+    def get_page(self, url: str, *, headers: Mapping[str, str] | None = None) -> Page:
+        """GET an index page through the page cache: a fresh entry (any entry, offline) is
+        answered from its first line, its body read only if `Page.read` is called; a stale
+        one is revalidated."""
+        self.credentials.remember(url)
+        path = local_path(url)
+        if path is not None:
+            return Page.whole(_read_local(url, path))
         wanted = {k.title(): v for k, v in (headers or {}).items()}
         accept = wanted.get("Accept", "")
         key = strip_userinfo(url)
-        page: CachedPage | None = None
-        store = self._pages() if cache_page else None
-        if store is not None:
-            page = store.load(key, accept)
-            if page is not None and (self.offline or (page.is_fresh() and not self.refresh)):
-                return Response(page.url, 200, page.headers, page.body)
+        store = self._pages()
+        page = store.load(key, accept) if store is not None else None
+        if store is None:
+            return Page.whole(self._get(url, wanted, None))
+        if page is not None and (self.offline or (page.is_fresh() and not self.refresh)):
+            kept = page
+
+            def read() -> tuple[Response, str]:
+                whole = store.body(key, accept, kept)
+                if whole is None or whole.body is None:
+                    # The entry went away since its first line was read: ask again.
+                    again = self._get(url, wanted, None)
+                    return again, hashlib.sha256(again.body).hexdigest()
+                return Response(whole.url, 200, whole.headers, whole.body), whole.digest
+
+            return Page(page.url, 200, page.headers, page.digest, read)
+        response = self._get(url, wanted, page)
+        if response.status == 304 and page is not None:
+            renewed = store.revalidated(key, accept, page, response.headers)
+            if renewed is None or renewed.body is None:
+                response = self._get(url, wanted, None)  # the body to keep went away
+            else:
+                answer = Response(renewed.url, 200, renewed.headers, renewed.body)
+                return Page.whole(answer, renewed.digest)
+        if response.status == 200 and storable(response.headers):
+            stored = store.store(key, accept, response.url, response.headers, response.body)
+            return Page.whole(response, stored.digest)
+        return Page.whole(response)
+
+    def _get(self, url: str, wanted: dict[str, str], page: CachedPage | None) -> Response:
+        """One GET over the network (conditional on ``page``'s validators)."""
         if self.offline:
             raise OfflineError(
                 f"`{redact_url(url)}` is not in the cache and the network is off",
                 hint="run once without --offline",
             )
+        sent = dict(wanted)
         if page is not None:
-            wanted.update(page.validators())
-        wanted.setdefault("Accept-Encoding", "gzip, deflate")
-        response = self._with_retries(url, lambda: self._fetch("GET", url, wanted))
-        if store is not None:
-            if response.status == 304 and page is not None:
-                page = store.revalidated(key, accept, page, response.headers)
-                return Response(page.url, 200, page.headers, page.body)
-            if response.status == 200 and storable(response.headers):
-                store.store(key, accept, response.url, response.headers, response.body)
-        return response
+            sent.update(page.validators())
+        sent.setdefault("Accept-Encoding", "gzip, deflate")
+        return self._with_retries(url, lambda: self._fetch("GET", url, sent))
 
     def fetch_range(self, url: str, start: int, end: int | None) -> Response | None:
         """Bytes ``start..end`` (inclusive) of ``url``; a negative ``start`` asks for the last

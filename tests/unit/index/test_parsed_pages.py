@@ -3,6 +3,7 @@ only for the versions asked for, and exclude-newer splits stored releases exactl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import marshal
 import math
@@ -25,6 +26,7 @@ from kiln.index.simple_api import (
     json_page_rows,
     parse_json_page,
 )
+from kiln.net.client import Page, Response
 
 PAGES = Path(__file__).parent / "pages"
 SIX_PAGE = "https://pypi.org/simple/six/"
@@ -58,13 +60,14 @@ def _remember(
 ) -> tuple[PageListing, list[int]]:
     calls: list[int] = []
 
-    def parse() -> list[Row] | JsonEntries:
+    def parse(response: Response) -> list[Row] | JsonEntries:
         calls.append(1)
         if mode == "entries":
-            return JsonEntries(json_page_entries(body, url, "pypi"), url)
-        return json_page_rows(body, url, "pypi")
+            return JsonEntries(json_page_entries(response.body, url, "pypi"), url)
+        return json_page_rows(response.body, url, "pypi")
 
-    return remembered_page(tmp_path, body, url, "pypi", parse), calls
+    page = Page.whole(Response(url, 200, {}, body))
+    return remembered_page(tmp_path, page, "pypi", parse), calls
 
 
 def test_a_page_read_back_lists_the_same_files_as_parsing_it(tmp_path: Path, mode: str) -> None:
@@ -195,3 +198,30 @@ def test_a_releases_time_range_is_that_of_its_files_times(uploads: list[str | No
         assert (earliest, latest) == (min(times), max(times))
     else:
         assert math.isnan(earliest) and math.isnan(latest)
+
+
+def _unread(url: str, digest: str) -> Page:
+    def read() -> tuple[Response, str]:
+        raise AssertionError("the body was read")
+
+    return Page(url, 200, {}, digest, read)
+
+
+def test_a_page_parsed_before_is_found_by_its_digest_without_its_body(tmp_path: Path) -> None:
+    body = (PAGES / "pypi_six.json").read_bytes()
+    first, _ = _remember(tmp_path, body)
+    digest = hashlib.sha256(body).hexdigest()
+    again = remembered_page(tmp_path, _unread(SIX_PAGE, digest), "pypi", lambda r: [])
+    assert list(again.releases(SIX, None)[1]) == list(first.releases(SIX, None)[1])
+    assert list(first.releases(SIX, None)[1])  # six has releases to compare
+
+
+def test_a_body_rewritten_meanwhile_is_kept_under_its_own_digest(tmp_path: Path) -> None:
+    body = (PAGES / "pypi_six.json").read_bytes()
+    digest = hashlib.sha256(body).hexdigest()
+    # The entry's first line named another body; the body read is this one.
+    stale = Page(SIX_PAGE, 200, {}, "0" * 64, lambda: (Response(SIX_PAGE, 200, {}, body), digest))
+    parse = lambda r: JsonEntries(json_page_entries(r.body, SIX_PAGE, "pypi"), SIX_PAGE)  # noqa: E731
+    remembered_page(tmp_path, stale, "pypi", parse)
+    found = remembered_page(tmp_path, _unread(SIX_PAGE, digest), "pypi", parse)
+    assert found.releases(SIX, None)[0]

@@ -11,6 +11,7 @@ from kiln.cache.layout import Cache
 from kiln.core.errors import HashMismatchError, NetworkError, OfflineError
 from kiln.core.hashes import Hashes
 from kiln.net.client import HttpClient
+from kiln.net.http_cache import HttpCache
 from tests.unit.net.conftest import Reply, ScriptedServer, closed_port
 
 ENV: dict[str, str] = {}  # no proxies, no KILN_HTTP_RETRIES from the caller's shell
@@ -331,3 +332,49 @@ def test_refresh_revalidates_pages_that_are_still_fresh(
     client(tmp_path).get(url, cache_page=True)
     assert client(tmp_path, refresh=True).get(url, cache_page=True).body == b"v1"
     assert http_server.seen("/page")[1].headers.get("If-None-Match") == '"1"'
+
+
+def test_a_fresh_page_is_answered_from_its_first_line(
+    http_server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = http_server.script("/page", Reply(200, b"fresh body", {"Cache-Control": "max-age=600"}))
+    client(tmp_path).get_page(url)
+    reads: list[str] = []
+    original = HttpCache.body
+
+    def counted(self: HttpCache, *args: object) -> object:
+        reads.append("body")
+        return original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HttpCache, "body", counted)
+    page = client(tmp_path).get_page(url)
+    assert (page.status, page.digest) == (200, hashlib.sha256(b"fresh body").hexdigest())
+    assert reads == []  # the digest came with the entry's first line
+    response, digest = page.read()
+    assert (response.body, digest, reads) == (b"fresh body", page.digest, ["body"])
+
+
+def test_a_revalidated_page_keeps_its_body_and_digest(
+    http_server: ScriptedServer, tmp_path: Path
+) -> None:
+    url = http_server.script(
+        "/page", Reply(200, b"body-1", {"ETag": '"v1"'}), Reply(304, headers={"ETag": '"v1"'})
+    )
+    first = client(tmp_path).get_page(url)
+    again = client(tmp_path).get_page(url)
+    assert len(http_server.seen("/page")) == 2
+    assert again.digest == first.digest == hashlib.sha256(b"body-1").hexdigest()
+    assert again.read()[0].body == b"body-1"
+
+
+def test_a_page_whose_entry_went_away_is_asked_for_again(
+    http_server: ScriptedServer, tmp_path: Path
+) -> None:
+    url = http_server.script("/page", Reply(200, b"kept", {"Cache-Control": "max-age=600"}))
+    client(tmp_path).get_page(url)
+    page = client(tmp_path).get_page(url)
+    for entry in (tmp_path / "cache").rglob("*.page"):
+        entry.unlink()
+    response, digest = page.read()
+    assert (response.body, digest) == (b"kept", page.digest)
+    assert len(http_server.seen("/page")) == 2

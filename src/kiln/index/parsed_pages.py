@@ -26,11 +26,12 @@ import contextlib
 import functools
 import hashlib
 import marshal
+import operator
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -191,15 +192,12 @@ def group_entries(listing: JsonEntries, shown: str) -> list[Release]:
             stem = filename[: filename.index("-", filename.index("-") + 1)]
             parsed = stems[stem] if stem in stems else _name_version(filename, stems)
         else:
-            parsed = parse_name_version(filename)
+            parsed = _name_version(filename, stems)
         if parsed is not None:
             groups.setdefault(parsed, []).append(entry)
     releases: list[Release] = []
     for (name, version), group in groups.items():
-        earliest, latest, untimed = _times(
-            uploaded if type(uploaded := entry.get("upload-time")) is str else None
-            for entry in group
-        )
+        earliest, latest, untimed = _times([entry.get("upload-time") for entry in group])
         releases.append(
             Release(
                 name, version, None, None, earliest, latest, untimed,
@@ -219,6 +217,10 @@ def _name_version(
             return stems[stem]
         parsed = stems[stem] = parse_name_version(filename)
         return parsed
+    if filename.endswith(".tar.gz") and filename[:-7] in stems:
+        # Named as its release's wheels are (a wheel's name part has no dash, so the sdist's
+        # `name-version` splits where theirs did): the same parse.
+        return stems[filename[:-7]]
     return parse_name_version(filename)
 
 
@@ -227,6 +229,9 @@ def _name_version(
 _PYPI_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z"
 )
+
+
+_DAY = operator.itemgetter(slice(0, 10))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -238,15 +243,30 @@ def _valid_date(text: str) -> bool:
     return True
 
 
-def _times(uploads: Iterable[str | None]) -> tuple[float, float, int]:
-    """The earliest and latest upload time (NaN when none has one) and how many have none:
-    as `parse_upload_time` reads each, but PyPI's own layout is compared as text and only
-    the first and last are parsed."""
+def _times(uploads: Sequence[object]) -> tuple[float, float, int]:
+    """The earliest and latest upload time (NaN when none has one) and how many have none
+    (anything but text counts as none): as `parse_upload_time` reads each, but PyPI's own
+    layout is compared as text and only the first and last are parsed."""
+    # Taken as text for the check below, which raises TypeError on anything else.
+    texts = cast("Sequence[str]", uploads)
+    try:
+        # A page's hundred thousand times are nearly all in PyPI's layout: checked a release
+        # at a time without a Python-level loop, the usual case costs little.
+        if (
+            texts
+            and all(map(_PYPI_TIME.fullmatch, texts))
+            and all(map(_valid_date, map(_DAY, texts)))
+        ):
+            first, last = parse_upload_time(min(texts)), parse_upload_time(max(texts))
+            assert first is not None and last is not None  # the layout and dates were checked
+            return first.timestamp(), last.timestamp(), 0
+    except TypeError:  # a file without an upload time (None), or one that is not text
+        pass
     times: list[float] = []
     plain: list[str] = []
     untimed = 0
     for uploaded in uploads:
-        if uploaded is None:
+        if type(uploaded) is not str:
             untimed += 1
         elif _PYPI_TIME.fullmatch(uploaded) and _valid_date(uploaded[:10]):
             plain.append(uploaded)
@@ -274,7 +294,7 @@ def group_rows(rows: list[Row]) -> list[Release]:
             groups.setdefault(parsed, []).append(row)
     releases: list[Release] = []
     for (name, version), group in groups.items():
-        earliest, latest, untimed = _times(row[5] for row in group)
+        earliest, latest, untimed = _times([row[5] for row in group])
         releases.append(Release(name, version, group, None, earliest, latest, untimed))
     return releases
 

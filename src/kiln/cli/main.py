@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from kiln.cli.parser import build_parser, verb_of
 
@@ -61,7 +61,7 @@ def leave(code: int) -> NoReturn:
     threading = sys.modules.get("threading")
     if threading is not None and threading.active_count() > 1:
         sys.exit(code)
-    if sys.getprofile() is not None or sys.gettrace() is not None:
+    if sys.getprofile() is not None or sys.gettrace() is not None or _monitored():
         sys.exit(code)
     import atexit
 
@@ -74,6 +74,15 @@ def leave(code: int) -> NoReturn:
         # The reader went away (`kiln ... | head`): the interpreter reports that its own way.
         sys.exit(code)
     os._exit(code)
+
+
+def _monitored() -> bool:
+    """Whether a tool watches through `sys.monitoring` (Python 3.12 on: cProfile does, and
+    `sys.getprofile()` does not show it)."""
+    monitoring: Any = getattr(sys, "monitoring", None)
+    if monitoring is None:
+        return False
+    return any(monitoring.get_tool(tool) is not None for tool in range(6))
 
 
 if __name__ == "__main__":

@@ -176,6 +176,8 @@ _END_SEARCH = 4096
 _MEMBER_SLACK = 1024
 # The longest name `reads_ahead` looks back over; a wheel's `.dist-info` names are short.
 _MAX_NAME = 512
+# The most members `reads_ahead` asks for on a guess.
+_MAX_GUESSES = 2
 
 
 def _directory(tail: bytes, tail_start: int) -> tuple[int, int, int] | None:
@@ -220,7 +222,9 @@ def reads_ahead(tail: bytes, tail_start: int, suffix: bytes) -> list[tuple[int, 
                 end = offset + _LOCAL.size + name_length + size + _MEMBER_SLACK
                 spans.append((offset, min(end, cd_offset)))
         name_end = tail.find(suffix, name_end)
-    return spans
+    # A wheel has one such member; a zip naming many is read the plain way, not guessed at
+    # with a request (and a thread) for each.
+    return spans if len(spans) <= 1 + _MAX_GUESSES else spans[:1]
 
 
 def _entry_ending_at(tail: bytes, name_end: int) -> tuple[Any, ...] | None:

@@ -136,9 +136,12 @@ def _fetch(
             # the same time, so that an index without them costs no round trip (a cold
             # lock's first metadata waited for the miss before it began to read the zip).
             unadvertised, tail = both(
-                lambda: _unadvertised(file, client), lambda: _tail(file, client)
+                lambda: _unadvertised(file, client), lambda: _tail_or_failure(file, client)
             )
-            early = (tail,)
+            if unadvertised is None:
+                if isinstance(tail, KilnError):
+                    raise tail  # the tail is needed after all
+                early = (tail,)
         probe.learn(unadvertised is not None)
         if unadvertised is not None:
             return unadvertised
@@ -190,6 +193,15 @@ def _unadvertised(file: DistFile, client: HttpClient) -> tuple[bytes, CoreMetada
 def _tail(file: DistFile, client: HttpClient) -> Response | None:
     """The wheel's last `TAIL_BYTES`; None when the server answers with no range."""
     return client.fetch_range(file.url, -TAIL_BYTES, None)
+
+
+def _tail_or_failure(file: DistFile, client: HttpClient) -> Response | KilnError | None:
+    """`_tail`, its failure returned: asked for beside the probe, it matters only if the
+    probe finds no `.metadata` file."""
+    try:
+        return _tail(file, client)
+    except KilnError as exc:
+        return exc
 
 
 def _from_ranges(file: DistFile, tail: Response | None, client: HttpClient, cache: Cache) -> bytes:

@@ -150,3 +150,12 @@ def test_a_local_header_naming_another_file_is_a_bad_zip() -> None:
     forged = data.replace(METADATA.encode(), b"demo-1.0.dist-info/METADATX", 1)
     with pytest.raises(zipfile.BadZipFile, match="differ"):
         read_member(_remote(forged)[0], _pick)
+
+
+def test_a_zip_naming_many_metadata_members_is_not_guessed_at() -> None:
+    others = {f"pkg/m{i:05d}.py": b"x" for i in range(3000)}
+    many = {f"p{i}-1.0.dist-info/METADATA": b"Name: p" for i in range(5)}
+    data = _zip({**others, **many})
+    tail_start = len(data) - 65536
+    spans = reads_ahead(data[tail_start:], tail_start, b".dist-info/METADATA")
+    assert [end for _, end in spans] == [tail_start]  # the directory's rest, no member

@@ -11,7 +11,7 @@ import pytest
 
 from kiln.cache.layout import Cache
 from kiln.core.dist import DistFile
-from kiln.core.errors import HashMismatchError, KilnError, OfflineError
+from kiln.core.errors import HashMismatchError, KilnError, NetworkError, OfflineError
 from kiln.core.hashes import Hashes
 from kiln.core.metadata import InvalidMetadata
 from kiln.index.metadata import MetadataProbe, archive_path, fetch_metadata
@@ -231,3 +231,25 @@ def test_sdists_wait_for_the_build_frontend(client: HttpClient, cache: Cache) ->
         fetch_metadata(file, client, cache)
     assert caught.value.message.startswith("`foo-1.0.tar.gz` is a source distribution")
     assert caught.value.hint
+
+
+class _ServedWhileTheTailFails:
+    """Serves `<wheel>.metadata`; every range request fails."""
+
+    def get(self, url: str, **_: Any) -> Response:
+        return Response(url, 200, {}, b"Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n")
+
+    def fetch_range(self, url: str, start: int, end: int | None) -> Response:
+        raise NetworkError(f"failed to fetch `{url}`", causes=("503 Service Unavailable",))
+
+
+def test_a_tail_asked_for_beside_a_served_probe_cannot_fail_the_fetch(cache: Cache) -> None:
+    file = DistFile(
+        filename="foo-1.0-py3-none-any.whl",
+        url="https://files.example/foo-1.0-py3-none-any.whl",
+        hashes=Hashes.of({"sha256": "0" * 64}),
+        index="https://index.example/simple/",
+    )
+    client = cast(HttpClient, _ServedWhileTheTailFails())
+    metadata = fetch_metadata(file, client, cache, probe=MetadataProbe())
+    assert (metadata.name, str(metadata.version)) == ("foo", "1.0")

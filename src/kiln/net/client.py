@@ -192,18 +192,29 @@ class HttpClient:
 
             def read() -> tuple[Response, str]:
                 whole = store.body(key, accept, kept)
-                if whole is None or whole.body is None:
-                    # The entry went away since its first line was read: ask again.
-                    again = self._get(url, wanted, None)
-                    return again, hashlib.sha256(again.body).hexdigest()
-                return Response(whole.url, 200, whole.headers, whole.body), whole.digest
+                if whole is not None and whole.body is not None:
+                    return Response(whole.url, 200, whole.headers, whole.body), whole.digest
+                # The entry went away since its first line was read: asked for again, and
+                # only a page the index still serves stands in for the one it had.
+                again = self._get(url, wanted, None)
+                if again.status != 200:
+                    raise NetworkError(
+                        f"failed to fetch `{redact_url(url)}`",
+                        causes=(status_text(again.status),),
+                        hint=status_hint(again.status),
+                    )
+                if storable(again.headers):
+                    stored = store.store(key, accept, again.url, again.headers, again.body)
+                    return again, stored.digest
+                return again, hashlib.sha256(again.body).hexdigest()
 
             return Page(page.url, 200, page.headers, page.digest, read)
         response = self._get(url, wanted, page)
         if response.status == 304 and page is not None:
             renewed = store.revalidated(key, accept, page, response.headers)
             if renewed is None or renewed.body is None:
-                response = self._get(url, wanted, None)  # the body to keep went away
+                # The body the validators stood for is gone: the whole page, asked again.
+                response = self._get(url, wanted, None)
             else:
                 answer = Response(renewed.url, 200, renewed.headers, renewed.body)
                 return Page.whole(answer, renewed.digest)

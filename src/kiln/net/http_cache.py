@@ -132,9 +132,10 @@ class HttpCache:
         self, url: str, accept: str, page: CachedPage, headers: Mapping[str, str]
     ) -> CachedPage | None:
         """The entry after a 304: same body, freshness and validators from the new answer.
-        None when the body is no longer there to keep."""
+        None when the body the validators were sent for is no longer there (the entry went
+        away, or another process rewrote it with another body)."""
         whole = self.body(url, accept, page)
-        if whole is None or whole.body is None:
+        if whole is None or whole.body is None or whole.digest != page.digest:
             return None
         merged = dict(whole.headers)
         merged.update({k: headers[k] for k in _KEPT if k in headers and k != "content-type"})

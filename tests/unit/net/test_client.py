@@ -378,3 +378,19 @@ def test_a_page_whose_entry_went_away_is_asked_for_again(
     response, digest = page.read()
     assert (response.body, digest) == (b"kept", page.digest)
     assert len(http_server.seen("/page")) == 2
+    assert list((tmp_path / "cache").rglob("*.page")), "the page asked again is kept again"
+
+
+def test_a_vanished_entry_the_index_no_longer_serves_is_an_error(
+    http_server: ScriptedServer, tmp_path: Path
+) -> None:
+    url = http_server.script("/page", Reply(200, b"kept", {"Cache-Control": "max-age=600"}))
+    client(tmp_path).get_page(url)
+    page = client(tmp_path).get_page(url)
+    assert page.ok
+    for entry in (tmp_path / "cache").rglob("*.page"):
+        entry.unlink()
+    http_server.script("/page", Reply(404, b"gone"))
+    with pytest.raises(NetworkError) as caught:
+        page.read()
+    assert caught.value.causes == ("404 Not Found",)

@@ -66,3 +66,14 @@ def test_an_entry_written_without_a_digest_gets_its_bodys(tmp_path: Path) -> Non
     page = store.load("https://x/a/", "")
     assert page is not None
     assert (page.body, page.digest) == (b"old body", hashlib.sha256(b"old body").hexdigest())
+
+
+def test_a_304_for_a_body_another_process_replaced_keeps_nothing(tmp_path: Path) -> None:
+    store = HttpCache(tmp_path)
+    store.store("https://x/a/", "", "https://x/a/", {"etag": '"v1"'}, b"one")
+    head = store.load("https://x/a/", "")  # its validators go out with the request
+    store.store("https://x/a/", "", "https://x/a/", {"etag": '"v2"'}, b"two")  # meanwhile
+    assert head is not None
+    assert store.revalidated("https://x/a/", "", head, {"etag": '"v1"'}) is None
+    kept = store.load("https://x/a/", "")
+    assert kept is not None and kept.headers["etag"] == '"v2"'  # the other write stands

@@ -10,7 +10,7 @@ import pytest
 from kiln.cache.layout import Cache
 from kiln.core.errors import HashMismatchError, NetworkError, OfflineError
 from kiln.core.hashes import Hashes
-from kiln.net.client import HttpClient
+from kiln.net.client import HttpClient, Page
 from kiln.net.http_cache import HttpCache
 from tests.unit.net.conftest import Reply, ScriptedServer, closed_port
 
@@ -367,14 +367,22 @@ def test_a_revalidated_page_keeps_its_body_and_digest(
     assert again.read()[0].body == b"body-1"
 
 
-def test_a_page_whose_entry_went_away_is_asked_for_again(
-    http_server: ScriptedServer, tmp_path: Path
-) -> None:
+def _answered_then_removed(http_server: ScriptedServer, tmp_path: Path) -> Page:
+    """A fresh page answered from its entry's first line, the entry then removed (another
+    shell's `kiln cache clean`) before its body is read."""
     url = http_server.script("/page", Reply(200, b"kept", {"Cache-Control": "max-age=600"}))
     client(tmp_path).get_page(url)
     page = client(tmp_path).get_page(url)
+    assert page.ok
     for entry in (tmp_path / "cache").rglob("*.page"):
         entry.unlink()
+    return page
+
+
+def test_a_page_whose_entry_went_away_is_asked_for_again(
+    http_server: ScriptedServer, tmp_path: Path
+) -> None:
+    page = _answered_then_removed(http_server, tmp_path)
     response, digest = page.read()
     assert (response.body, digest) == (b"kept", page.digest)
     assert len(http_server.seen("/page")) == 2
@@ -384,12 +392,7 @@ def test_a_page_whose_entry_went_away_is_asked_for_again(
 def test_a_vanished_entry_the_index_no_longer_serves_is_an_error(
     http_server: ScriptedServer, tmp_path: Path
 ) -> None:
-    url = http_server.script("/page", Reply(200, b"kept", {"Cache-Control": "max-age=600"}))
-    client(tmp_path).get_page(url)
-    page = client(tmp_path).get_page(url)
-    assert page.ok
-    for entry in (tmp_path / "cache").rglob("*.page"):
-        entry.unlink()
+    page = _answered_then_removed(http_server, tmp_path)
     http_server.script("/page", Reply(404, b"gone"))
     with pytest.raises(NetworkError) as caught:
         page.read()

@@ -103,6 +103,14 @@ class Page:
         )
 
 
+def _kept(store: HttpCache, key: str, accept: str, response: Response) -> Page:
+    """A page fetched over the network, stored when it is a 200 the server lets be kept."""
+    if response.status == 200 and storable(response.headers):
+        stored = store.store(key, accept, response.url, response.headers, response.body)
+        return Page.whole(response, stored.digest)
+    return Page.whole(response)
+
+
 class _Retry(Exception):
     """An answer worth asking again for (5xx, 429): what happened and how long to wait."""
 
@@ -203,10 +211,7 @@ class HttpClient:
                         causes=(status_text(again.status),),
                         hint=status_hint(again.status),
                     )
-                if storable(again.headers):
-                    stored = store.store(key, accept, again.url, again.headers, again.body)
-                    return again, stored.digest
-                return again, hashlib.sha256(again.body).hexdigest()
+                return _kept(store, key, accept, again).read()
 
             return Page(page.url, 200, page.headers, page.digest, read)
         response = self._get(url, wanted, page)
@@ -218,10 +223,7 @@ class HttpClient:
             else:
                 answer = Response(renewed.url, 200, renewed.headers, renewed.body)
                 return Page.whole(answer, renewed.digest)
-        if response.status == 200 and storable(response.headers):
-            stored = store.store(key, accept, response.url, response.headers, response.body)
-            return Page.whole(response, stored.digest)
-        return Page.whole(response)
+        return _kept(store, key, accept, response)
 
     def _get(self, url: str, wanted: dict[str, str], page: CachedPage | None) -> Response:
         """One GET over the network (conditional on ``page``'s validators)."""

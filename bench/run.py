@@ -205,7 +205,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             workload = build(name, chosen, cmds, args.timeout, mock, s4)
             per_tool = results.setdefault(name, {})
             for tool in chosen:
-                per_tool[tool] = {"seconds": [], "peak_mb": [], "failed": 0, "note": ""}
+                per_tool[tool] = {
+                    "seconds": [],
+                    "peak_mb": [],
+                    "tree_mb": [],
+                    "failed": 0,
+                    "note": "",
+                }
                 try:
                     workload.prepare(tool)
                 except BenchError as exc:
@@ -222,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         cmd, cwd = workload.command(tool)
                         done = timed(
                             cmd, workload.env(tool), workload.log(tool, f"run-{rep}"),
-                            cwd=cwd, timeout=args.timeout,
+                            cwd=cwd, timeout=args.timeout, tree=name == MEMORY_WORKLOAD,
                         )  # fmt: skip
                         entry["note"] = workload.check(tool)
                     except BenchError as exc:
@@ -231,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         continue
                     entry["seconds"].append(done.seconds)  # type: ignore[attr-defined]
                     entry["peak_mb"].append(done.peak_rss_mb)  # type: ignore[attr-defined]
+                    entry["tree_mb"].append(done.peak_tree_mb)  # type: ignore[attr-defined]
                     print(f"  {name:22} {tool:7} {done.seconds:8.3f} s  {done.peak_rss_mb:7.0f} MB"
                           f"  {entry['note']}", flush=True)  # fmt: skip
     finally:
@@ -243,9 +250,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     memory = results.get(MEMORY_WORKLOAD, {})
     if memory:
         peaks = {t: max(e["peak_mb"]) for t, e in memory.items() if e["peak_mb"]}  # type: ignore[type-var]
+        trees = {t: max(e["tree_mb"]) for t, e in memory.items() if e["tree_mb"]}  # type: ignore[type-var]
         print(
             f"peak memory, {MEMORY_WORKLOAD}: "
             + ", ".join(f"{t} {v:.0f} MB" for t, v in peaks.items())
+            + "; all of a tool's processes at once: "
+            + ", ".join(f"{t} {v:.0f} MB" for t, v in trees.items())
         )
     notes = {f"{n} {t}": e["note"] for n, r in results.items() for t, e in r.items() if e["note"]}
     locks = {k: v for k, v in notes.items() if k.startswith("lock-")}

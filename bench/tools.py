@@ -45,6 +45,9 @@ class Commands:
 class Run:
     seconds: float
     peak_rss_mb: float  # the largest resident set of the process or a child it waited for
+    # With ``tree``: the largest sum of the resident sets of all its processes at one time,
+    # helpers it never waits for included (sampled every 20 ms; 0 where /proc is missing).
+    peak_tree_mb: float = 0.0
 
 
 def clean_env(cmds: Commands, caches: Path) -> dict[str, str]:
@@ -88,18 +91,33 @@ def clean_env(cmds: Commands, caches: Path) -> dict[str, str]:
 
 
 def timed(
-    cmd: Sequence[str], env: dict[str, str], log: Path, *, cwd: Path | None = None, timeout: float
+    cmd: Sequence[str],
+    env: dict[str, str],
+    log: Path,
+    *,
+    cwd: Path | None = None,
+    timeout: float,
+    tree: bool = False,
 ) -> Run:
-    """Run ``cmd``, its output into ``log``; its wall time and peak memory, or BenchError."""
+    """Run ``cmd``, its output into ``log``; its wall time and peak memory, or BenchError.
+    ``tree``: also the peak of all its processes together (it runs in its own session)."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    tree_peak = 0
     with log.open("wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            list(cmd), env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=tree,
+        )  # fmt: skip
         deadline = start + timeout
+        sampled = 0.0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
+            if tree and time.perf_counter() - sampled >= 0.02:
+                tree_peak = max(tree_peak, _session_rss(proc.pid))
+                sampled = time.perf_counter()
             if time.perf_counter() > deadline:
                 proc.kill()
                 _, status, usage = os.wait4(proc.pid, 0)
@@ -112,7 +130,25 @@ def timed(
         tail = log.read_text(errors="replace")[-2500:]
         raise BenchError(f"exit {proc.returncode}: {' '.join(cmd)}\n--- {log} (tail) ---\n{tail}")
     # Linux reports ru_maxrss in KiB.
-    return Run(elapsed, usage.ru_maxrss / 1024)
+    return Run(elapsed, usage.ru_maxrss / 1024, tree_peak / 2**20)
+
+
+def _session_rss(session: int) -> int:
+    """The summed resident set, in bytes, of the processes in ``session``."""
+    total = 0
+    try:
+        pids = [int(d) for d in os.listdir("/proc") if d.isdigit()]
+    except OSError:
+        return 0
+    for pid in pids:
+        try:
+            if os.getsid(pid) != session:
+                continue
+            with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue  # it ended meanwhile
+    return total
 
 
 def quiet(

@@ -44,13 +44,14 @@ from kiln.index.index_url import IndexUrl
 from kiln.index.metadata import MetadataProbe, archive_path, fetch_metadata
 from kiln.index.pages import page_listing
 from kiln.index.parsed_pages import PageListing, remembered_page
+from kiln.index.simple_api import is_json_page
 from kiln.net.auth import env_var_prefix, userinfo
 from kiln.net.failures import status_error, status_text
 from kiln.net.locations import local_path, path_to_url
 from kiln.net.redact import redact_url
 
 if TYPE_CHECKING:
-    from kiln.net.client import HttpClient
+    from kiln.net.client import HttpClient, Response
 
 __all__ = ["ACCEPT", "IndexFinder", "IndexUrl", "Strategy"]
 
@@ -343,7 +344,13 @@ class IndexFinder:
             raise self._refused(index, page_url, answer.status)
         # A page seen before (the same bytes) is read back parsed: parsing costs more.
         pages = self.cache.bucket("pages")
-        page = remembered_page(pages, answer, index.shown, lambda r: page_listing(r, index.shown))
+        page = remembered_page(
+            pages,
+            answer,
+            index.shown,
+            lambda r: page_listing(r, index.shown),
+            lambda r: _grouped_elsewhere(r, index.shown),
+        )
         if index.authenticate == "never":
             self.client.credentials.forbid_exact(
                 url for listed in page.urls() for url in (listed, listed + ".metadata")
@@ -488,3 +495,12 @@ def _probe_memory(index: IndexUrl, client: HttpClient, cache: Cache) -> Path | N
         return None
     key = hashlib.sha256(index.shown.encode("utf-8")).hexdigest()
     return cache.bucket("probes") / key
+
+
+def _grouped_elsewhere(response: Response, shown: str) -> bytes | None:
+    """A large JSON page's stored form made by a helper process (`page_worker`)."""
+    from kiln.index.page_worker import LARGE, page_helpers
+
+    if len(response.body) < LARGE or not is_json_page(response.headers.get("content-type", "")):
+        return None
+    return page_helpers().stored_form(response.url, shown, response.body)

@@ -304,10 +304,12 @@ def remembered_page(
     page: Page,
     index: str,
     parse: Callable[[Response], list[Row] | JsonEntries],
+    elsewhere: Callable[[Response], bytes | None] | None = None,
 ) -> PageListing:
     """The page's releases: read back when a page of the same body was parsed before (found
     by the body's digest, so its bytes are not read), else ``parse``d (rows, or a JSON page's
-    entries) and stored."""
+    entries) and stored. ``elsewhere`` may make the `stored_form` instead (a helper
+    process, `page_worker`); when it answers None the page is parsed here."""
     entry = _entry(folder, page.url, index, page.digest)
     with contextlib.suppress(OSError):
         releases = _load(entry.read_bytes(), entry, index)
@@ -317,14 +319,25 @@ def remembered_page(
     if digest != page.digest:
         # Its cache entry was rewritten meanwhile: this parse is of that body.
         entry = _entry(folder, response.url, index, digest)
+    made = elsewhere(response) if elsewhere is not None else None
+    if made is not None and (releases := _load(made, entry, index)) is not None:
+        with contextlib.suppress(OSError):
+            write_bytes(entry, made)
+        return PageListing(releases, index)
     listing = parse(response)
     if isinstance(listing, JsonEntries):
         releases, json_page = group_entries(listing, index), listing.page_url
     else:
         releases, json_page = group_rows(listing), None
     with contextlib.suppress(OSError, ValueError):
-        write_bytes(entry, marshal.dumps((_FORMAT, json_page, [r.stored() for r in releases])))
+        write_bytes(entry, stored_form(releases, json_page))
     return PageListing(releases, index)
+
+
+def stored_form(releases: list[Release], json_page: str | None) -> bytes:
+    """What a parsed page is kept as (``json_page``: its URL when the releases hold JSON
+    entries), and what `_load` reads back."""
+    return marshal.dumps((_FORMAT, json_page, [r.stored() for r in releases]))
 
 
 def _entry(folder: Path, page_url: str, index: str, digest: str) -> Path:

@@ -12,8 +12,11 @@ from packaging.utils import NormalizedName
 from kiln.cache.layout import Cache
 from kiln.core.errors import HashMismatchError, NetworkError, NotFoundError
 from kiln.core.protocols import Found, NotFound
+from kiln.index import page_worker
 from kiln.index.finder import ACCEPT, IndexFinder, IndexUrl, Strategy
 from kiln.index.metadata import archive_path
+from kiln.index.parsed_pages import group_entries, stored_form
+from kiln.index.simple_api import JsonEntries, json_page_entries
 from kiln.net.client import HttpClient
 from tests.support.index_server import IndexServer
 from tests.support.wheels import Pkg, build_wheel
@@ -219,6 +222,52 @@ def test_pypi_layout_answers_json_and_pytorch_layout_html(
     assert torch.url.endswith("/whl/cpu/torch-2.5.1%2Bcpu-cp312-cp312-win_amd64.whl")
     assert torch.filename == "torch-2.5.1+cpu-cp312-cp312-win_amd64.whl"
     assert {r.headers.get("Accept") for r in index_server.requests if r.kind == "page"} == {ACCEPT}
+
+
+class _Helpers:
+    """Stands in for the helper processes: makes the stored form here, and records the
+    pages it was handed."""
+
+    def __init__(self, *, make: bool = True) -> None:
+        self.pages: list[tuple[str, int]] = []
+        self.make = make
+
+    def stored_form(self, page_url: str, shown: str, body: bytes) -> bytes | None:
+        self.pages.append((page_url, len(body)))
+        if not self.make:
+            return None
+        entries = json_page_entries(body, page_url, shown)
+        return stored_form(group_entries(JsonEntries(entries, page_url), shown), page_url)
+
+
+def test_only_large_json_pages_are_handed_to_page_helpers(
+    index_server: IndexServer, client: HttpClient, cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    helpers = _Helpers()
+    monkeypatch.setattr(page_worker, "page_helpers", lambda: helpers)
+    many = [f"foo-0.{n}.tar.gz" for n in range(1500)]
+    for index in ("pypi", "whl/cpu"):
+        index_server.add(Pkg("foo", "1.0"), index=index)
+        for name in many:
+            index_server.add_raw(Pkg("foo", "0.1"), name, b"x", None, index=index)
+        index_server.add(Pkg("bar", "1.0"), index=index)
+    html = IndexUrl(index_server.index_url("whl/cpu"), name="cpu", explicit=True)
+    search = finder(index_server, client, cache, html)
+    for result, count in (
+        (search.find(FOO), 1501),
+        (search.find(NormalizedName("bar")), 1),
+        (search.find_on(FOO, "cpu"), 1501),
+    ):
+        assert isinstance(result, Found) and len(result.files) == count
+    # The JSON page of 1,501 files went to a helper; the small one and the HTML one did not.
+    ((url, size),) = helpers.pages
+    assert url == index_server.index_url() + "foo/" and size >= page_worker.LARGE
+    # What the helper made is what the finder read: a finder parsing here agrees.
+    none = _Helpers(make=False)
+    monkeypatch.setattr(page_worker, "page_helpers", lambda: none)
+    fresh = finder(index_server, client, Cache(cache.root.parent / "other"))
+    assert found(fresh.find(FOO)) == found(search.find(FOO))
+    assert len(none.pages) == 1
 
 
 def test_each_project_is_looked_up_once_even_from_many_threads(

@@ -1,9 +1,9 @@
 """Helper processes for CPU-bound work that would otherwise hold the GIL beside the threads
 waiting on the network.
 
-kiln's slow phases mix waiting (downloads, index pages) with Python-level work (decoding
-JSON pages, unpacking thousands of wheel members) in one process, where the work holds the
-GIL the waiting threads need to make progress, and a second core stays idle. A
+A cold lock mixes waiting (index pages, METADATA) with Python-level work (decoding JSON
+pages) in one process, where the work holds the GIL the waiting threads need to make
+progress, and a second core stays idle. A
 `HelperPool` runs such work in helper processes: plain `python -c` runs of this
 interpreter, given this process's `sys.path` so that they import the same kiln and the same
 libraries.
@@ -39,9 +39,20 @@ _READY = b"ready"
 _FAILED = b""
 
 _BOOT = (
-    "import sys; sys.path[:] = sys.argv[2:]; from kiln.core.helper_processes import serve; "
-    "serve(sys.argv[1], sys.stdin.buffer, sys.stdout.buffer)"
+    "import sys; sys.path[:] = sys.argv[2:]; from kiln.core.helper_processes import main; "
+    "main(sys.argv[1])"
 )
+
+
+def main(preload: str) -> None:
+    """A helper process: frames on stdin and on a copy of stdout, which itself goes to the
+    null device, so that nothing a module prints can land among the frames."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout.flush()
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+    serve(preload, sys.stdin.buffer, answers)
 
 
 def serve(preload: str, requests: IO[bytes], answers: IO[bytes]) -> None:
@@ -56,22 +67,18 @@ def serve(preload: str, requests: IO[bytes], answers: IO[bytes]) -> None:
             payload = _read_frame(requests)
             if payload is None:
                 break
-            answer, made = _answer(about, payload)
-            _write_frame(answers, answer)
-            # Freeing what a job made (a large page's hundred thousand objects) takes a
-            # while: done now, while the asking process reads the answer.
-            del about, payload, answer, made
+            _write_frame(answers, _answer(about, payload))
+            del about, payload  # a large page is not kept while the next one is awaited
 
 
-def _answer(about: bytes, payload: bytes) -> tuple[bytes, object]:
+def _answer(about: bytes, payload: bytes) -> bytes:
     try:
         target, args = marshal.loads(about)
         module, _, name = target.partition(":")
         job = cast("Job", getattr(importlib.import_module(module), name))
-        answer = job(tuple(args), payload)
-        return (answer if answer else _FAILED), answer
+        return job(tuple(args), payload) or _FAILED
     except Exception:  # the asking process does the work itself, and says why it failed
-        return _FAILED, None
+        return _FAILED
 
 
 class _Helper:
@@ -80,10 +87,19 @@ class _Helper:
     def __init__(self, preload: str) -> None:
         if not sys.executable:  # an embedded interpreter: nothing to start
             raise OSError("no interpreter to start a helper with")
-        here = str(Path(__file__).resolve().parents[2])  # the folder `kiln` is imported from
-        paths = [here, *(p for p in sys.path if p and p != here)]
+        # This process's path as it is (a folder moved ahead of the standard library could
+        # shadow it), with the folder kiln came from first only when an import hook found it.
+        here = str(Path(__file__).resolve().parents[2])
+        paths = [str(p) for p in sys.path]
+        if here not in {os.path.abspath(p) for p in paths}:
+            paths.insert(0, here)
+        flags = ["-I", "-S"]
+        if sys.dont_write_bytecode:
+            flags.append("-B")
+        if sys.pycache_prefix:
+            flags += ["-X", f"pycache_prefix={sys.pycache_prefix}"]
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _BOOT, preload, *paths],
+            [sys.executable, *flags, "-c", _BOOT, preload, *paths],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -111,6 +127,13 @@ class _Helper:
             if self.process.stdin is not None:
                 self.process.stdin.close()
 
+    def end(self) -> None:
+        """Stop a helper that is not to be asked again, whatever it is doing."""
+        self.close()
+        with contextlib.suppress(OSError):
+            self.process.kill()
+            self.process.wait()
+
 
 class HelperPool:
     """Up to ``size`` helpers, started when the first job comes, each preloading the
@@ -136,14 +159,20 @@ class HelperPool:
     def ask(self, target: str, args: tuple[Arg, ...], payload: bytes = b"") -> bytes | None:
         """``target``'s answer (``"kiln.module:function"``, a `Job`) to ``args`` and
         ``payload``, from a helper; None when no helper could answer."""
+        about = marshal.dumps((target, args))
         helper = self._take()
         if helper is None:
             return None
         try:
-            answer = helper.ask(marshal.dumps((target, args)), payload)
+            answer = helper.ask(about, payload)
         except (OSError, ValueError):
             self._lost(helper)
             return None
+        except BaseException:
+            # Interrupted (Ctrl-C) between a request and its answer: the helper cannot be
+            # asked again, and callers waiting for it must not wait forever.
+            self._lost(helper)
+            raise
         with self._lock:
             self._idle.append(helper)
             self._free.notify()
@@ -153,7 +182,12 @@ class HelperPool:
         with self._lock:
             if self._started < self._size and not self._broken:
                 self._started += 1
-                threading.Thread(target=self._start, name="kiln-helper", daemon=True).start()
+                starter = threading.Thread(target=self._start, name="kiln-helper", daemon=True)
+                try:
+                    starter.start()
+                except RuntimeError:  # no thread to be had: the work is done here
+                    self._broken = True
+                    self._free.notify_all()
             while not self._broken and self._running:
                 if self._idle:
                     return self._idle.pop()
@@ -163,7 +197,7 @@ class HelperPool:
     def _start(self) -> None:
         try:
             helper = _Helper(self._preload)
-        except (OSError, ValueError):
+        except Exception:  # whatever stops a start (a path Popen refuses): done here instead
             self._lost(None)
             return
         atexit.register(helper.close)
@@ -183,15 +217,18 @@ class HelperPool:
         # A helper that could not start or died is not tried again: the work is done here
         # from then on.
         if helper is not None:
-            helper.close()
+            helper.end()
         with self._lock:
             self._broken = True
             self._free.notify_all()
 
 
 def spare_cores(most: int = 4) -> int:
-    """One helper per core this process leaves idle, at least one, at most ``most``."""
-    return max(1, min(most, (os.cpu_count() or 1) - 1))
+    """One helper per core this process leaves idle, at least one, at most ``most`` (the
+    cores it may run on, where the system says)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return max(1, min(most, cores - 1))
 
 
 def _write_frame(out: IO[bytes], data: bytes) -> None:

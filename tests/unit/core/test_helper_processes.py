@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import marshal
+import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +21,17 @@ JOB = f"{__name__}:echoed"
 
 
 def echoed(args: tuple[Arg, ...], payload: bytes) -> bytes:
-    """A job: its arguments and payload as one answer; ``("fail",)`` raises."""
+    """A job: its arguments and payload as one answer; ``("fail",)`` raises, ``("die",)``
+    ends the helper, ``("sleep", s)`` takes that long, ``("print",)`` writes to stdout."""
     if args == ("fail",):
         raise ValueError("asked to fail")
+    if args == ("die",):
+        os._exit(3)
+    if args[:1] == ("sleep",):
+        assert isinstance(args[1], float)
+        time.sleep(args[1])
+    if args == ("print",):
+        print("noise on stdout", flush=True)
     return marshal.dumps((args, payload))
 
 
@@ -141,3 +151,60 @@ def test_a_helper_that_cannot_start_leaves_the_work_here(
 
 def test_a_helper_whose_preload_fails_is_not_waited_for() -> None:
     _broken_soon(HelperPool(1, preload=("kiln.no_such_module",)))
+
+
+def _in_thread(pool: HelperPool, *args: Arg) -> tuple[threading.Thread, list[bytes | None]]:
+    got: list[bytes | None] = []
+    thread = threading.Thread(target=lambda: got.append(pool.ask(JOB, args, b"")), daemon=True)
+    thread.start()
+    return thread, got
+
+
+def test_a_job_waits_for_the_busy_helper_rather_than_being_done_here() -> None:
+    pool = HelperPool(1, preload=(__name__,))
+    _eventually(pool, "x")
+    slow, slow_got = _in_thread(pool, "sleep", 0.5)
+    time.sleep(0.1)
+    waiting, waiting_got = _in_thread(pool, "after")
+    for thread in (slow, waiting):
+        thread.join(timeout=30)
+    assert slow_got and marshal.loads(slow_got[0] or b"") == (("sleep", 0.5), b"")
+    assert waiting_got and marshal.loads(waiting_got[0] or b"") == (("after",), b"")
+
+
+def test_callers_waiting_for_a_helper_that_dies_are_released() -> None:
+    pool = HelperPool(1, preload=(__name__,))
+    _eventually(pool, "x")
+    dying, dying_got = _in_thread(pool, "die")
+    time.sleep(0.05)
+    waiting, waiting_got = _in_thread(pool, "after")
+    for thread in (dying, waiting):
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert dying_got == [None] and waiting_got == [None] and pool._broken
+
+
+def test_an_interrupted_request_ends_its_helper_and_frees_the_waiters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pool = HelperPool(1, preload=(__name__,))
+    _eventually(pool, "x")
+    (helper,) = pool._idle
+
+    def interrupted(about: bytes, payload: bytes) -> bytes | None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(helper, "ask", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pool.ask(JOB, ("x",))
+    waiting, waiting_got = _in_thread(pool, "after")
+    waiting.join(timeout=30)
+    assert not waiting.is_alive() and waiting_got == [None]
+    assert helper.process.poll() is not None  # ended, not left holding an unread answer
+
+
+def test_what_a_job_prints_does_not_reach_the_frames() -> None:
+    pool = HelperPool(1, preload=(__name__,))
+    _eventually(pool, "x")
+    assert marshal.loads(pool.ask(JOB, ("print",)) or b"") == (("print",), b"")
+    assert marshal.loads(pool.ask(JOB, ("y",)) or b"") == (("y",), b"")

@@ -15,8 +15,6 @@ from kiln.core.protocols import Found, NotFound
 from kiln.index import page_worker
 from kiln.index.finder import ACCEPT, IndexFinder, IndexUrl, Strategy
 from kiln.index.metadata import archive_path
-from kiln.index.parsed_pages import group_entries, stored_form
-from kiln.index.simple_api import JsonEntries, json_page_entries
 from kiln.net.client import HttpClient
 from tests.support.index_server import IndexServer
 from tests.support.wheels import Pkg, build_wheel
@@ -225,8 +223,8 @@ def test_pypi_layout_answers_json_and_pytorch_layout_html(
 
 
 class _Helpers:
-    """Stands in for the helper processes: makes the stored form here, and records the
-    pages it was handed."""
+    """Stands in for the helper processes: runs their job here, and records the pages it
+    was handed."""
 
     def __init__(self, *, make: bool = True) -> None:
         self.pages: list[tuple[str, int]] = []
@@ -234,10 +232,7 @@ class _Helpers:
 
     def stored_form(self, page_url: str, shown: str, body: bytes) -> bytes | None:
         self.pages.append((page_url, len(body)))
-        if not self.make:
-            return None
-        entries = json_page_entries(body, page_url, shown)
-        return stored_form(group_entries(JsonEntries(entries, page_url), shown), page_url)
+        return page_worker.grouped((page_url, shown), body) if self.make else None
 
 
 def test_only_large_json_pages_are_handed_to_page_helpers(

@@ -13,7 +13,7 @@ from packaging.utils import NormalizedName
 from kiln.core.errors import KilnError
 from kiln.index.page_rows import Row
 from kiln.index.page_worker import PageHelpers, grouped
-from kiln.index.parsed_pages import group_entries, remembered_page, stored_form
+from kiln.index.parsed_pages import remembered_page
 from kiln.index.simple_api import JsonEntries, json_page_entries
 from kiln.net.client import Page, Response
 
@@ -21,14 +21,16 @@ PAGES = Path(__file__).parent / "pages"
 SIX_PAGE = "https://pypi.org/simple/six/"
 
 
-def _here(body: bytes, url: str = SIX_PAGE) -> bytes:
-    entries = json_page_entries(body, url, "pypi")
-    return stored_form(group_entries(JsonEntries(entries, url), "pypi"), url)
+def _kept_here(tmp_path: Path, body: bytes) -> bytes:
+    """What `remembered_page` keeps of the page when it parses the page itself."""
+    _remember(tmp_path, body, None)
+    (kept,) = tmp_path.rglob("*.marshal")
+    return kept.read_bytes()
 
 
-def test_the_job_makes_what_a_parse_here_stores() -> None:
+def test_the_job_makes_what_a_parse_here_keeps(tmp_path: Path) -> None:
     body = (PAGES / "pypi_six.json").read_bytes()
-    assert grouped((SIX_PAGE, "pypi"), body) == _here(body)
+    assert grouped((SIX_PAGE, "pypi"), body) == _kept_here(tmp_path, body)
     with pytest.raises(KilnError, match="not valid JSON"):
         grouped((SIX_PAGE, "pypi"), b"<html></html>")
 
@@ -42,14 +44,14 @@ def helpers() -> Iterator[PageHelpers]:
         helper.process.wait(timeout=30)
 
 
-def test_a_helper_groups_a_page_as_it_is_grouped_here(helpers: PageHelpers) -> None:
+def test_a_helper_groups_a_page_as_it_is_grouped_here(helpers: PageHelpers, tmp_path: Path) -> None:
     body = (PAGES / "pypi_six.json").read_bytes()
     deadline = time.monotonic() + 30
     made = None
     while made is None and time.monotonic() < deadline:
         made = helpers.stored_form(SIX_PAGE, "pypi", body)  # None while the helper starts
         time.sleep(0.02)
-    assert made == _here(body)
+    assert made == _kept_here(tmp_path, body)
     assert helpers.stored_form(SIX_PAGE, "pypi", b"not json") is None  # parsed here
 
 
@@ -74,12 +76,13 @@ def test_a_page_made_elsewhere_is_read_and_kept_as_one_parsed_here(tmp_path: Pat
     body = (PAGES / "pypi_six.json").read_bytes()
     expected = _remember(tmp_path / "reference", body, None)[1]
     assert len(expected) == 4
-    calls, files = _remember(tmp_path / "a", body, _here(body))
+    made = grouped((SIX_PAGE, "pypi"), body)
+    calls, files = _remember(tmp_path / "a", body, made)
     assert calls == ["elsewhere"] and files == expected
     calls, files = _remember(tmp_path / "a", body, None)
     assert calls == [] and files == expected  # read back as kept
-    assert sorted(p.read_bytes() for p in (tmp_path / "a").rglob("*.marshal")) == [_here(body)]
+    assert [p.read_bytes() for p in (tmp_path / "a").rglob("*.marshal")] == [made]
     # Nothing made elsewhere, or something unreadable: parsed here.
-    for folder, made in (("b", None), ("c", b"not a stored page")):
-        calls, files = _remember(tmp_path / folder, body, made)
+    for folder, other in (("b", None), ("c", b"not a stored page")):
+        calls, files = _remember(tmp_path / folder, body, other)
         assert calls == ["elsewhere", "here"] and files == expected

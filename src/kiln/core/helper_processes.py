@@ -3,15 +3,15 @@ waiting on the network.
 
 A cold lock mixes waiting (index pages, METADATA) with Python-level work (decoding JSON
 pages) in one process, where the work holds the GIL the waiting threads need to make
-progress, and a second core stays idle. A
-`HelperPool` runs such work in helper processes: plain `python -c` runs of this
-interpreter, given this process's `sys.path` so that they import the same kiln and the same
-libraries.
+progress, and a second core stays idle. A `HelperPool` runs such work in helper processes:
+plain `python -c` runs of this interpreter, given this process's `sys.path` so that they
+import the same kiln and the same libraries.
 
 A job names a function by module and name; it gets its arguments (plain `marshal` values)
-and one bytes payload, sent as it is, and answers with bytes. The asking side treats any failure alike: a helper that cannot start, dies, or whose
-job raises gives None, and the caller does the work itself, which then fails or succeeds as
-it always did: a helper never decides an outcome, it only saves time.
+and one bytes payload, sent as it is, and answers with bytes. The asking side treats any
+failure alike: a helper that cannot start, dies, or whose job raises gives None, and the
+caller does the work itself, which then fails or succeeds as it always did. A helper never
+decides an outcome; it only saves time.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from kiln.core.errors import NetworkError, OfflineError
 from kiln.core.hashes import Hashes
 from kiln.core.kill_points import reached
 from kiln.net.auth import CredentialStore
-from kiln.net.failures import UNREACHABLE_HINT, describe, status_hint, status_text
+from kiln.net.failures import UNREACHABLE_HINT, describe, status_error, status_text
 from kiln.net.hashing import CHUNK, Hasher, copy_local, verify
 from kiln.net.http_cache import CachedPage, HttpCache, storable
 from kiln.net.locations import local_path
@@ -206,11 +206,7 @@ class HttpClient:
                 # only a page the index still serves stands in for the one it had.
                 again = self._get(url, wanted, None)
                 if again.status != 200:
-                    raise NetworkError(
-                        f"failed to fetch `{redact_url(url)}`",
-                        causes=(status_text(again.status),),
-                        hint=status_hint(again.status),
-                    )
+                    raise status_error(url, again.status)
                 return _kept(store, key, accept, again).read()
 
             return Page(page.url, 200, page.headers, page.digest, read)
@@ -411,11 +407,7 @@ class HttpClient:
             if resp.status in _RETRY_STATUSES:
                 raise _Retry(status_text(resp.status), _retry_after(resp))
             if resp.status != 200:
-                raise NetworkError(
-                    f"failed to fetch `{redact_url(url)}`",
-                    causes=(status_text(resp.status),),
-                    hint=status_hint(resp.status),
-                )
+                raise status_error(url, resp.status)
             hasher = Hasher(hashes)
             for chunk in resp.stream(CHUNK, decode_content=False):
                 out.write(chunk)

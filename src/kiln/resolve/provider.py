@@ -7,7 +7,7 @@ and metadata, and a `Target` which markers hold and which wheels fit.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -193,19 +193,18 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         # Runs in the look-ahead pool: a failure stays in its future, unobserved, and the
         # solver meets the same failure itself when it gets there.
         table = self.table(req.name)
-        for version in table.versions:
-            # The specifier first: ranking the wheels of every newer version a bound like
-            # `numpy<2` excludes was half of what warming took in a warm lock's profile.
-            if not req.specifier.contains(version, prereleases=True):
-                continue
+        # The version the solver will try first: a pre-release a final outranks, or a newer
+        # version than the one another region chose, would be fetched for nothing.
+        for version in self._to_try(req.name, [req], table):
             choice = table.choice(version)
-            if choice.file is None:
+            if choice.file is None or (choice.yanked and not self._pinned_exactly(req.name, [req])):
                 continue
             if self.no_deps:
                 return
             metadata = self.finder.metadata(choice.file)
+            parent = f"{req.name} {version}"
             self._warm_further(
-                requirement_to_req(r)
+                requirement_to_req(r, parent)
                 for r in metadata.requires_dist
                 if self.target.evaluate(r.marker, frozenset(req.extras))
             )
@@ -271,39 +270,8 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         extras = frozenset().union(*(r.extras for r in reqs))
         bad = {c.version for c in incompatibilities[identifier] if isinstance(c, Candidate)}
         table = self.table(name)
-        constraint = self.constraints.get(name)
-        # Only the user's own requirements and constraints opt in to yanked files and to
-        # pre-releases, as uv decides; a dependency's pin does not.
-        user_specs = [r.specifier for r in reqs if r.parent is None]
-        if constraint is not None:
-            user_specs.append(constraint)
-        pinned_exact = any(
-            s.operator in ("==", "===") and "*" not in s.version
-            for spec in user_specs
-            for s in spec
-        )
-        specs = [r.specifier for r in reqs] + ([constraint] if constraint is not None else [])
-        allowed = frozenset.intersection(*(self._allowed_in(spec, table) for spec in specs))
-        matching = [v for v in table.versions if v in allowed and v not in bad]
-        direct = (
-            name in self.options.direct
-            if self.options.direct is not None
-            else any(r.parent is None for r in reqs)
-        )
-        versions = self._ordered(matching, user_specs, direct=direct)
-        firsts = self.preferred.get(name, [])
-        # A release's builds go together: preferring `2.5.1` (another region's plain build)
-        # also prefers `2.5.1+cpu`, so that the local build is weighed first, as it is
-        # without preferences, and gives way only where its wheels do not reach.
-        with_builds: list[Version] = []
-        for first in firsts:
-            with_builds += [v for v in versions if v.local is not None and v.public == first.public]
-            with_builds.append(first)
-        firsts = with_builds
-        for preferred in reversed(list(dict.fromkeys(firsts))):
-            if preferred in versions:
-                versions.remove(preferred)
-                versions.insert(0, preferred)
+        versions = self._to_try(name, reqs, table, bad)
+        pinned_exact = self._pinned_exactly(name, reqs)
         forker = self.forker
 
         def candidates() -> Iterator[Cand]:
@@ -323,6 +291,54 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
                 yield Candidate(name, version, choice.file, extras)
 
         return candidates
+
+    def _user_specs(self, name: NormalizedName, reqs: Sequence[Req]) -> list[SpecifierSet]:
+        # Only the user's own requirements and constraints opt in to yanked files and to
+        # pre-releases, as uv decides; a dependency's pin does not.
+        user_specs = [r.specifier for r in reqs if r.parent is None]
+        constraint = self.constraints.get(name)
+        if constraint is not None:
+            user_specs.append(constraint)
+        return user_specs
+
+    def _pinned_exactly(self, name: NormalizedName, reqs: Sequence[Req]) -> bool:
+        return any(
+            s.operator in ("==", "===") and "*" not in s.version
+            for spec in self._user_specs(name, reqs)
+            for s in spec
+        )
+
+    def _to_try(
+        self,
+        name: NormalizedName,
+        reqs: Sequence[Req],
+        table: VersionTable,
+        bad: Set[Version] = frozenset(),
+    ) -> list[Version]:
+        """The versions ``reqs`` allow, in the order the solver tries them."""
+        constraint = self.constraints.get(name)
+        specs = [r.specifier for r in reqs] + ([constraint] if constraint is not None else [])
+        allowed = frozenset.intersection(*(self._allowed_in(spec, table) for spec in specs))
+        matching = [v for v in table.versions if v in allowed and v not in bad]
+        direct = (
+            name in self.options.direct
+            if self.options.direct is not None
+            else any(r.parent is None for r in reqs)
+        )
+        versions = self._ordered(matching, self._user_specs(name, reqs), direct=direct)
+        firsts = self.preferred.get(name, [])
+        # A release's builds go together: preferring `2.5.1` (another region's plain build)
+        # also prefers `2.5.1+cpu`, so that the local build is weighed first, as it is
+        # without preferences, and gives way only where its wheels do not reach.
+        with_builds: list[Version] = []
+        for first in firsts:
+            with_builds += [v for v in versions if v.local is not None and v.public == first.public]
+            with_builds.append(first)
+        for preferred in reversed(list(dict.fromkeys(with_builds))):
+            if preferred in versions:
+                versions.remove(preferred)
+                versions.insert(0, preferred)
+        return versions
 
     def _ordered(
         self,

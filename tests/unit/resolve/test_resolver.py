@@ -4,6 +4,8 @@ import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.tags import Tag, parse_tag
+from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from kiln.core.environment import Environment
 from kiln.core.errors import NotFoundError, ResolutionError
@@ -198,3 +200,19 @@ def test_reading_ahead_stops_at_the_first_layer_while_the_cache_answers_everythi
     ahead = {name for thread, name in cached.metadata_threads if thread.startswith("kiln-look")}
     # Only the requirement the user named is read ahead; the rest the solver reads itself.
     assert ahead <= {"a-1.0-py3-none-any.whl"}
+
+
+def test_reading_ahead_takes_the_version_the_solver_tries_first() -> None:
+    f = FakeFinder()
+    f.add("a", "1.0", ["b"])
+    f.add("a", "2.0rc1", ["b"])
+    f.add("b", "1.0")
+    f.add("b", "2.0")
+    f.add("b", "3.0", yanked="broken")
+    result = resolve(
+        [Requirement("a")], f, linux_env(), preferred={NormalizedName("b"): [Version("1.0")]}
+    )
+    assert pins(result) == {"a": "1.0", "b": "1.0"}
+    # Neither the look-ahead nor the solver read a pre-release a final outranks, a version
+    # newer than the preferred one, or a yanked one.
+    assert sorted(set(f.metadata_calls)) == ["a-1.0-py3-none-any.whl", "b-1.0-py3-none-any.whl"]

@@ -71,25 +71,16 @@ def resolve(
 
     Root requirements whose markers do not hold on the target are dropped, as installers do.
     """
-    constraint_specs: dict[NormalizedName, SpecifierSet] = {}
-    for c in constraints:
-        if not target.evaluate(c.marker):
-            continue
-        name = canonicalize_name(c.name)
-        constraint_specs[name] = constraint_specs.get(name, SpecifierSet()) & c.specifier
-    override_map: dict[NormalizedName, list[Requirement]] = {}
-    for o in overrides:
-        override_map.setdefault(canonicalize_name(o.name), []).append(o)
     pool = ThreadPoolExecutor(max_workers=LOOKAHEAD, thread_name_prefix="kiln-lookahead")
     try:
-        provider = KilnProvider(
+        provider = _provider(
             finder,
             target,
-            constraints=constraint_specs,
+            constraints,
+            overrides,
+            pool,
             no_deps=no_deps,
             direct=direct,
-            overrides=override_map,
-            lookahead=pool,
             forker=forker,
             # One version per name from an installer's pins, several from a lock's forks.
             preferred={
@@ -98,11 +89,7 @@ def resolve(
             },
             options=options,
         )
-        kept = [
-            r
-            for r in provider.overridden(list(requirements))
-            if target.evaluate(r.marker, frozenset())
-        ]
+        kept = _kept(provider, requirements, target)
         if forker is not None:
             forker.dependencies("", kept)
         roots: list[Req] = [requirement_to_req(r) for r in kept]
@@ -153,3 +140,66 @@ def resolve(
             (c.name, c.extras): reqs.get((c.name, c.version, c.extras), ()) for c in nodes
         },
     )
+
+
+def warm(
+    requirements: Sequence[Requirement],
+    finder: PackageFinder,
+    target: Target,
+    pool: ThreadPoolExecutor,
+    *,
+    constraints: Sequence[Requirement] = (),
+    overrides: Sequence[Requirement] = (),
+    options: ResolverOptions = DEFAULT_OPTIONS,
+) -> None:
+    """Have ``pool`` fetch the pages and metadata a later `resolve` of the same question is
+    likely to ask for, and return at once: a lock solves its regions one after another, and
+    a region's own wheels (a newer Python's, another platform's) are read while the one
+    before it is solved."""
+    provider = _provider(finder, target, constraints, overrides, pool, options=options)
+    provider._warm([requirement_to_req(r) for r in _kept(provider, requirements, target)])
+
+
+def _provider(
+    finder: PackageFinder,
+    target: Target,
+    constraints: Sequence[Requirement],
+    overrides: Sequence[Requirement],
+    lookahead: ThreadPoolExecutor,
+    *,
+    no_deps: bool = False,
+    direct: Mapping[NormalizedName, DistFile] | None = None,
+    forker: Forker | None = None,
+    preferred: Mapping[NormalizedName, Sequence[Version]] | None = None,
+    options: ResolverOptions = DEFAULT_OPTIONS,
+) -> KilnProvider:
+    constraint_specs: dict[NormalizedName, SpecifierSet] = {}
+    for c in constraints:
+        if not target.evaluate(c.marker):
+            continue
+        name = canonicalize_name(c.name)
+        constraint_specs[name] = constraint_specs.get(name, SpecifierSet()) & c.specifier
+    override_map: dict[NormalizedName, list[Requirement]] = {}
+    for o in overrides:
+        override_map.setdefault(canonicalize_name(o.name), []).append(o)
+    return KilnProvider(
+        finder,
+        target,
+        constraints=constraint_specs,
+        no_deps=no_deps,
+        direct=direct,
+        overrides=override_map,
+        lookahead=lookahead,
+        forker=forker,
+        preferred=preferred,
+        options=options,
+    )
+
+
+def _kept(
+    provider: KilnProvider, requirements: Sequence[Requirement], target: Target
+) -> list[Requirement]:
+    """The root requirements after overrides, those whose markers hold on ``target``."""
+    return [
+        r for r in provider.overridden(list(requirements)) if target.evaluate(r.marker, frozenset())
+    ]

@@ -15,7 +15,8 @@ over pieces and simplified within the lock's region.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from packaging.markers import Marker
@@ -30,10 +31,12 @@ from kiln.core.protocols import Found, PackageFinder
 from kiln.resolve.forks import ForkNeeded, ForkStrategy, RegionForker, partition
 from kiln.resolve.options import DEFAULT_OPTIONS, ResolverOptions
 from kiln.resolve.region import Region, edge_markers
-from kiln.resolve.resolver import Resolution, resolve
+from kiln.resolve.resolver import Resolution, resolve, warm
 
 # A region that keeps splitting is a bug or a pathological graph; stop with a message.
 _MAX_SOLVES = 400
+# Threads reading ahead for the regions waiting to be solved, beside the solved region's own.
+_AHEAD = 8
 
 
 @dataclass(frozen=True)
@@ -187,45 +190,71 @@ def resolve_universal(manifest: Manifest, finder_for: FinderFor) -> UniversalRes
     chosen: dict[NormalizedName, list[Version]] = defaultdict(list)
     roots = manifest.roots.requirements()
     solves = 0
-    while queue:
-        fork = queue.popleft()
-        solves += 1
-        if solves > _MAX_SOLVES:
-            raise ResolutionError(
-                f"the resolution split into more than {_MAX_SOLVES} regions and was abandoned",
-                hint="pin the packages whose versions differ by Python or platform",
-            )
-        finder = finder_for(fork.region)
-        try:
-            resolution = resolve(
+    ahead = ThreadPoolExecutor(max_workers=_AHEAD, thread_name_prefix="kiln-ahead")
+    # id -> fork: holding the fork keeps its id from being reused by a later one.
+    read: dict[int, _Fork] = {}
+
+    def read_ahead(waiting: Iterable[_Fork]) -> None:
+        """Have the regions waiting to be solved fetched meanwhile: a newer Python's or
+        another platform's wheels were a cold lock's last second. Only once answers have
+        needed the network: from a warm cache the solver reads as fast itself, and more
+        threads reading only hold the GIL in turn."""
+        for later in waiting:
+            finder = finder_for(later.region)
+            if id(later) in read or not finder.used_network():
+                continue
+            read[id(later)] = later
+            warm(
                 roots,
                 finder,
-                fork.region,
-                constraints=_applying(manifest.constraints, fork.region),
-                overrides=_applying(manifest.overrides, fork.region),
-                forker=RegionForker(fork.region, manifest.strategy),
-                preferred=_preferred(manifest, fork.region, chosen),
+                later.region,
+                ahead,
+                constraints=_applying(manifest.constraints, later.region),
+                overrides=_applying(manifest.overrides, later.region),
                 options=manifest.options,
             )
-        except ForkNeeded as split:
-            pieces = [intersect(fork.region.marker, part) for part in split.parts]
-            queue.extendleft(
-                reversed(
-                    [
-                        _Fork(Region(p), fork.tolerant or split.local)
-                        for p in pieces
-                        if not is_empty(p)
-                    ]
+
+    try:
+        while queue:
+            fork = queue.popleft()
+            read_ahead(queue)
+            solves += 1
+            if solves > _MAX_SOLVES:
+                raise ResolutionError(
+                    f"the resolution split into more than {_MAX_SOLVES} regions and was abandoned",
+                    hint="pin the packages whose versions differ by Python or platform",
                 )
-            )
-            continue
-        except ResolutionError as error:
-            failures.append((fork, error))
-            continue
-        solved.append((fork, resolution, finder))
-        for cand in resolution.candidates:
-            if cand.version not in chosen[cand.name]:
-                chosen[cand.name].append(cand.version)
+            finder = finder_for(fork.region)
+            try:
+                resolution = resolve(
+                    roots,
+                    finder,
+                    fork.region,
+                    constraints=_applying(manifest.constraints, fork.region),
+                    overrides=_applying(manifest.overrides, fork.region),
+                    forker=RegionForker(fork.region, manifest.strategy),
+                    preferred=_preferred(manifest, fork.region, chosen),
+                    options=manifest.options,
+                )
+            except ForkNeeded as split:
+                pieces = [intersect(fork.region.marker, part) for part in split.parts]
+                new = [
+                    _Fork(Region(p), fork.tolerant or split.local)
+                    for p in pieces
+                    if not is_empty(p)
+                ]
+                queue.extendleft(reversed(new))
+                continue
+            except ResolutionError as error:
+                failures.append((fork, error))
+                continue
+            solved.append((fork, resolution, finder))
+            for cand in resolution.candidates:
+                if cand.version not in chosen[cand.name]:
+                    chosen[cand.name].append(cand.version)
+    finally:
+        # What was read ahead for no region left to solve must not delay the answer.
+        ahead.shutdown(wait=False, cancel_futures=True)
     unsupported = _failures(manifest, failures, solved, context)
     entries = _merge(solved, roots, context)
     forks = tuple(within(fork.region.marker, context) for fork, _, _ in solved)

@@ -3,6 +3,8 @@ entries' markers say, read back by evaluating them on concrete environments."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,8 +13,10 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from kiln.core.dist import DistFile
 from kiln.core.errors import ResolutionError
 from kiln.core.markers import evaluate, is_empty
+from kiln.core.metadata import CoreMetadata
 from kiln.python.platforms import MATRIX_PLATFORMS, platform_environment
 from kiln.resolve.universal import (
     Manifest,
@@ -273,6 +277,55 @@ def test_a_required_environment_that_fails_fails_the_lock() -> None:
             region=PY312,
             required=(Marker("sys_platform == 'linux'"),),
         )
+
+
+class _WaitsForTheOtherRegion(FakeFinder):
+    """Solving the first region (3.14) cannot finish until some other thread has asked for
+    the wheel only the region after it (3.12, 3.13) needs."""
+
+    NEEDED_LATER = "c-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read_early = threading.Event()
+
+    def metadata(self, file: DistFile) -> CoreMetadata:
+        if file.filename == self.NEEDED_LATER and threading.current_thread().name != "MainThread":
+            self.read_early.set()
+        if file.filename.startswith("c-1.0-cp314") and self.network:
+            self.read_early.wait(timeout=5)
+        return super().metadata(file)
+
+
+def _split_at_314(finder: FakeFinder) -> UniversalResolution:
+    finder.add("b", "2.0", requires_python=">=3.14")
+    finder.add("b", "1.0")
+    finder.add(
+        "c", "1.0", tags=("cp312-cp312-manylinux_2_28_x86_64", "cp314-cp314-manylinux_2_28_x86_64")
+    )
+    return run(finder, "b", "c", region=PY312)
+
+
+def test_a_region_waiting_to_be_solved_is_read_while_the_one_before_it_is_solved() -> None:
+    f = _WaitsForTheOtherRegion()
+    result = _split_at_314(f)
+    assert versions(result, "b") == [
+        ("1.0", 'python_full_version < "3.14"'),
+        ("2.0", 'python_full_version >= "3.14"'),
+    ]
+    assert f.read_early.is_set()
+    assert any(
+        thread.startswith("kiln-ahead") and name == f.NEEDED_LATER
+        for thread, name in f.metadata_threads
+    )
+
+
+def test_nothing_is_read_ahead_for_waiting_regions_while_the_cache_answers_everything() -> None:
+    f = _WaitsForTheOtherRegion()
+    f.network = False
+    result = _split_at_314(f)
+    assert len(result.forks) == 2
+    assert not [thread for thread, _ in f.metadata_threads if thread.startswith("kiln-ahead")]
 
 
 def test_relocking_keeps_every_forks_version() -> None:

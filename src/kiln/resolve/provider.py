@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from packaging.requirements import Requirement
@@ -120,7 +120,9 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         self.state = ProviderState()
         self._lock = threading.Lock()
         self._lookahead = lookahead
-        self._warmed: set[NormalizedName] = set()
+        # identifier -> what every requirement on it read ahead so far allows together, and
+        # the specifiers already met
+        self._warmed: dict[str, tuple[SpecifierSet, set[str]]] = {}
         self._python = PythonCandidate(Version(target.python_full_version))
         # (id(specifier), name) -> (the specifier, kept so that its id stays its own; the
         # versions of the name's table it allows)
@@ -179,15 +181,26 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         Each warmed project's likeliest candidate has its metadata read here too, and its
         dependencies are warmed in turn: the whole probable graph is fetched by the pool
         while the solver, which asks one question at a time, catches up from the cache.
+        A project asked for again with another specifier or extra is warmed again, within
+        all the specifiers met so far: `huggingface-hub<1.0` from a dependency rules out
+        the newest release, and `fsspec[http]` pulls in what plain `fsspec` does not.
         """
         if self._lookahead is None:
             return
         for req in reqs:
+            text = str(req.specifier)
             with self._lock:
-                if req.name in self._warmed:
+                known = self._warmed.get(req.identifier)
+                if known is None:
+                    within = req.specifier
+                    self._warmed[req.identifier] = (within, {text})
+                elif text in known[1]:
                     continue
-                self._warmed.add(req.name)
-            self._lookahead.submit(self._warm_one, req)
+                else:
+                    within = known[0] & req.specifier
+                    known[1].add(text)
+                    self._warmed[req.identifier] = (within, known[1])
+            self._lookahead.submit(self._warm_one, replace(req, specifier=within))
 
     def _warm_one(self, req: Req) -> None:
         # Runs in the look-ahead pool: a failure stays in its future, unobserved, and the

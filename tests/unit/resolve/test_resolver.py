@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
@@ -7,8 +9,10 @@ from packaging.tags import Tag, parse_tag
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from kiln.core.dist import DistFile
 from kiln.core.environment import Environment
 from kiln.core.errors import NotFoundError, ResolutionError
+from kiln.core.metadata import CoreMetadata
 from kiln.resolve.resolver import resolve
 
 from .fake_finder import FakeFinder
@@ -216,3 +220,46 @@ def test_reading_ahead_takes_the_version_the_solver_tries_first() -> None:
     # Neither the look-ahead nor the solver read a pre-release a final outranks, a version
     # newer than the preferred one, or a yanked one.
     assert sorted(set(f.metadata_calls)) == ["a-1.0-py3-none-any.whl", "b-1.0-py3-none-any.whl"]
+
+
+class _WaitsForLookAhead(FakeFinder):
+    """The solver's own request for ``blocks`` waits until a look-ahead thread has asked for
+    ``wanted``: a look-ahead that never does makes the test fail, not race."""
+
+    def __init__(self, wanted: str, blocks: str) -> None:
+        super().__init__()
+        self.wanted = wanted
+        self.blocks = blocks
+        self.read_ahead = threading.Event()
+
+    def metadata(self, file: DistFile) -> CoreMetadata:
+        looking_ahead = threading.current_thread().name.startswith("kiln-lookahead")
+        if file.filename == self.wanted and looking_ahead:
+            self.read_ahead.set()
+        if file.filename == self.blocks and not looking_ahead:
+            self.read_ahead.wait(timeout=5)
+        return super().metadata(file)
+
+
+def test_a_project_asked_for_again_within_a_narrower_range_is_read_ahead_again() -> None:
+    f = _WaitsForLookAhead("a-1.0-py3-none-any.whl", blocks="a-1.0-py3-none-any.whl")
+    f.add("a", "1.0")
+    f.add("a", "2.0")
+    f.add("b", "1.0", ["a<2"])
+    assert pins(resolve([Requirement("a"), Requirement("b")], f, linux_env())) == {
+        "a": "1.0", "b": "1.0",
+    }  # fmt: skip
+    assert f.read_ahead.is_set()
+
+
+def test_a_project_asked_for_again_with_an_extra_has_the_extras_dependencies_read_ahead() -> None:
+    # The solver learns of `x[http]` from y's metadata, so z is read ahead before then only
+    # by a look-ahead that followed `x[http]` itself.
+    f = _WaitsForLookAhead("z-1.0-py3-none-any.whl", blocks="y-1.0-py3-none-any.whl")
+    f.add("x", "1.0", extras={"http": ["z"]})
+    f.add("y", "1.0", ["x[http]"])
+    f.add("z", "1.0")
+    assert pins(resolve([Requirement("x"), Requirement("y")], f, linux_env())) == {
+        "x": "1.0", "y": "1.0", "z": "1.0",
+    }  # fmt: skip
+    assert f.read_ahead.is_set()

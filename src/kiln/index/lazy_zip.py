@@ -178,6 +178,10 @@ _MEMBER_SLACK = 1024
 _MAX_NAME = 512
 # The most members `reads_ahead` asks for on a guess.
 _MAX_GUESSES = 2
+# How much of a zip's start `reads_ahead` asks for when the tail names no `.dist-info`
+# member: those wheels (numpy's, scipy's, torchvision's) write theirs first, and numpy's
+# METADATA ends 44 KB in, after its licence files.
+_HEAD_GUESS = 64 * 1024
 
 
 def _directory(tail: bytes, tail_start: int) -> tuple[int, int, int] | None:
@@ -203,9 +207,10 @@ def _directory(tail: bytes, tail_start: int) -> tuple[int, int, int] | None:
 def reads_ahead(tail: bytes, tail_start: int, suffix: bytes) -> list[tuple[int, int]]:
     """The spans [start, end) reading a top-level member named ``…suffix`` will want beyond
     ``tail``, the zip's last bytes from ``tail_start``: the rest of the central directory,
-    and each such member whose directory entry is in the tail. Empty when the tail holds
-    the whole directory, or the zip is not a plain one; a guess, which `read_member`
-    checks against the whole directory before it uses any byte of it."""
+    and each such member whose directory entry is in the tail, or, when none is, the zip's
+    first bytes, where a wheel that writes its `.dist-info` first keeps it. Empty when the
+    tail holds the whole directory, or the zip is not a plain one; a guess, which
+    `read_member` checks against the whole directory before it uses any byte of it."""
     found = _directory(tail, tail_start)
     if found is None or found[1] >= tail_start:
         return []
@@ -222,6 +227,8 @@ def reads_ahead(tail: bytes, tail_start: int, suffix: bytes) -> list[tuple[int, 
                 end = offset + _LOCAL.size + name_length + size + _MEMBER_SLACK
                 spans.append((offset, min(end, cd_offset)))
         name_end = tail.find(suffix, name_end)
+    if len(spans) == 1:
+        spans.append((0, min(_HEAD_GUESS, cd_offset)))
     # A wheel has one such member; a zip naming many is read the plain way, not guessed at
     # with a request (and a thread) for each.
     return spans if len(spans) <= 1 + _MAX_GUESSES else spans[:1]

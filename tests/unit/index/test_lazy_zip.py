@@ -100,6 +100,18 @@ def test_reading_ahead_asks_for_the_directory_and_the_member_at_once() -> None:
     assert len(fetched) == 2  # nothing more was needed
 
 
+def test_a_dist_info_written_first_is_read_with_the_directory() -> None:
+    # As meson-python writes numpy's wheels: the `.dist-info` files first, so the tail's
+    # directory entries name none of them.
+    others = {f"pkg/m{i:05d}.py": b"x = 1\n" * 50 for i in range(18000)}
+    data = _zip({METADATA: b"Name: a", "demo-1.0.dist-info/LICENSE": b"l" * 40000, **others})
+    remote, fetched = _remote(data)
+    remote.ensure_all(reads_ahead(data[-65536:], len(data) - 65536, b".dist-info/METADATA"))
+    assert len(fetched) == 2  # the rest of the directory, the zip's start
+    assert read_member(remote, _pick, "/METADATA") == b"Name: a"
+    assert len(fetched) == 2  # the member was in the start
+
+
 def test_reading_ahead_is_nothing_when_the_tail_holds_the_directory() -> None:
     data = _wheel_like(10)
     assert reads_ahead(data[-65536:], max(0, len(data) - 65536), b".dist-info/METADATA") == []
@@ -109,8 +121,9 @@ def test_reading_ahead_leaves_out_nested_metadata_and_plain_zips_it_cannot_read(
     others = {f"pkg/m{i:05d}.py": b"x" for i in range(3000)}
     data = _zip({**others, "pkg/vendored-1.0.dist-info/METADATA": b"Name: b"})
     tail_start = len(data) - 65536
-    (directory,) = reads_ahead(data[tail_start:], tail_start, b".dist-info/METADATA")
-    assert directory[1] == tail_start  # the directory's rest only: no member guessed
+    directory, head = reads_ahead(data[tail_start:], tail_start, b".dist-info/METADATA")
+    assert directory[1] == tail_start  # the directory's rest; no member guessed from the tail
+    assert head == (0, 65536)
     commented = _zip({**others, METADATA: b"Name: a"}, comment=b"c" * 6000)
     assert reads_ahead(commented[-65536:], len(commented) - 65536, b"/METADATA") == []
 

@@ -3,7 +3,9 @@
 A wheel's METADATA sits in its last few kilobytes next to the central directory, so one
 suffix request usually answers everything. A large central directory (torch: thousands of
 files) costs one more round trip: its last entries, in the suffix already, are a wheel's
-`.dist-info` files, so the METADATA member is asked for together with the rest of it.
+`.dist-info` files, so the METADATA member is asked for together with the rest of it. A
+wheel that writes its `.dist-info` first (numpy) names none of them in the suffix; its
+first bytes are asked for with the directory's rest instead.
 """
 
 from __future__ import annotations

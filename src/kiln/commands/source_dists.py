@@ -26,6 +26,7 @@ from kiln.core.dist import DistFile
 from kiln.core.errors import KilnError
 from kiln.core.hashes import Hashes, file_sha256
 from kiln.core.metadata import CoreMetadata
+from kiln.core.once import Once
 from kiln.lock.model import LockedArchive, LockedDirectory, LockedSource, LockedVcs
 from kiln.net.locations import path_to_url
 from kiln.net.redact import redact_url, strip_userinfo
@@ -73,13 +74,13 @@ class SourceDists:
         self._finder = finder
         self._python = python
         self._members = dict(members or {})
-        self._done: dict[tuple[NormalizedName, str], DirectDist] = {}
+        # The solver and the look-ahead threads of several regions ask for one source at
+        # once: it is cloned and its metadata built once.
+        self._done = Once()
 
     def dist(self, name: NormalizedName, source: Source, origin: SourceOrigin) -> DirectDist:
         key = (name, repr((source, origin.root)))
-        if key not in self._done:
-            self._done[key] = self._fetch(name, source, origin)
-        return self._done[key]
+        return self._done.get(key, lambda: self._fetch(name, source, origin))
 
     def identify(self, source: Source, origin: SourceOrigin, shown: str) -> DirectDist:
         """The package at ``source``, whatever its name (`kiln add ../lib`); ``shown`` is

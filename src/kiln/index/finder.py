@@ -22,11 +22,11 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -37,6 +37,7 @@ from kiln.core.dist import DistFile
 from kiln.core.errors import KilnError, NetworkError, NotFoundError, OfflineError
 from kiln.core.hashes import Hashes
 from kiln.core.metadata import CoreMetadata
+from kiln.core.once import Once
 from kiln.core.protocols import FindResult, Found, NotFound, ProgressCallback
 from kiln.core.releases import LazyFiles, Releases
 from kiln.index.flat import list_flat, with_digests
@@ -56,8 +57,6 @@ if TYPE_CHECKING:
 __all__ = ["ACCEPT", "IndexFinder", "IndexUrl", "Strategy"]
 
 Strategy = Literal["first-index", "unsafe-first-match", "unsafe-best-match"]
-K = TypeVar("K")
-V = TypeVar("V")
 
 # PEP 691 content negotiation: JSON when the index has it, HTML from older ones.
 ACCEPT = (
@@ -67,41 +66,16 @@ ACCEPT = (
 PREFETCH_WORKERS = 8
 
 
-class _Memo:
-    """Compute each key once, even when threads ask for it at the same time."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._futures: dict[object, Future[object]] = {}
-
-    def get(self, key: K, compute: Callable[[], V]) -> V:
-        with self._lock:
-            future = self._futures.get(key)
-            owner = future is None
-            if future is None:
-                future = Future()
-                self._futures[key] = future
-        if owner:
-            try:
-                future.set_result(compute())
-            except BaseException as exc:
-                future.set_exception(exc)
-                # A failure is not remembered: the next caller may succeed (e.g. after retries).
-                with self._lock:
-                    self._futures.pop(key, None)
-        return future.result()  # type: ignore[return-value]
-
-
 class _Shared:
     """What every view of one finder (`IndexFinder.with_pins`) shares: pages, metadata,
     the prefetch pool, and what was learned about each index."""
 
     def __init__(self) -> None:
-        self.pages = _Memo()
-        self.flat = _Memo()
-        self.digests = _Memo()
-        self.found = _Memo()
-        self.metadata = _Memo()
+        self.pages = Once()
+        self.flat = Once()
+        self.digests = Once()
+        self.found = Once()
+        self.metadata = Once()
         self.pool_lock = threading.Lock()
         self.pool: ThreadPoolExecutor | None = None
         self.probes: dict[str, MetadataProbe] = {}

@@ -26,6 +26,12 @@ from kiln.resolve.candidates import VersionTable, choose_files, lower_bounds
 from kiln.resolve.options import DEFAULT_OPTIONS, ResolverOptions
 
 PYTHON = "<python>"
+# The most versions of one project (with its extras) read ahead: a new specifier may need
+# another version's metadata, and a solver backtracking over a family of releases (boto3's
+# each asking for its own botocore range) would otherwise have every one read. Specifiers
+# that lead to a version read already cost no request (a cold ML lock met over 50 of
+# numpy's).
+_REWARMS = 4
 
 
 @dataclass(frozen=True)
@@ -120,9 +126,11 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         self.state = ProviderState()
         self._lock = threading.Lock()
         self._lookahead = lookahead
-        # identifier -> what every requirement on it read ahead so far allows together, and
-        # the specifiers already met
-        self._warmed: dict[str, tuple[SpecifierSet, set[str]]] = {}
+        # identifier -> the specifiers it was read ahead for, all of them met together, and
+        # the versions read for them
+        self._warmed: dict[str, set[str]] = {}
+        self._within: dict[str, SpecifierSet] = {}
+        self._warmed_versions: dict[str, set[Version]] = {}
         self._python = PythonCandidate(Version(target.python_full_version))
         # (id(specifier), name) -> (the specifier, kept so that its id stays its own; the
         # versions of the name's table it allows)
@@ -181,37 +189,42 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         Each warmed project's likeliest candidate has its metadata read here too, and its
         dependencies are warmed in turn: the whole probable graph is fetched by the pool
         while the solver, which asks one question at a time, catches up from the cache.
-        A project asked for again with another specifier or extra is warmed again, within
-        all the specifiers met so far: `huggingface-hub<1.0` from a dependency rules out
-        the newest release, and `fsspec[http]` pulls in what plain `fsspec` does not.
+        A project asked for again with another specifier or extra is warmed again, up to
+        `_REWARMS` versions: `huggingface-hub<1.0` from a dependency rules out the newest
+        release, and `fsspec[http]` pulls in what plain `fsspec` does not.
         """
         if self._lookahead is None:
             return
         for req in reqs:
             text = str(req.specifier)
             with self._lock:
-                known = self._warmed.get(req.identifier)
-                if known is None:
-                    within = req.specifier
-                    self._warmed[req.identifier] = (within, {text})
-                elif text in known[1]:
+                seen = self._warmed.setdefault(req.identifier, set())
+                if text in seen:
                     continue
-                else:
-                    within = known[0] & req.specifier
-                    known[1].add(text)
-                    self._warmed[req.identifier] = (within, known[1])
-            self._lookahead.submit(self._warm_one, replace(req, specifier=within))
+                seen.add(text)
+                known = self._within.get(req.identifier)
+                within = req.specifier if known is None else known & req.specifier
+                self._within[req.identifier] = within
+            self._lookahead.submit(self._warm_one, req, within)
 
-    def _warm_one(self, req: Req) -> None:
+    def _warm_one(self, req: Req, within: SpecifierSet) -> None:
         # Runs in the look-ahead pool: a failure stays in its future, unobserved, and the
         # solver meets the same failure itself when it gets there.
         table = self.table(req.name)
         # The version the solver will try first: a pre-release a final outranks, or a newer
-        # version than the one another region chose, would be fetched for nothing.
-        for version in self._to_try(req.name, [req], table):
+        # version than the one another region chose, would be fetched for nothing. Within
+        # every specifier met so far (the solver's pick must meet them all), or within this
+        # one alone where they no longer meet: they came from versions the solver has left.
+        versions = self._to_try(req.name, [replace(req, specifier=within)], table)
+        for version in versions or self._to_try(req.name, [req], table):
             choice = table.choice(version)
             if choice.file is None or (choice.yanked and not self._pinned_exactly(req.name, [req])):
                 continue
+            with self._lock:
+                read = self._warmed_versions.setdefault(req.identifier, set())
+                if version in read or len(read) >= _REWARMS:
+                    return
+                read.add(version)
             if self.no_deps:
                 return
             metadata = self.finder.metadata(choice.file)

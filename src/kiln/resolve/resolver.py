@@ -150,13 +150,16 @@ def warm(
     *,
     constraints: Sequence[Requirement] = (),
     overrides: Sequence[Requirement] = (),
+    preferred: Mapping[NormalizedName, Sequence[Version]] | None = None,
     options: ResolverOptions = DEFAULT_OPTIONS,
 ) -> None:
     """Have ``pool`` fetch the pages and metadata a later `resolve` of the same question is
     likely to ask for, and return at once: a lock solves its regions one after another, and
     a region's own wheels (a newer Python's, another platform's) are read while the one
     before it is solved."""
-    provider = _provider(finder, target, constraints, overrides, pool, options=options)
+    provider = _provider(
+        finder, target, constraints, overrides, pool, preferred=preferred, options=options
+    )
     provider._warm([requirement_to_req(r) for r in _kept(provider, requirements, target)])
 
 

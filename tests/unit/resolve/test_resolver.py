@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag, parse_tag
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -13,6 +16,7 @@ from kiln.core.dist import DistFile
 from kiln.core.environment import Environment
 from kiln.core.errors import NotFoundError, ResolutionError
 from kiln.core.metadata import CoreMetadata
+from kiln.resolve.provider import KilnProvider, Req
 from kiln.resolve.resolver import resolve
 
 from .fake_finder import FakeFinder
@@ -206,22 +210,6 @@ def test_reading_ahead_stops_at_the_first_layer_while_the_cache_answers_everythi
     assert ahead <= {"a-1.0-py3-none-any.whl"}
 
 
-def test_reading_ahead_takes_the_version_the_solver_tries_first() -> None:
-    f = FakeFinder()
-    f.add("a", "1.0", ["b"])
-    f.add("a", "2.0rc1", ["b"])
-    f.add("b", "1.0")
-    f.add("b", "2.0")
-    f.add("b", "3.0", yanked="broken")
-    result = resolve(
-        [Requirement("a")], f, linux_env(), preferred={NormalizedName("b"): [Version("1.0")]}
-    )
-    assert pins(result) == {"a": "1.0", "b": "1.0"}
-    # Neither the look-ahead nor the solver read a pre-release a final outranks, a version
-    # newer than the preferred one, or a yanked one.
-    assert sorted(set(f.metadata_calls)) == ["a-1.0-py3-none-any.whl", "b-1.0-py3-none-any.whl"]
-
-
 class _WaitsForLookAhead(FakeFinder):
     """The solver's own request for ``blocks`` waits until a look-ahead thread has asked for
     ``wanted``: a look-ahead that never does makes the test fail, not race."""
@@ -263,3 +251,57 @@ def test_a_project_asked_for_again_with_an_extra_has_the_extras_dependencies_rea
         "x": "1.0", "y": "1.0", "z": "1.0",
     }  # fmt: skip
     assert f.read_ahead.is_set()
+
+
+def test_reading_ahead_takes_the_version_the_solver_tries_first() -> None:
+    f = _WaitsForLookAhead("b-1.0-py3-none-any.whl", blocks="b-1.0-py3-none-any.whl")
+    f.add("a", "1.0", ["b"])
+    f.add("a", "2.0rc1", ["b"])
+    f.add("b", "1.0")
+    f.add("b", "2.0")
+    f.add("b", "3.0", yanked="broken")
+    preferred = {NormalizedName("b"): [Version("1.0")]}
+    result = resolve([Requirement("a")], f, linux_env(), preferred=preferred)
+    assert pins(result) == {"a": "1.0", "b": "1.0"}
+    assert f.read_ahead.is_set()
+    # Neither the look-ahead nor the solver read a pre-release a final outranks, a version
+    # newer than the preferred one, or a yanked one.
+    assert sorted(set(f.metadata_calls)) == ["a-1.0-py3-none-any.whl", "b-1.0-py3-none-any.whl"]
+
+
+class _Inline(ThreadPoolExecutor):
+    """Runs each task as it is submitted: what the look-ahead reads, without a race."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def _x_releases() -> tuple[FakeFinder, KilnProvider]:
+    f = FakeFinder()
+    for major in range(1, 10):
+        f.add("x", f"{major}.0")
+    return f, KilnProvider(f, linux_env(), lookahead=_Inline(max_workers=1))
+
+
+def _x(specifier: str) -> Req:
+    return Req(NormalizedName("x"), frozenset(), SpecifierSet(specifier), None)
+
+
+def test_a_project_is_read_ahead_for_a_few_of_its_versions_only() -> None:
+    f, provider = _x_releases()
+    # As a solver backtracking over nine releases of a parent, each pinning its own x: the
+    # pins no longer meet, so each is read alone, up to the limit.
+    provider._warm([_x(f"=={n}.0") for n in range(1, 10)])
+    assert f.metadata_calls == [f"x-{n}.0-py3-none-any.whl" for n in (1, 2, 3, 4)]
+    provider._warm([_x("==1.0")])
+    assert len(f.metadata_calls) == 4  # a specifier met before is not read again
+
+
+def test_a_project_is_read_ahead_within_every_range_met_so_far() -> None:
+    f, provider = _x_releases()
+    provider._warm([_x(">=3")])
+    provider._warm([_x("<6")])
+    provider._warm([_x("!=5.0")])  # alone, 9.0 (read already); with the others, 4.0
+    assert f.metadata_calls == [f"x-{n}.0-py3-none-any.whl" for n in (9, 5, 4)]

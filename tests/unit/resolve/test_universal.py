@@ -281,29 +281,30 @@ def test_a_required_environment_that_fails_fails_the_lock() -> None:
 
 class _WaitsForTheOtherRegion(FakeFinder):
     """Solving the first region (3.14) cannot finish until some other thread has asked for
-    the wheel only the region after it (3.12, 3.13) needs."""
+    ``needed_later``, a wheel only the region after it (3.12, 3.13) reads."""
 
-    NEEDED_LATER = "c-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"
-
-    def __init__(self) -> None:
+    def __init__(self, needed_later: str = "c-1.0-cp312-cp312-manylinux_2_28_x86_64.whl") -> None:
         super().__init__()
+        self.needed_later = needed_later
         self.read_early = threading.Event()
 
     def metadata(self, file: DistFile) -> CoreMetadata:
-        if file.filename == self.NEEDED_LATER and threading.current_thread().name != "MainThread":
+        if file.filename == self.needed_later and threading.current_thread().name.startswith(
+            "kiln-ahead"
+        ):
             self.read_early.set()
         if file.filename.startswith("c-1.0-cp314") and self.network:
             self.read_early.wait(timeout=5)
         return super().metadata(file)
 
 
-def _split_at_314(finder: FakeFinder) -> UniversalResolution:
+def _split_at_314(finder: FakeFinder, *also: str, **fields: object) -> UniversalResolution:
     finder.add("b", "2.0", requires_python=">=3.14")
     finder.add("b", "1.0")
     finder.add(
         "c", "1.0", tags=("cp312-cp312-manylinux_2_28_x86_64", "cp314-cp314-manylinux_2_28_x86_64")
     )
-    return run(finder, "b", "c", region=PY312)
+    return run(finder, "b", "c", *also, region=PY312, **fields)
 
 
 def test_a_region_waiting_to_be_solved_is_read_while_the_one_before_it_is_solved() -> None:
@@ -315,9 +316,20 @@ def test_a_region_waiting_to_be_solved_is_read_while_the_one_before_it_is_solved
     ]
     assert f.read_early.is_set()
     assert any(
-        thread.startswith("kiln-ahead") and name == f.NEEDED_LATER
+        thread.startswith("kiln-ahead") and name == f.needed_later
         for thread, name in f.metadata_threads
     )
+
+
+def test_a_waiting_region_is_read_ahead_at_the_versions_it_prefers() -> None:
+    f = _WaitsForTheOtherRegion(needed_later="d-1.0-py3-none-any.whl")
+    f.add("d", "1.0")
+    f.add("d", "2.0")
+    kept = {NormalizedName("d"): ((Version("1.0"), None),)}  # as a previous lock left it
+    result = _split_at_314(f, "d", preferences=kept)
+    assert versions(result, "d") == [("1.0", None)]
+    assert f.read_early.is_set()
+    assert "d-2.0-py3-none-any.whl" not in f.metadata_calls
 
 
 def test_nothing_is_read_ahead_for_waiting_regions_while_the_cache_answers_everything() -> None:

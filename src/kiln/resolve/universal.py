@@ -37,7 +37,8 @@ from kiln.resolve.resolver import Resolution, resolve, warm
 # A region that keeps splitting is a bug or a pathological graph; stop with a message.
 _MAX_SOLVES = 400
 # Threads reading ahead for the regions waiting to be solved, beside the solved region's
-# own: a cold >=3.12 ML lock's newer-Python region waited 0.6-0.9 s with 8, 0.9 s with 4.
+# own: solving a cold >=3.12 ML lock's newer-Python region took 0.6-0.9 s with 8, 0.9 s
+# with 4.
 _AHEAD = 8
 # How many of the waiting regions are read ahead: the next ones to be solved. A lock of
 # many regions (conflicting extras, splits) would otherwise walk every region's graph at

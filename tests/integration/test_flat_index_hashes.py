@@ -8,7 +8,6 @@ import hashlib
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from packaging.utils import NormalizedName
 
 from kiln.cache.layout import Cache
 from kiln.core.protocols import Found
+from kiln.core.records import replace
 from kiln.index import flat
 from kiln.index.finder import IndexFinder, IndexUrl
 from kiln.lock.pylock_toml import load_lock

@@ -7,7 +7,6 @@ PyTorch index serves, which are the only packages a backend choice redirects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final, Literal
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -15,6 +14,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from kiln.accel import tables
 from kiln.accel.defaults import DEFAULT_TORCH_INDEX_URL as DEFAULT_TORCH_INDEX_URL
 from kiln.core.errors import UsageError
+from kiln.core.records import record
 
 BackendKind = Literal["cpu", "cuda", "rocm", "xpu"]
 
@@ -22,7 +22,7 @@ BackendKind = Literal["cpu", "cuda", "rocm", "xpu"]
 AUTO: Final = "auto"
 
 
-@dataclass(frozen=True)
+@record
 class Backend:
     """One PyTorch build variant and the index folder that serves it."""
 

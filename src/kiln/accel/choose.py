@@ -9,7 +9,6 @@ which the tables hold for known releases; for any other release only the first i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from packaging.version import Version
 
@@ -18,9 +17,10 @@ from kiln.accel.backends import CPU, KNOWN_BACKENDS, XPU, Backend
 from kiln.accel.kernels import ArchList, coverage
 from kiln.accel.machine import ACCELERATOR_ENV, Machine
 from kiln.accel.nvidia import driver_text
+from kiln.core.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Fit:
     """Whether a build can run on this machine, and why not."""
 

@@ -10,15 +10,15 @@ run only their own code) are ignored: PyTorch publishes no Tegra wheels on its i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
 
 from kiln.accel.tables import parse_cc
+from kiln.core.records import record
 
 CC = tuple[int, int]
 
 
-@dataclass(frozen=True)
+@record
 class ArchList:
     """The GPU architectures a CUDA build carries kernels for: binary (SASS) and PTX."""
 

@@ -18,7 +18,6 @@ A malformed value is an `AcceleratorSettingError` naming the variable and the ex
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from packaging.version import Version
@@ -26,6 +25,7 @@ from packaging.version import Version
 from kiln.accel import amd, intel, nvidia, tables
 from kiln.accel.errors import AcceleratorSettingError
 from kiln.accel.probe import Probe, SystemProbe
+from kiln.core.records import record
 
 System = Literal["linux", "windows", "macos", "other"]
 
@@ -41,7 +41,7 @@ _SYSTEMS: dict[str, System] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Machine:
     """What kiln knows of this machine's operating system and accelerators."""
 

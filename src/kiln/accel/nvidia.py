@@ -9,13 +9,13 @@ GPU names go through the name table, and NVML answers for names the table does n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
 from kiln.accel import tables
 from kiln.accel.errors import AcceleratorSettingError
 from kiln.accel.probe import Probe
+from kiln.core.records import record
 
 DRIVER_ENV = "KILN_CUDA_DRIVER_VERSION"
 CC_ENV = "KILN_GPU_COMPUTE_CAPABILITY"
@@ -24,7 +24,7 @@ _SMI = "nvidia-smi"
 _PROC_VERSION = re.compile(r"\s(\d+\.\d+(?:\.\d+)?)\s")
 
 
-@dataclass(frozen=True)
+@record
 class NvidiaGpus:
     """The NVIDIA GPUs found: their compute capabilities and names."""
 

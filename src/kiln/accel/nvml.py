@@ -9,14 +9,15 @@ library is imported. Any failure means "unknown", never an exception.
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
+
+from kiln.core.records import record
 
 _NVML_SUCCESS = 0
 _NAME_BUFFER = 96  # NVML_DEVICE_NAME_V2_BUFFER_SIZE
 _MAX_DEVICES = 64
 
 
-@dataclass(frozen=True)
+@record
 class NvmlGpu:
     """One GPU as NVML reports it."""
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Generic, Literal, TypeVar
 
 from packaging.version import Version
+
+from kiln.core.records import record
 
 T = TypeVar("T")
 
 ArchPlatform = Literal["linux_x86_64", "linux_aarch64", "windows"]
 
 
-@dataclass(frozen=True)
+@record
 class Sourced(Generic[T]):
     """A fact of the accelerator tables with where it came from and how sure it is."""
 
@@ -34,7 +35,7 @@ class Sourced(Generic[T]):
         return self.status == "verified-from-source"
 
 
-@dataclass(frozen=True)
+@record
 class GpuPattern:
     """A GPU name pattern and the compute capability it means."""
 

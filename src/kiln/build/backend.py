@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from kiln.core.build import BuildError
+from kiln.core.records import record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,7 +22,7 @@ LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 LEGACY_REQUIRES = ("setuptools>=40.8.0",)
 
 
-@dataclass(frozen=True)
+@record
 class BuildSystem:
     """A project's `[build-system]` table, PEP 517 defaults filled in."""
 

@@ -18,13 +18,13 @@ import json
 import os
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from kiln.cache import atomic
 from kiln.cache.layout import Cache
 from kiln.cache.locks import file_lock
 from kiln.core.build import BuildEnvironmentInstaller
+from kiln.core.records import record
 from kiln.python.interpreter import inspect_interpreter
 from kiln.python.venv import create_venv
 
@@ -33,7 +33,7 @@ _MARKER = "kiln-build-env.json"
 _LEAKY = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PIP_REQUIRE_VIRTUALENV")
 
 
-@dataclass(frozen=True)
+@record
 class BuildEnv:
     """Where hooks run: a build environment's python, or the target's without isolation."""
 

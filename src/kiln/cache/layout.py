@@ -8,8 +8,9 @@ download or unpack never appears under its final name.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from kiln.core.records import record
 
 # Beyond the largest genuine wheels (CUDA builds unpack to a few GiB), short of a full disk.
 DEFAULT_WHEEL_SIZE_LIMIT = 16 << 30
@@ -25,7 +26,7 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("kiln", appauthor=False))
 
 
-@dataclass(frozen=True)
+@record
 class Cache:
     """The cache's root folder and the buckets under it."""
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from kiln.core.records import record
 
 
 def _colour_allowed(stream: object) -> bool:
@@ -18,7 +19,7 @@ def _colour_allowed(stream: object) -> bool:
     return bool(isatty and isatty())
 
 
-@dataclass
+@record(frozen=False)
 class Console:
     """Where kiln writes: results to stdout, progress and the story of a command to stderr."""
 

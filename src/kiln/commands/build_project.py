@@ -7,7 +7,6 @@ is reported reads as the user wrote it; the frontend is content with either form
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
@@ -16,6 +15,7 @@ from kiln.commands.build_support import frontend
 from kiln.commands.context import CommandContext
 from kiln.core.build import SDIST_SUFFIXES, BuildError
 from kiln.core.errors import NotFoundError, UsageError
+from kiln.core.records import field, record
 
 if TYPE_CHECKING:
     from kiln.project.pyproject import Pyproject
@@ -30,7 +30,7 @@ _FAILURE_HINT = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class BuildProjectRequest:
     """What `kiln build` was asked to build, and how."""
 
@@ -46,7 +46,7 @@ class BuildProjectRequest:
         object.__setattr__(self, "config_settings", MappingProxyType(dict(self.config_settings)))
 
 
-@dataclass(frozen=True)
+@record
 class BuildProjectResult:
     """The distributions `kiln build` wrote."""
 

@@ -14,7 +14,6 @@ import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import (
@@ -30,6 +29,7 @@ from kiln.cache.layout import Cache
 from kiln.cache.locks import file_lock
 from kiln.commands.context import CommandContext
 from kiln.core.errors import KilnError
+from kiln.core.records import field, record
 
 SCRATCH_GRACE_S = 600.0
 # Taken by `clean` and `prune` so that two of them never remove the same tree at once.
@@ -41,7 +41,7 @@ _PARTIAL = re.compile(r"^\..+\.[a-z0-9_]+\.(tmp|part)$", re.I)
 _KEEP_AT_ROOT = {_CACHE_LOCK, "CACHEDIR.TAG"}
 
 
-@dataclass
+@record(frozen=False)
 class Removal:
     """What was removed: files, folders and the disk space the files took."""
 
@@ -57,14 +57,14 @@ class Removal:
         self.paths.extend(other.paths)
 
 
-@dataclass(frozen=True)
+@record
 class CacheCleanRequest:
     """What `kiln cache clean` was asked to remove; empty: everything."""
 
     packages: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class CacheResult:
     """The cache folder a cache verb acted on and what it removed."""
 

@@ -6,12 +6,12 @@ import atexit
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiln.cache.layout import Cache, default_cache_dir
 from kiln.core.protocols import Reporter, SilentReporter
+from kiln.core.records import field, record
 from kiln.settings.global_settings import GlobalSettings
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def open_cache(settings: GlobalSettings) -> Cache:
     )
 
 
-@dataclass
+@record(frozen=False)
 class CommandContext:
     """The settings, cache, reporter and HTTP client one command runs with."""
 

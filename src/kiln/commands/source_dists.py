@@ -12,7 +12,6 @@ import hashlib
 import os
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -27,6 +26,7 @@ from kiln.core.errors import KilnError
 from kiln.core.hashes import Hashes, file_sha256
 from kiln.core.metadata import CoreMetadata
 from kiln.core.once import Once
+from kiln.core.records import record
 from kiln.lock.model import LockedArchive, LockedDirectory, LockedSource, LockedVcs
 from kiln.net.locations import path_to_url
 from kiln.net.redact import redact_url, strip_userinfo
@@ -44,7 +44,7 @@ class SourceError(KilnError):
     """A `[tool.uv.sources]` entry (or a direct reference) that cannot be served."""
 
 
-@dataclass(frozen=True)
+@record
 class DirectDist:
     """One package from its source, as the resolver and the lock see it."""
 
@@ -281,7 +281,7 @@ def git_repository(url: str) -> str:
 def _with_python(file: DistFile, metadata: CoreMetadata) -> DistFile:
     if metadata.requires_python is None:
         return file
-    from dataclasses import replace
+    from kiln.core.records import replace
 
     return replace(file, requires_python=str(metadata.requires_python))
 

@@ -12,7 +12,6 @@ backend leaves the environment as it was.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from kiln.commands.context import CommandContext
 from kiln.core.dist import Candidate, DistFile
 from kiln.core.errors import KilnError
 from kiln.core.hashes import Hashes, file_sha256
+from kiln.core.records import field, record
 from kiln.install.installed import InstalledDist
 from kiln.lock.model import LockedDirectory, LockedPackage
 from kiln.lock.select import Selected
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 DirectUrls = Mapping[NormalizedName, Mapping[str, object]]
 
 
-@dataclass(frozen=True)
+@record
 class SourceInstalls:
     """The locked entries from their own sources, made installable, and those already in place."""
 
@@ -45,7 +45,7 @@ class SourceInstalls:
     needs_build: bool = False  # some candidate is a placeholder: build with a finder
 
 
-@dataclass(frozen=True)
+@record
 class SourceTarget:
     """The environment the lock's non-index entries are installed into."""
 

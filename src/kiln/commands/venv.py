@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from kiln.commands.context import CommandContext
+from kiln.core.records import record
 from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter
 from kiln.python.venv import OnExisting, create_venv, venv_lock
 from kiln.settings.global_settings import env_flag, env_value
 
 
-@dataclass(frozen=True)
+@record
 class VenvResult:
     """The environment `kiln venv` made, and the interpreter it was made from."""
 

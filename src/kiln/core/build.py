@@ -7,13 +7,13 @@ yet none of them may import another; they meet here, and `commands` wires the re
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
 from kiln.core.errors import KilnError
 from kiln.core.metadata import CoreMetadata
+from kiln.core.records import field, record
 
 SDIST_SUFFIXES = (".tar.gz", ".zip")
 
@@ -22,7 +22,7 @@ class BuildError(KilnError):
     """A build backend failed, or a source tree cannot be built as it is."""
 
 
-@dataclass(frozen=True)
+@record
 class BuildRequest:
     """One source to build: a project folder, or an sdist (``.tar.gz`` or ``.zip``) file."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from packaging.tags import Tag
@@ -19,10 +18,11 @@ from packaging.version import InvalidVersion, Version
 
 from kiln.core.hashes import Hashes
 from kiln.core.memo import memoized
+from kiln.core.records import field, record
 from kiln.core.upload_times import parse_upload_time
 
 
-@dataclass(frozen=True)
+@record
 class DistFile:
     """One file of one release on one index (or flat directory)."""
 
@@ -94,7 +94,7 @@ def normalize(name: str) -> NormalizedName:
     return canonicalize_name(name)
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     """One version of one project with the file chosen for the target environment."""
 

@@ -8,7 +8,6 @@ marker regions answer the same questions over a whole region of the marker space
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
 
@@ -16,8 +15,10 @@ from packaging.markers import Marker
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
+from kiln.core.records import field, record
 
-@dataclass(frozen=True, eq=False)
+
+@record(eq=False)
 class Environment:
     """Marker values (PEP 508) and supported tags, best tag first, of one interpreter."""
 

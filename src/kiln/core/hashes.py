@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from kiln.core.records import record
 
 # Strongest first: when an index offers several, we verify the first we know.
 _PREFERRED = ("sha512", "sha384", "sha256")
 
 
-@dataclass(frozen=True)
+@record
 class Hashes:
     """Known digests of one file, as (algorithm, lowercase hex) pairs sorted by algorithm."""
 

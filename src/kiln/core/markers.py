@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import Union
 
 from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
@@ -40,6 +39,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from kiln.core.errors import KilnError
+from kiln.core.records import record, replace
 
 __all__ = [
     "NEVER",
@@ -100,7 +100,7 @@ def _normalize(spans: list[Span]) -> tuple[Span, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True)
+@record
 class Versions:
     """Python versions as disjoint spans of releases."""
 
@@ -182,7 +182,7 @@ def _render_span(s: Span) -> str:
     return " and ".join(parts)
 
 
-@dataclass(frozen=True)
+@record
 class Strings:
     """A finite set of values, or (``negated``) everything but them."""
 
@@ -226,7 +226,7 @@ class Strings:
         return f"({text})" if len(parts) > 1 and not self.negated else text
 
 
-@dataclass(frozen=True)
+@record
 class Members:
     """Names that must be in (``present``) or out of (``absent``) a set-valued variable."""
 
@@ -273,7 +273,7 @@ class Members:
         return " and ".join(parts)
 
 
-@dataclass(frozen=True)
+@record
 class Opaque:
     """An atom the algebra does not look into: true, false, or either."""
 
@@ -372,7 +372,7 @@ _ORDER = (
 _RANK = {key: i for i, key in enumerate(_ORDER)}
 
 
-@dataclass(frozen=True)
+@record
 class _Clause:
     """A conjunction: one constraint per variable; a variable left out is unconstrained."""
 

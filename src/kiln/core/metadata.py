@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -12,6 +11,7 @@ from packaging.version import InvalidVersion, Version
 
 from kiln.core.errors import KilnError
 from kiln.core.headers import plain_headers
+from kiln.core.records import record
 
 # The fields read here, under the keys `packaging.metadata.parse_email` gives them.
 _SINGLE = {
@@ -28,7 +28,7 @@ class InvalidMetadata(KilnError):
     """A distribution's METADATA could not be understood."""
 
 
-@dataclass(frozen=True)
+@record
 class CoreMetadata:
     """The fields of a distribution's core metadata that resolving needs."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+
+from kiln.core.records import record
 
 if TYPE_CHECKING:
     # Annotations only: every command imports this module (its reporters), and these pull
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from kiln.core.releases import Releases
 
 
-@dataclass(frozen=True)
+@record
 class Found:
     """One project's releases as a finder found them, with what was left out."""
 
@@ -41,7 +42,7 @@ class Found:
         return self.releases.all_files()
 
 
-@dataclass(frozen=True)
+@record
 class NotFound:
     """No index we may consult has the project; ``searched`` names them for the message."""
 

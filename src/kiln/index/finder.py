@@ -23,7 +23,6 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -39,6 +38,7 @@ from kiln.core.hashes import Hashes
 from kiln.core.metadata import CoreMetadata
 from kiln.core.once import Once
 from kiln.core.protocols import FindResult, Found, NotFound, ProgressCallback
+from kiln.core.records import replace
 from kiln.core.releases import LazyFiles, Releases
 from kiln.index.flat import list_flat, with_digests
 from kiln.index.index_url import IndexUrl

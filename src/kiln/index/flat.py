@@ -7,7 +7,6 @@ import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from packaging.utils import NormalizedName
 from kiln.core.dist import DistFile
 from kiln.core.errors import KilnError, NotFoundError
 from kiln.core.hashes import Hashes
+from kiln.core.records import replace
 from kiln.index.pages import parse_page
 from kiln.net.failures import status_error, status_text
 from kiln.net.locations import local_path, path_to_url

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from kiln.core.records import record
 from kiln.net.redact import redact_url
 
 Authenticate = Literal["auto", "always", "never"]
@@ -14,7 +14,7 @@ Authenticate = Literal["auto", "always", "never"]
 _PYTORCH_IGNORED = frozenset({403})
 
 
-@dataclass(frozen=True)
+@record
 class IndexUrl:
     """One package index, as configured."""
 

@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from kiln.core.dist import DistFile
 from kiln.core.hashes import Hashes
+from kiln.core.records import fields as record_fields
 
 # (filename, url, hashes, requires-python, yanked, upload time as the index wrote it,
 #  size, metadata-file hashes or None): hashes as `Hashes.items` pairs.
@@ -35,7 +36,7 @@ _FIELDS = (
 
 
 def _filled(**fields: Any) -> DistFile:
-    """A `DistFile` with every field given, without the frozen dataclass's `__init__` (a
+    """A `DistFile` with every field given, without the frozen record's `__init__` (a
     quarter of the cost of a file on a page of thousands)."""
     dist: DistFile = object.__new__(DistFile)
     vars(dist).update(fields)
@@ -45,7 +46,8 @@ def _filled(**fields: Any) -> DistFile:
 # Only while the fields are exactly these; a field added to `DistFile` gets the constructor.
 make_dist_file = (
     _filled
-    if tuple(DistFile.__dataclass_fields__) == _FIELDS and not hasattr(DistFile, "__post_init__")
+    if tuple(f.name for f in record_fields(DistFile)) == _FIELDS
+    and not hasattr(DistFile, "__post_init__")
     else DistFile
 )
 

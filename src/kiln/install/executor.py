@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import NormalizedName
@@ -13,6 +12,7 @@ from packaging.utils import NormalizedName
 from kiln.core.dist import Candidate
 from kiln.core.errors import InstallError
 from kiln.core.kill_points import reached
+from kiln.core.records import record
 from kiln.install.installed import InstalledDist
 from kiln.install.installer import InstallOptions, install_wheel
 from kiln.install.interrupted import sweep_debris
@@ -21,7 +21,7 @@ from kiln.install.scheme import InstallScheme
 from kiln.install.uninstall import uninstall
 
 
-@dataclass(frozen=True)
+@record
 class InstallReport:
     """What one install step installed and removed."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +12,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from kiln.core.errors import InstallError
+from kiln.core.records import record
 from kiln.install.interrupted import INCOMPLETE
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 _SUFFIXES = (".dist-info", ".egg-info")
 
 
-@dataclass(frozen=True)
+@record
 class InstalledDist:
     """One distribution installed in an environment."""
 

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +20,7 @@ from kiln.cache.atomic import write_bytes
 from kiln.core.errors import InstallError
 from kiln.core.headers import first_header
 from kiln.core.kill_points import reached
+from kiln.core.records import record
 from kiln.install.destination import Destination
 from kiln.install.installed import InstalledDist, read_installed
 from kiln.install.interrupted import begin_install, finish
@@ -39,7 +39,7 @@ _GENERATED = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 _DATA_KEYS = ("purelib", "platlib", "scripts", "headers", "data")
 
 
-@dataclass(frozen=True)
+@record
 class InstallOptions:
     """How wheels are installed: the interpreter, the installer's name, links or copies."""
 

@@ -7,13 +7,13 @@ carry it out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import NormalizedName
 
 from kiln.cache.layout import Cache
 from kiln.core.dist import Candidate
+from kiln.core.records import record
 from kiln.install.installed import InstalledDist
 from kiln.install.wheel_cache import cached_wheel
 
@@ -22,7 +22,7 @@ DEFAULT_KEEP: frozenset[NormalizedName] = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record
 class PlannedDist:
     """One wheel to install, and its unpacked folder when the cache has it."""
 
@@ -30,7 +30,7 @@ class PlannedDist:
     cached: Path | None  # the unpacked cache folder when the wheel is already there
 
 
-@dataclass(frozen=True)
+@record
 class InstallPlan:
     """What an install changes: what to link, fetch, replace and remove."""
 

@@ -6,10 +6,10 @@ import configparser
 import os
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
 from kiln.core.errors import InstallError
+from kiln.core.records import record
 
 _ENTRY_POINT = re.compile(
     r"^(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+))?\s*(?P<extras>\[[^\]]*\])?\s*$"
@@ -18,7 +18,7 @@ _ENTRY_POINT = re.compile(
 _MAX_SHEBANG = 127
 
 
-@dataclass(frozen=True)
+@record
 class EntryPoint:
     """One console or GUI script a wheel declares."""
 

@@ -15,18 +15,18 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from kiln.core.errors import InstallError
 from kiln.core.kill_points import reached
+from kiln.core.records import record
 from kiln.install.installed import InstalledDist
 from kiln.install.interrupted import INCOMPLETE, mark_incomplete, scratch_dir
 from kiln.install.record import read_record
 from kiln.install.scheme import InstallScheme, scheme_prefix
 
 
-@dataclass(frozen=True)
+@record
 class UninstallPlan:
     """The files and folders removing one distribution touches."""
 

@@ -13,7 +13,6 @@ import re
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -29,6 +28,7 @@ from kiln.cache.locks import file_lock
 from kiln.core.errors import InstallError
 from kiln.core.headers import first_header
 from kiln.core.kill_points import reached
+from kiln.core.records import record
 from kiln.install.record import RecordEntry, encode_digest, format_record, parse_record
 from kiln.install.wheel_checks import (
     check_member_link,
@@ -81,7 +81,7 @@ def unpack_wheel(wheel: Path, sha256: str, cache: Cache) -> Path:
     return final
 
 
-@dataclass(frozen=True)
+@record
 class _Layout:
     """The names of a wheel's `.dist-info` and `.data` folders."""
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from packaging.markers import Marker
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
 from kiln.core.markers import NEVER, evaluate, intersect, is_empty, simplify, union
+from kiln.core.records import record
 from kiln.lock.model import Lock, LockedPackage, torch_backend_group
 from kiln.python.platforms import (
     MATRIX_PLATFORMS,
@@ -30,7 +30,7 @@ from kiln.python.platforms import (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Selection:
     """One choice of extras, groups and PyTorch backend a sync may make."""
 

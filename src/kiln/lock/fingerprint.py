@@ -8,7 +8,6 @@ canonical JSON text, so neither dict order nor set order nor the types that carr
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Set
@@ -19,6 +18,9 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
+
+from kiln.core.records import fields as record_fields
+from kiln.core.records import is_record
 
 __all__ = ["fingerprint"]
 
@@ -47,7 +49,7 @@ def _plain(value: object) -> object:
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if is_record(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in record_fields(value)}
         return {"__type__": type(value).__name__, **{k: _plain(v) for k, v in fields.items()}}
     raise TypeError(f"cannot fingerprint a {type(value).__name__}: {value!r}")

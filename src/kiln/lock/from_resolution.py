@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 
 from kiln.core.dist import DistFile
 from kiln.core.errors import ResolutionError
+from kiln.core.records import record, replace
 from kiln.lock.coverage import fails_everywhere, uncovered
 from kiln.lock.model import (
     Lock,
@@ -24,7 +24,7 @@ from kiln.net.redact import redact_url
 from kiln.resolve.universal import UniversalResolution
 
 
-@dataclass(frozen=True)
+@record
 class LockScope:
     """What a lock says it was made for, beside its packages."""
 

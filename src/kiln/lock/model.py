@@ -8,13 +8,14 @@ are equal and write the same bytes whatever order the resolver produced them in.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
+
+from kiln.core.records import field, record
 
 __all__ = [
     "Lock",
@@ -34,7 +35,7 @@ def torch_backend_group(backend: str) -> NormalizedName:
     return canonicalize_name(f"torch-backend-{backend}")
 
 
-@dataclass(frozen=True)
+@record
 class LockedFile:
     """A wheel or an sdist of a locked version."""
 
@@ -48,7 +49,7 @@ class LockedFile:
         object.__setattr__(self, "hashes", dict(sorted(self.hashes.items())))
 
 
-@dataclass(frozen=True)
+@record
 class LockedDependency:
     """One dependency edge of a locked package."""
 
@@ -56,7 +57,7 @@ class LockedDependency:
     marker: Marker | None = None
 
 
-@dataclass(frozen=True)
+@record
 class LockedArchive:
     """A wheel or sdist taken from a URL or a file rather than an index (PEP 751
     `packages.archive`): a `url` or `[tool.uv.sources]` `path` to a file."""
@@ -75,7 +76,7 @@ class LockedArchive:
         return (self.url or self.path or "").split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
 
 
-@dataclass(frozen=True)
+@record
 class LockedVcs:
     """A git repository at one commit (PEP 751 `packages.vcs`)."""
 
@@ -86,7 +87,7 @@ class LockedVcs:
     type: str = "git"
 
 
-@dataclass(frozen=True)
+@record
 class LockedPackage:
     """One package entry of the lock."""
 
@@ -112,7 +113,7 @@ class LockedPackage:
         return (self.name, self.version, str(self.marker))
 
 
-@dataclass(frozen=True)
+@record
 class LockedDirectory:
     """A source tree the lock installs by building it (PEP 751 `packages.directory`): the
     project itself, a path source or a workspace member. It has no version: the tree's
@@ -138,7 +139,7 @@ class LockedDirectory:
 LockedSource = LockedDirectory | LockedArchive | LockedVcs
 
 
-@dataclass(frozen=True)
+@record
 class Lock:
     """A whole lock file, as kiln reads and writes it."""
 

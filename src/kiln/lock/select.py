@@ -5,8 +5,6 @@ lock's environments, one entry per name) and fails with a message naming what to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
@@ -15,6 +13,7 @@ from kiln.core.environment import Environment
 from kiln.core.errors import KilnError
 from kiln.core.hashes import Hashes
 from kiln.core.markers import evaluate
+from kiln.core.records import record
 from kiln.lock.model import Lock, LockedDirectory, LockedFile, LockedPackage
 
 __all__ = ["LockSelectError", "Selected", "select", "select_directories"]
@@ -27,7 +26,7 @@ class LockSelectError(KilnError):
     """The lock has nothing, or something contradictory, for this machine and selection."""
 
 
-@dataclass(frozen=True)
+@record
 class Selected:
     """A lock entry chosen for this machine, with the file to install."""
 

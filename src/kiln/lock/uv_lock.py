@@ -10,13 +10,14 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from kiln.core.records import record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,7 +32,7 @@ UV_LOCK_VERSION = 1
 Pins = Mapping[NormalizedName, tuple[tuple[Version, Marker | None], ...]]
 
 
-@dataclass(frozen=True)
+@record
 class UvLockPins:
     """The versions a `uv.lock` beside the project pins, for the resolver to prefer."""
 

@@ -19,14 +19,15 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from kiln.core.records import record
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@dataclass(frozen=True)
+@record
 class Credentials:
     """A username and password for one host."""
 
@@ -75,7 +76,7 @@ def env_var_prefix(name: str) -> str:
     return "KILN_INDEX_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
-@dataclass(frozen=True)
+@record
 class _Entry:
     """Credentials found for a host, and the file they came from."""
 

@@ -13,7 +13,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 from urllib.parse import urljoin
@@ -24,6 +23,7 @@ from kiln.cache.layout import Cache
 from kiln.core.errors import NetworkError, OfflineError
 from kiln.core.hashes import Hashes
 from kiln.core.kill_points import reached
+from kiln.core.records import field, record
 from kiln.net.auth import CredentialStore
 from kiln.net.failures import UNREACHABLE_HINT, describe, status_error, status_text
 from kiln.net.hashing import CHUNK, Hasher, copy_local, verify
@@ -46,7 +46,7 @@ _MAX_REDIRECTS = 10
 _MAX_BACKOFF = 10.0
 
 
-@dataclass(frozen=True)
+@record
 class Response:
     """One HTTP answer with its whole body."""
 
@@ -76,7 +76,7 @@ class Response:
             return self.body.decode("utf-8", errors="replace")
 
 
-@dataclass(frozen=True)
+@record
 class Page:
     """An index page's answer whose body may still be in the page cache: ``digest`` (the
     body's sha256) names what a parse of it was kept under, and `read` fetches the body only

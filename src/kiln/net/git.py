@@ -15,12 +15,12 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from kiln.cache.layout import Cache
 from kiln.cache.locks import file_lock
 from kiln.core.errors import KilnError
+from kiln.core.records import record
 from kiln.net.redact import redact_url
 
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -30,7 +30,7 @@ class GitError(KilnError):
     """`git` is missing, or a repository or revision cannot be had."""
 
 
-@dataclass(frozen=True)
+@record
 class GitCheckout:
     """A git repository checked out at one commit."""
 

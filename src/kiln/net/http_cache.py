@@ -14,10 +14,10 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from kiln.cache.atomic import write_bytes
+from kiln.core.records import record
 
 # The headers a cached page is replayed with; the rest describe the old connection.
 _KEPT = ("content-type", "etag", "last-modified", "cache-control")
@@ -30,7 +30,7 @@ HEURISTIC_FRESHNESS_S = 300
 _MAX_HEAD = 64 * 1024
 
 
-@dataclass(frozen=True)
+@record
 class CachedPage:
     """An index page kept from an earlier answer, with the headers that decide its reuse."""
 

@@ -8,11 +8,12 @@ packaged application with a `[project.scripts]` entry that runs its `main()`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
 
 from packaging.utils import NormalizedName, canonicalize_name
+
+from kiln.core.records import record
 
 ProjectKind = Literal["app", "lib", "package"]
 
@@ -32,7 +33,7 @@ wheels/
 """
 
 
-@dataclass(frozen=True)
+@record
 class ProjectFile:
     """One file of a new project's layout."""
 

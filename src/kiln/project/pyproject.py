@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.core.errors import KilnError
+from kiln.core.records import field, record
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,7 +34,7 @@ class PyprojectError(KilnError):
     """`pyproject.toml` is not valid; every problem found is listed."""
 
 
-@dataclass(frozen=True)
+@record
 class Pyproject:
     """What kiln reads of a project's `pyproject.toml`."""
 

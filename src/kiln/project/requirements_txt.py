@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from kiln.core.errors import KilnError, NotFoundError
+from kiln.core.records import field, record
 
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
 _OPTION_ARG = {
@@ -33,7 +33,7 @@ class RequirementsFileError(KilnError):
     """A requirements file has a line kiln cannot read."""
 
 
-@dataclass(frozen=True)
+@record
 class LocalRequirement:
     """A project folder, an sdist file or a git URL given without a name (`./lib`,
     `-e ../lib`, `git+https://…@v1`): its name comes from its metadata."""
@@ -54,7 +54,7 @@ def is_local_location(text: str) -> bool:
     return text.endswith((".tar.gz", ".zip")) and " @ " not in text and Path(text).exists()
 
 
-@dataclass
+@record(frozen=False)
 class RequirementsFile:
     """Everything a requirements file says, its includes read."""
 

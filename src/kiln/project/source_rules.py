@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.markers import Marker
 
+from kiln.core.records import record
 from kiln.project.uv_tables import Source
 
 
-@dataclass(frozen=True)
+@record
 class SourceOrigin:
     """Where a source is declared: its paths are relative to ``root``."""
 

@@ -15,7 +15,6 @@ group installs what the project would without it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -23,6 +22,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.accel.backends import TORCH_FAMILY, Backend
 from kiln.core.errors import KilnError
+from kiln.core.records import replace
 from kiln.lock.model import torch_backend_group
 from kiln.project.pyproject import Pyproject
 from kiln.project.uv_tables import ConflictItem, IndexEntry, Source

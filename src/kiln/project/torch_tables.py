@@ -29,7 +29,6 @@ Tables of those names that already exist are reported, and replaced only when as
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import tomlkit
@@ -40,6 +39,7 @@ from tomlkit.items import AoT, Array, Comment, Item, Table
 from tomlkit.toml_document import TOMLDocument
 
 from kiln.accel.backends import DEFAULT_TORCH_INDEX_URL, TORCH_FAMILY, Backend
+from kiln.core.records import record
 from kiln.project.edit import get_path
 from kiln.project.toml_layout import (
     PyprojectEditError,
@@ -59,7 +59,7 @@ _LINUX = "sys_platform == 'linux'"
 _WINDOWS = "sys_platform == 'win32'"
 
 
-@dataclass(frozen=True)
+@record
 class TorchSource:
     """One entry of a package's `[tool.uv.sources]` list."""
 
@@ -76,7 +76,7 @@ class TorchSource:
         return entry
 
 
-@dataclass(frozen=True)
+@record
 class TorchTables:
     """The new text and what went into it, for the command to report."""
 

@@ -10,8 +10,9 @@ default are accepted: honouring them is doing nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from kiln.core.records import record
 
 # key -> the values kiln already behaves as (uv's defaults); anything else is refused.
 _ACCEPTED: dict[str, tuple[object, ...]] = {
@@ -40,7 +41,7 @@ _UNSUPPORTED = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class PipIndexKeys:
     """The pip-style index keys of `[tool.uv]` (`index-url`, `find-links`...)."""
 
@@ -54,7 +55,7 @@ class PipIndexKeys:
 RESOLVER_KEYS = frozenset({"prerelease", "resolution", "no-build", "no-build-package"})
 
 
-@dataclass(frozen=True)
+@record
 class ResolverKeys:
     """`prerelease`, `resolution`, `no-build`, `no-build-package`, checked but not yet
     interpreted (`settings/resolver_settings.py` does that, below flags and variables)."""

@@ -7,7 +7,6 @@ them. Unknown keys are warnings, never errors: a newer uv may know keys kiln doe
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Any, Literal
 
@@ -15,6 +14,7 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from kiln.core.records import field, record
 from kiln.project.uv_legacy_keys import (
     RESOLVER_KEYS,
     PipIndexKeys,
@@ -69,7 +69,7 @@ _SOURCE_KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@record
 class IndexEntry:
     """One `[[tool.uv.index]]` table."""
 
@@ -82,7 +82,7 @@ class IndexEntry:
     ignore_error_codes: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     """One entry of a `[tool.uv.sources]` list. Exactly one of index/path/url/git is set."""
 
@@ -98,7 +98,7 @@ class Source:
     group: NormalizedName | None = None
 
 
-@dataclass(frozen=True)
+@record
 class ConflictItem:
     """One member of a `[tool.uv] conflicts` set: an extra, a group or a package."""
 
@@ -107,7 +107,7 @@ class ConflictItem:
     package: NormalizedName | None = None
 
 
-@dataclass(frozen=True)
+@record
 class UvTables:
     """The `[tool.uv]` tables kiln reads, checked."""
 
@@ -137,7 +137,7 @@ class UvTables:
     extra_build_dependencies: Mapping[NormalizedName, tuple[str, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class Workspace:
     """The `[tool.uv.workspace]` table."""
 
@@ -164,7 +164,7 @@ def _workspace(raw: Any, problems: Problems) -> Workspace | None:
     return Workspace(members=out["members"], exclude=out["exclude"])
 
 
-@dataclass(frozen=True)
+@record
 class KilnTables:
     """The `[tool.kiln]` table."""
 
@@ -173,7 +173,7 @@ class KilnTables:
     torch_index_url: str | None = None
 
 
-@dataclass
+@record(frozen=False)
 class Problems:
     """Errors and warnings collected while reading, each naming the key it is about."""
 

@@ -4,7 +4,6 @@ locked together in one `pylock.toml` at the root."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -12,6 +11,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.core.errors import KilnError
+from kiln.core.records import field, record, replace
 from kiln.project.pyproject import Pyproject, load_pyproject
 from kiln.project.uv_tables import Source
 
@@ -20,7 +20,7 @@ class WorkspaceError(KilnError):
     """A member folder of `[tool.uv.workspace]` that is not a project, or two of one name."""
 
 
-@dataclass(frozen=True)
+@record
 class Members:
     """A workspace: its root project and its members."""
 

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
@@ -24,6 +23,7 @@ from kiln.cache import atomic
 from kiln.cache.layout import Cache
 from kiln.core.environment import Environment
 from kiln.core.errors import InterpreterError
+from kiln.core.records import field, record
 from kiln.python.tags import TagFacts, parse_tags, supported_tags
 
 MINIMUM_VERSION = (3, 8)
@@ -31,7 +31,7 @@ _PROBE_TIMEOUT_S = 60
 _NAMES = {"cpython": "CPython", "pypy": "PyPy", "graalpy": "GraalPy"}
 
 
-@dataclass(frozen=True)
+@record
 class Scheme:
     """Install paths of an environment, as sysconfig gives them."""
 
@@ -49,7 +49,7 @@ class Scheme:
         return (self.purelib, self.platlib, self.scripts, self.data, self.include)
 
 
-@dataclass(frozen=True)
+@record
 class Interpreter:
     """One Python interpreter: its version, marker values, wheel tags and install paths."""
 

@@ -8,7 +8,6 @@ best first, computed with `packaging.tags` exactly as that interpreter would.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 from packaging import tags as ptags
 from packaging.markers import Marker
@@ -16,9 +15,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 
 from kiln.core.environment import Environment
+from kiln.core.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Platform:
     """One platform a universal lock covers, with its marker values and wheel tags."""
 
@@ -153,7 +153,7 @@ def platform_markers(platform: Platform, python: tuple[int, int]) -> dict[str, s
 _EACH_PLATFORM = "\x00each"
 
 
-@dataclass(frozen=True)
+@record
 class TagFit:
     """Which wheel tags CPython accepts on one platform, without listing every tag.
 

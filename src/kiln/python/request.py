@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from kiln.core.errors import UsageError
+from kiln.core.records import record
 
 _IMPLEMENTATIONS = {
     "cpython": "cpython",
@@ -30,26 +30,26 @@ _IMPLEMENTATION_RE = re.compile(r"^(?P<impl>cpython|cp|pypy|pp|graalpy)@?(?P<res
 _VERSION_RE = re.compile(r"^\d+(\.\d+){0,2}([a-z]+\d+)?$", re.I)
 
 
-@dataclass(frozen=True)
+@record
 class AnyPython:
     """No request: the first python found."""
 
 
-@dataclass(frozen=True)
+@record
 class PathRequest:
     """An executable, or a folder holding one (a virtual environment, an installation)."""
 
     path: Path
 
 
-@dataclass(frozen=True)
+@record
 class NameRequest:
     """An executable name looked up on PATH and in pyenv's versions: ``python3.12``."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@record
 class VersionRequest:
     """A request for a Python interpreter by version, and implementation if named."""
 

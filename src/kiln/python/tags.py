@@ -8,12 +8,13 @@ result is what `packaging.tags.sys_tags()` yields inside the target.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from packaging import tags
 
+from kiln.core.records import record
 
-@dataclass(frozen=True)
+
+@record
 class TagFacts:
     """What `sys_tags()` reads from the running interpreter."""
 

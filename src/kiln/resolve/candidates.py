@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
@@ -17,9 +16,10 @@ from packaging.version import Version
 from kiln.core.dist import DistFile
 from kiln.core.environment import Target
 from kiln.core.protocols import FindResult, Found
+from kiln.core.records import field, record
 
 
-@dataclass(frozen=True)
+@record
 class VersionChoice:
     """The best usable file of one version for the target, or why there is none."""
 
@@ -31,7 +31,7 @@ class VersionChoice:
     rejected_for_python: bool = False
 
 
-@dataclass
+@record(frozen=False)
 class VersionTable:
     """All versions of one project as the target sees them, in the order to try them.
 

@@ -21,10 +21,11 @@ rest; pre-releases keep their place after the final releases in every one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
 
 from packaging.utils import NormalizedName
+
+from kiln.core.records import field, record
 
 PrereleaseMode = Literal[
     "disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit"
@@ -40,7 +41,7 @@ ResolutionMode = Literal["highest", "lowest", "lowest-direct"]
 RESOLUTION_MODES: tuple[ResolutionMode, ...] = ("highest", "lowest", "lowest-direct")
 
 
-@dataclass(frozen=True)
+@record
 class PackageSet:
     """Every package (``:all:``) or the packages named; where each came from, for messages."""
 
@@ -56,7 +57,7 @@ class PackageSet:
         return self.every or bool(self.names)
 
 
-@dataclass(frozen=True)
+@record
 class BuildChoices:
     """Which packages may use wheels and which may be built from source."""
 
@@ -72,7 +73,7 @@ class BuildChoices:
         return name not in self.no_build
 
 
-@dataclass(frozen=True)
+@record
 class ResolverOptions:
     """The choices that change what the resolver picks."""
 

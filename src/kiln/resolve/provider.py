@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from packaging.requirements import Requirement
@@ -21,6 +20,7 @@ from resolvelib.providers import AbstractProvider
 from kiln.core.dist import Candidate, DistFile
 from kiln.core.environment import Target
 from kiln.core.protocols import Found, NotFound, PackageFinder
+from kiln.core.records import field, record, replace
 from kiln.core.releases import Releases
 from kiln.resolve.candidates import VersionTable, choose_files, lower_bounds
 from kiln.resolve.options import DEFAULT_OPTIONS, ResolverOptions
@@ -34,7 +34,7 @@ PYTHON = "<python>"
 _REWARMS = 4
 
 
-@dataclass(frozen=True)
+@record
 class Req:
     """A requirement as the solver sees it: identifier, allowed versions, and who asked."""
 
@@ -57,7 +57,7 @@ def identifier_of(name: str, extras: frozenset[str]) -> str:
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
 
 
-@dataclass(frozen=True)
+@record
 class PythonCandidate:
     """The target interpreter, so that ``Requires-Python`` takes part in backtracking."""
 
@@ -84,7 +84,7 @@ class Forker(Protocol):
     def dependencies(self, parent: str, requirements: Sequence[Requirement]) -> None: ...
 
 
-@dataclass
+@record(frozen=False)
 class ProviderState:
     """What the provider learned, kept for error messages after a failed resolution."""
 

@@ -9,17 +9,16 @@ region; where it serves only its upper part, the fork strategy decides whether t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from packaging.markers import Marker
 from packaging.tags import Tag
 
 from kiln.core.markers import assume_extra, disjoint, implies, python_floor
 from kiln.core.memo import memoized
+from kiln.core.records import field, record
 from kiln.core.tag_markers import tag_marker
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Region:
     """A part of the marker space solved as one, with the answers it remembers."""
 

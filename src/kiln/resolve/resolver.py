@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -17,6 +16,7 @@ from kiln.core.dist import Candidate, DistFile
 from kiln.core.environment import Target
 from kiln.core.errors import ResolutionError
 from kiln.core.protocols import PackageFinder
+from kiln.core.records import field, record
 from kiln.resolve.explain import explain_impossible
 from kiln.resolve.options import DEFAULT_OPTIONS, ResolverOptions
 from kiln.resolve.provider import (
@@ -34,7 +34,7 @@ LOOKAHEAD = 8
 _MAX_ROUNDS = 20_000
 
 
-@dataclass(frozen=True)
+@record
 class Resolution:
     """Pinned candidates, one per project, sorted by name, and who depends on whom."""
 

@@ -18,7 +18,6 @@ import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -29,6 +28,7 @@ from kiln.core.dist import DistFile
 from kiln.core.errors import ResolutionError
 from kiln.core.markers import NEVER, complement, implies, intersect, is_empty, union, within
 from kiln.core.protocols import Found, PackageFinder
+from kiln.core.records import field, record
 from kiln.resolve.forks import ForkNeeded, ForkStrategy, RegionForker, partition
 from kiln.resolve.options import DEFAULT_OPTIONS, ResolverOptions
 from kiln.resolve.region import Region, edge_markers
@@ -46,7 +46,7 @@ _AHEAD = 8
 _AHEAD_REGIONS = 2
 
 
-@dataclass(frozen=True)
+@record
 class RootRequirements:
     """The project's own requirements: the base ones, and those of each extra and group."""
 
@@ -76,7 +76,7 @@ def _with_marker(requirement: Requirement, marker: Marker | None) -> Requirement
     return copy
 
 
-@dataclass(frozen=True)
+@record
 class Manifest:
     """Everything a universal resolution is asked: one value, made at the command's edge."""
 
@@ -100,7 +100,7 @@ class Manifest:
     options: ResolverOptions = DEFAULT_OPTIONS
 
 
-@dataclass(frozen=True)
+@record
 class UniversalEntry:
     """One package version a universal resolution chose, and where it applies."""
 
@@ -113,7 +113,7 @@ class UniversalEntry:
     requires_python: str | None
 
 
-@dataclass(frozen=True)
+@record
 class Unsupported:
     """A part of the lock's region that cannot be installed, kept in the lock so that
     installing there fails with the reason found at lock time."""
@@ -122,7 +122,7 @@ class Unsupported:
     reason: str
 
 
-@dataclass(frozen=True)
+@record
 class UniversalResolution:
     """A resolution over the whole marker space, forks merged."""
 
@@ -137,7 +137,7 @@ class UniversalResolution:
 FinderFor = Callable[[Region], PackageFinder]
 
 
-@dataclass(frozen=True)
+@record
 class _Fork:
     """One region of a universal resolution, and whether its failure may be recorded."""
 

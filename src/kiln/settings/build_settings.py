@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from kiln.core.records import field, record
 from kiln.project.uv_tables import UvTables
 from kiln.settings.global_settings import env_flag, env_value
 
 
-@dataclass(frozen=True)
+@record
 class BuildSettings:
     """How source distributions are built: isolation, and extra build requirements."""
 

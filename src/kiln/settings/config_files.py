@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from typing import Any
 from packaging.utils import NormalizedName
 
 from kiln.core.errors import UsageError
+from kiln.core.records import field, record, replace
 from kiln.project.uv_legacy_keys import RESOLVER_KEYS, PipIndexKeys, refuse_unhonoured
 from kiln.project.uv_tables import IndexEntry, Problems, UvTables, read_uv_tables
 from kiln.settings.global_settings import env_flag, env_value
@@ -102,7 +102,7 @@ _PIP_INDEX_KEYS = frozenset(
 _NOTHING: tuple[object, ...] = (False, None, [], {}, "")
 
 
-@dataclass(frozen=True)
+@record
 class ConfigLayer:
     """What one file, or several merged, sets; None where nothing is set."""
 
@@ -144,7 +144,7 @@ class ConfigLayer:
         )
 
 
-@dataclass(frozen=True)
+@record
 class PersistentConfig:
     """The settings read from configuration files, level by level."""
 

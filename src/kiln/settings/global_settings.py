@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kiln.cache.layout import DEFAULT_WHEEL_SIZE_LIMIT
 from kiln.core.errors import UsageError
+from kiln.core.records import record
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -24,7 +24,7 @@ def env_flag(env: Mapping[str, str], name: str) -> bool:
     return (env_value(env, name) or "").strip().lower() in _TRUE
 
 
-@dataclass(frozen=True)
+@record
 class GlobalSettings:
     """The settings every verb takes: cache, network, output."""
 

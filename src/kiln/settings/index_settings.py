@@ -18,13 +18,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from packaging.utils import NormalizedName
 
 from kiln.core.errors import UsageError
+from kiln.core.records import field, record
 from kiln.index.index_url import IndexUrl
 from kiln.project.uv_legacy_keys import PipIndexKeys
 from kiln.project.uv_tables import IndexEntry, UvTables, parse_exclude_newer
@@ -43,7 +43,7 @@ STRATEGIES: tuple[Strategy, ...] = ("first-index", "unsafe-first-match", "unsafe
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
-@dataclass(frozen=True)
+@record
 class IndexSettings:
     """The indexes, find-links and upload-time cut-offs a command resolves with."""
 

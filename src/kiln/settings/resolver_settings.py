@@ -13,12 +13,12 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.core.errors import UsageError
+from kiln.core.records import record
 from kiln.project.uv_legacy_keys import resolver_keys
 from kiln.project.uv_tables import UvTables
 from kiln.resolve.options import (
@@ -240,7 +240,7 @@ def _set(
 _PYTHON_VERSION = re.compile(r"^3\.(\d+)(?:\.(\d+))?$")
 
 
-@dataclass(frozen=True)
+@record
 class TargetPython:
     """`--python-version X.Y[.Z]`: the Python resolved for, whatever runs the builds."""
 

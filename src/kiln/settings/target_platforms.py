@@ -11,14 +11,14 @@ are refused by name.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from packaging import tags as ptags
 
 from kiln.core.errors import UsageError
+from kiln.core.records import record
 
 
-@dataclass(frozen=True)
+@record
 class TargetPlatform:
     """A platform named with `--python-platform`, as markers and wheel tags."""
 

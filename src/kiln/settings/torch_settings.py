@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from kiln.core.records import record
 from kiln.project.uv_tables import KilnTables
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 Auto = Literal["auto"]
 
 
-@dataclass(frozen=True)
+@record
 class TorchChoice:
     """`auto`, or backends named by the user, in their order."""
 
@@ -37,7 +37,7 @@ class TorchChoice:
         return ("auto",) if self.backends == "auto" else tuple(b.name for b in self.backends)
 
 
-@dataclass(frozen=True)
+@record
 class TorchSettings:
     """What a pip command does with the torch family: ``choice`` None leaves it to the indexes."""
 
@@ -45,7 +45,7 @@ class TorchSettings:
     index_url: str
 
 
-@dataclass(frozen=True)
+@record
 class ProjectTorch:
     """A project's backends: what `[tool.kiln]` configures and what the command line asks."""
 

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
 import re
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kiln.cache.layout import Cache
 from kiln.core.errors import InstallError
+from kiln.core.records import replace
 from kiln.install.installer import InstallOptions, install_wheel
 from kiln.install.record import read_record
 from kiln.install.wheel_cache import unpack_wheel
@@ -165,7 +166,7 @@ def test_platform_wheel_goes_to_platlib(
 ) -> None:
     venv = make_venv(tmp_path / "venv")
     platlib = venv.root / "lib64-site"
-    scheme = replace(venv.scheme, platlib=platlib)
+    scheme = dataclasses.replace(venv.scheme, platlib=platlib)
     wheel = wheel_factory(
         "native",
         files={"native/__init__.py": "", "native-1.0.data/purelib/pure_part.py": ""},

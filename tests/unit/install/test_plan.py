@@ -110,7 +110,7 @@ def test_same_project_with_other_extras_is_planned_once(
 ) -> None:
     wheel = wheel_factory("extra", "1.0")
     base = candidate(wheel)
-    from dataclasses import replace
+    from kiln.core.records import replace
 
     plan = plan_install([base, replace(base, extras=frozenset({"cli"}))], [], cache)
     assert [p.candidate.name for p in plan.remote] == ["extra"]

@@ -89,7 +89,7 @@ def test_corrupt_download_is_reported_and_not_cached(
 def test_source_distributions_are_refused_before_any_download(
     wheel_factory: WheelFactory, cache: Cache
 ) -> None:
-    from dataclasses import replace
+    from kiln.core.records import replace
 
     wheel = wheel_factory("demo")
     sdist = candidate(wheel)

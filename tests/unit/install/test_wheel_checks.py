@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import zipfile
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from kiln.cache.layout import Cache
 from kiln.core.errors import InstallError, UsageError
+from kiln.core.records import replace
 from kiln.install.wheel_cache import unpack_wheel
 from kiln.settings.global_settings import parse_size_limit
 from tests.support.hostile_wheels import Crafted, Member, symlink
@@ -54,12 +54,12 @@ def test_a_wheel_over_the_size_limit_is_refused_before_anything_is_written(
     tmp_path: Path, cache: Cache
 ) -> None:
     crafted = Crafted("demo", "1.0", [Member("demo/zeros", b"\0" * 100_000)])
-    small = dataclasses.replace(cache, wheel_size_limit=50_000)
+    small = replace(cache, wheel_size_limit=50_000)
     with pytest.raises(InstallError, match=r"would unpack to 98\.0 KiB") as refused:
         unpack(crafted, tmp_path, small)
     assert "KILN_MAX_WHEEL_UNPACKED_SIZE" in str(refused.value.hint)
     assert not list(small.wheels.glob("*/")) and not list(small.tmpdir().iterdir())
-    unlimited = dataclasses.replace(cache, wheel_size_limit=0)
+    unlimited = replace(cache, wheel_size_limit=0)
     assert unpack(crafted, tmp_path, unlimited).is_dir()
 
 

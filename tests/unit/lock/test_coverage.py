@@ -1,17 +1,16 @@
 from __future__ import annotations
 
-import dataclasses
-
 from packaging.markers import Marker
 
 from kiln.core.markers import evaluate
+from kiln.core.records import replace
 from kiln.lock.coverage import fails_everywhere, uncovered
 
 from .s4 import PYPI, package, s4_lock
 
 
 def test_a_selection_missing_wheels_is_reported_where_and_for_which_pythons() -> None:
-    lock = dataclasses.replace(
+    lock = replace(
         s4_lock(),
         packages=(
             package("pure", "1.0", None, PYPI, ["py3-none-any"]),
@@ -38,14 +37,12 @@ def test_a_selection_missing_wheels_is_reported_where_and_for_which_pythons() ->
 
 
 def test_a_lock_with_wheels_everywhere_is_covered() -> None:
-    lock = dataclasses.replace(
-        s4_lock(), packages=(package("pure", "1.0", None, PYPI, ["py3-none-any"]),)
-    )
+    lock = replace(s4_lock(), packages=(package("pure", "1.0", None, PYPI, ["py3-none-any"]),))
     assert uncovered(lock) == ()
 
 
 def test_an_abi3_wheel_serves_every_later_python() -> None:
-    lock = dataclasses.replace(
+    lock = replace(
         s4_lock(),
         packages=(package("stable", "1.0", None, PYPI, ["cp312-abi3-manylinux_2_17_x86_64"]),),
     )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import sys
 from datetime import datetime, timedelta, timezone
 
@@ -14,6 +13,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from kiln.core.errors import KilnError
+from kiln.core.records import replace
 from kiln.lock.model import Lock, LockedDependency, LockedFile, LockedPackage
 from kiln.lock.pylock_toml import dump_lock, fingerprint, load_lock
 
@@ -129,12 +129,10 @@ def test_packaging_accepts_what_kiln_writes(lock: Lock) -> None:
 
 def test_the_same_lock_in_any_order_writes_the_same_bytes() -> None:
     lock = s4_lock()
-    shuffled = dataclasses.replace(
+    shuffled = replace(
         lock,
         packages=tuple(
-            dataclasses.replace(
-                p, wheels=tuple(reversed(p.wheels)), dependencies=p.dependencies[::-1]
-            )
+            replace(p, wheels=tuple(reversed(p.wheels)), dependencies=p.dependencies[::-1])
             for p in reversed(lock.packages)
         ),
         extras=tuple(reversed(lock.extras)),
@@ -205,15 +203,15 @@ def test_layout_is_one_table_per_package_and_wheel() -> None:
 def test_credentials_never_reach_the_file() -> None:
     lock = s4_lock()
     torch = lock.packages[-1]
-    secret = dataclasses.replace(
+    secret = replace(
         torch,
         index="https://user:token123@private.example/simple",
         wheels=tuple(
-            dataclasses.replace(w, url=w.url.replace("https://", "https://__token__:pypi-abc@"))
+            replace(w, url=w.url.replace("https://", "https://__token__:pypi-abc@"))
             for w in torch.wheels
         ),
     )
-    text = dump_lock(dataclasses.replace(lock, packages=(*lock.packages[:-1], secret)))
+    text = dump_lock(replace(lock, packages=(*lock.packages[:-1], secret)))
     assert "token123" not in text and "pypi-abc" not in text and "@" not in text
     assert "https://private.example/simple" in text
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import sys
 
 import pytest
@@ -10,6 +9,7 @@ from packaging.specifiers import SpecifierSet
 
 from kiln.core.environment import Environment
 from kiln.core.errors import KilnError
+from kiln.core.records import replace
 from kiln.lock.model import Lock
 from kiln.lock.pylock_toml import dump_lock
 from kiln.lock.select import select
@@ -143,12 +143,10 @@ def test_the_lock_python_range_must_hold() -> None:
     with pytest.raises(KilnError, match=r"the lock requires Python `>=3.12`, but .* 3.11.4"):
         select(s4_lock(), linux_x86_64((3, 11)), extras=NONE, groups=NONE)
     lock = s4_lock()
-    narrow = dataclasses.replace(
+    narrow = replace(
         lock,
         packages=tuple(
-            dataclasses.replace(p, requires_python=SpecifierSet("<3.13"))
-            if p.name == "filelock"
-            else p
+            replace(p, requires_python=SpecifierSet("<3.13")) if p.name == "filelock" else p
             for p in lock.packages
         ),
     )
@@ -163,7 +161,7 @@ def test_a_machine_outside_the_lock_environments_is_refused() -> None:
 
 
 def test_a_region_the_lock_left_out_fails_with_its_reason() -> None:
-    lock = dataclasses.replace(
+    lock = replace(
         s4_lock(),
         unsupported=(
             (

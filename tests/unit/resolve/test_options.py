@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import pytest
 from packaging.requirements import Requirement
@@ -11,6 +10,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.core.errors import ResolutionError
 from kiln.core.protocols import FindResult, Found
+from kiln.core.records import replace
 from kiln.resolve.options import BuildChoices, PackageSet, ResolverOptions
 from kiln.resolve.resolver import resolve
 

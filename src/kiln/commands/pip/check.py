@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -14,11 +13,12 @@ from kiln.commands.context import CommandContext
 from kiln.commands.pip.target import target_interpreter
 from kiln.core.errors import KilnError
 from kiln.core.metadata import CoreMetadata
+from kiln.core.records import record
 from kiln.install.installed import InstalledDist, installed_distributions
 from kiln.python.interpreter import Interpreter
 
 
-@dataclass(frozen=True)
+@record
 class PipCheckRequest:
     """The environment `kiln pip check` looks at."""
 
@@ -26,7 +26,7 @@ class PipCheckRequest:
     system: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Incompatibility:
     """One installed package whose requirement is not met."""
 
@@ -36,7 +36,7 @@ class Incompatibility:
     python: bool = False  # the package's requires-python, not a dependency, is unmet
 
 
-@dataclass(frozen=True)
+@record
 class PipCheckResult:
     """What `kiln pip check` found."""
 

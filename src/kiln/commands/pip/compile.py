@@ -11,7 +11,6 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,7 @@ from kiln.commands.context import CommandContext
 from kiln.commands.pip.install import direct_files
 from kiln.commands.pip.target import target_environment, target_interpreter
 from kiln.core.errors import InterpreterError, KilnError, UsageError
+from kiln.core.records import field, record, replace
 from kiln.lock.fingerprint import fingerprint
 from kiln.lock.from_resolution import LockScope, resolution_to_lock
 from kiln.lock.pylock_toml import dump_lock, load_lock
@@ -51,7 +51,7 @@ FORMATS = ("requirements.txt", "pylock.toml")
 _PYLOCK_NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
 
 
-@dataclass(frozen=True)
+@record
 class PipCompileRequest:
     """The inputs and options of one `kiln pip compile`."""
 
@@ -71,7 +71,7 @@ class PipCompileRequest:
     torch: TorchSettings | None = None
 
 
-@dataclass(frozen=True)
+@record
 class CompiledPin:
     """One pinned package of a compiled requirements file, with what brought it in."""
 
@@ -81,7 +81,7 @@ class CompiledPin:
     via: tuple[str, ...]  # origins (`-r file`, `-c file`, `name (pyproject.toml)`), then parents
 
 
-@dataclass(frozen=True)
+@record
 class PipCompileResult:
     """A compiled requirements file, and the pins it holds."""
 
@@ -94,7 +94,7 @@ class PipCompileResult:
     warnings: tuple[str, ...] = field(default=())
 
 
-@dataclass
+@record(frozen=False)
 class _Inputs:
     """Root requirements and constraints, each with the origin `# via` names for it."""
 

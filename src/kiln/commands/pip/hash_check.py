@@ -9,7 +9,6 @@ only compared with what the index claims.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 
 from packaging.requirements import Requirement
@@ -18,11 +17,12 @@ from packaging.utils import NormalizedName, canonicalize_name
 from kiln.core.dist import Candidate
 from kiln.core.errors import HashMismatchError, UsageError
 from kiln.core.hashes import Hashes
+from kiln.core.records import record, replace
 
 _STRENGTH = ("sha512", "sha384", "sha256", "sha224", "sha1", "md5")
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class HashPolicy:
     """Whether hashes must be given, and whether given ones are checked."""
 
@@ -109,5 +109,5 @@ def _held(candidate: Candidate, allowed: set[tuple[str, str]]) -> Candidate:
         )
     digest = index_digest or wanted[0]
     # Only the user's hash is kept: the download is checked against it, not the index's word.
-    held = dataclasses.replace(file, hashes=Hashes(((algo, digest),)))
-    return dataclasses.replace(candidate, file=held)
+    held = replace(file, hashes=Hashes(((algo, digest),)))
+    return replace(candidate, file=held)

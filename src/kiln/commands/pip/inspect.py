@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -11,11 +10,12 @@ from kiln.commands.context import CommandContext
 from kiln.commands.pip.target import target_interpreter
 from kiln.core.errors import KilnError
 from kiln.core.metadata import CoreMetadata
+from kiln.core.records import record
 from kiln.install.installed import InstalledDist, installed_distributions
 from kiln.python.interpreter import Interpreter
 
 
-@dataclass(frozen=True)
+@record
 class Inventory:
     """The distributions installed in one environment."""
 
@@ -33,7 +33,7 @@ def pip_inventory(
     return Inventory(interpreter, tuple(dists))
 
 
-@dataclass(frozen=True)
+@record
 class ShownDist:
     """One installed distribution as `kiln pip show` prints it."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from kiln.core.dist import DistFile
 from kiln.core.errors import UsageError
 from kiln.core.hashes import Hashes
 from kiln.core.protocols import ReportingFinder
+from kiln.core.records import field, record
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from kiln.commands.pip.torch_index import TorchIndexChoice
 
 
-@dataclass(frozen=True)
+@record
 class PipInstallRequest:
     """The inputs and options of one `kiln pip install`."""
 
@@ -71,7 +71,7 @@ class PipInstallRequest:
     editables: Sequence[str] = ()  # `-e PATH`: project folders installed editable
 
 
-@dataclass(frozen=True)
+@record
 class PipInstallResult:
     """What `kiln pip install` resolved, planned and installed."""
 

@@ -5,7 +5,6 @@ resolved as that name's only candidate, and built before anything is installed."
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +12,7 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from kiln.core.errors import UsageError
+from kiln.core.records import field, record
 
 if TYPE_CHECKING:
     # What a local source needs (fetching, building, the lock's entry types) is imported
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 DirectUrls = Mapping[NormalizedName, Mapping[str, object]]
 
 
-@dataclass
+@record(frozen=False)
 class LocalSources:
     """The requirements, local and URL ones by name, and the distributions read from those."""
 

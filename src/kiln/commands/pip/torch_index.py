@@ -9,7 +9,6 @@ serves the family. macOS keeps PyPI's builds, as uv does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
@@ -21,6 +20,7 @@ from kiln.accel.backends import TORCH_FAMILY, Backend
 from kiln.core.environment import Environment
 from kiln.core.errors import KilnError
 from kiln.core.protocols import Found
+from kiln.core.records import record, replace
 from kiln.index.index_url import IndexUrl
 from kiln.project.torch_backends import index_name
 from kiln.settings.index_settings import IndexSettings
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from kiln.net.client import HttpClient
 
 
-@dataclass(frozen=True)
+@record
 class TorchIndexChoice:
     """The PyTorch backend `--torch-backend` chose, and why."""
 

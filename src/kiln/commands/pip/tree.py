@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from dataclasses import dataclass
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -11,11 +10,12 @@ from kiln.commands.context import CommandContext
 from kiln.commands.pip.target import target_interpreter
 from kiln.core.errors import KilnError
 from kiln.core.metadata import CoreMetadata
+from kiln.core.records import record
 from kiln.install.installed import installed_distributions
 from kiln.python.interpreter import Interpreter
 
 
-@dataclass(frozen=True)
+@record
 class PipTreeRequest:
     """The environment and packages `kiln pip tree` shows."""
 
@@ -25,7 +25,7 @@ class PipTreeRequest:
     packages: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class DistGraph:
     """Installed distributions and which of them each one requires (or, inverted, is required by)."""
 

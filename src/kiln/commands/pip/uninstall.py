@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -11,13 +10,14 @@ from packaging.utils import canonicalize_name
 from kiln.commands.context import CommandContext
 from kiln.commands.pip.target import target_interpreter
 from kiln.core.errors import UsageError
+from kiln.core.records import record
 from kiln.install.installed import InstalledDist, installed_distributions
 from kiln.install.uninstall import uninstall
 from kiln.project.requirements_txt import parse_requirement_text, read_requirements
 from kiln.python.interpreter import Interpreter
 
 
-@dataclass(frozen=True)
+@record
 class PipUninstallResult:
     """What `kiln pip uninstall` removed, and what was not installed."""
 

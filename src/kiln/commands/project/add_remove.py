@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from kiln.commands.project.lock import LOCK_NAME, LockResult, discover, lock_pro
 from kiln.commands.project.sync import SyncRequest, SyncResult, sync_project
 from kiln.commands.source_dists import SourceDists
 from kiln.core.errors import KilnError, UsageError
+from kiln.core.records import record
 from kiln.project.edit import (
     add_dependency,
     add_index,
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from kiln.python.interpreter import Interpreter
 
 
-@dataclass(frozen=True)
+@record
 class EditRequest:
     """What `kiln add` or `kiln remove` changes in the project."""
 
@@ -57,7 +57,7 @@ class EditRequest:
     git_revision: tuple[str, str] | None = None  # `--rev` / `--tag` / `--branch`
 
 
-@dataclass(frozen=True)
+@record
 class EditResult:
     """The edited project's new lock and sync, and the requirements changed."""
 

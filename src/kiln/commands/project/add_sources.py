@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -14,6 +13,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from kiln.commands.source_dists import SourceDists, git_repository
 from kiln.core.build import SDIST_SUFFIXES
 from kiln.core.errors import UsageError
+from kiln.core.records import record
 from kiln.project.pyproject import Pyproject
 from kiln.project.references import git_source, reference_source
 from kiln.project.source_rules import SourceOrigin
@@ -22,7 +22,7 @@ from kiln.project.uv_tables import Source
 Location = Mapping[str, str | bool]
 
 
-@dataclass(frozen=True)
+@record
 class Addition:
     """One requirement `kiln add` writes, and its source entry if any."""
 
@@ -30,7 +30,7 @@ class Addition:
     location: Location | None  # the `[tool.uv.sources]` entry; None: from the indexes
 
 
-@dataclass(frozen=True)
+@record
 class AddFlags:
     """How `kiln add` records a source: editable, or at a git revision."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +12,7 @@ from packaging.utils import NormalizedName
 
 from kiln.commands.context import CommandContext
 from kiln.core.errors import KilnError, UsageError
+from kiln.core.records import record
 from kiln.project.init_template import ProjectKind, project_files, project_name
 from kiln.python.discovery import find_interpreter
 
@@ -23,7 +23,7 @@ class ProjectExistsError(KilnError):
     """`kiln init` found a `pyproject.toml` where it was to create one."""
 
 
-@dataclass(frozen=True)
+@record
 class InitRequest:
     """Where and how `kiln init` lays out a new project."""
 
@@ -35,7 +35,7 @@ class InitRequest:
     vcs: Vcs | None = None  # None: git when it is installed and the folder is in no repository
 
 
-@dataclass(frozen=True)
+@record
 class InitResult:
     """The project `kiln init` made."""
 

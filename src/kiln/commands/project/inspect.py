@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -13,12 +12,13 @@ from kiln.commands.context import CommandContext
 from kiln.commands.project.lock import LOCK_NAME, discover, lock_project
 from kiln.commands.project.sync import SyncRequest, project_environment, selection_for
 from kiln.core.errors import UsageError
+from kiln.core.records import record
 from kiln.lock.export import requirements_txt
 from kiln.lock.select import select, select_directories
 from kiln.lock.tree import draw, graph_of
 
 
-@dataclass(frozen=True)
+@record
 class TreeRequest:
     """What `kiln tree` shows of the lock."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -16,6 +15,7 @@ from kiln.cache.layout import Cache
 from kiln.commands.context import CommandContext
 from kiln.commands.project.project_sources import project_sources, source_inputs
 from kiln.core.errors import KilnError
+from kiln.core.records import record, replace
 from kiln.lock.fingerprint import fingerprint
 from kiln.lock.known_locks import load_known_lock
 from kiln.lock.model import Lock, LockedDirectory, LockedSource
@@ -49,7 +49,7 @@ class LockOutdated(KilnError):
     exit_code = 1
 
 
-@dataclass(frozen=True)
+@record
 class LockResult:
     """The lock a project verb read or wrote, whether it changed, and its warnings."""
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import NormalizedName
 
+from kiln.core.records import record
 from kiln.project.pyproject import Pyproject
 from kiln.project.references import reference_sources
 from kiln.project.source_rules import SourceOrigin
@@ -17,7 +17,7 @@ from kiln.project.uv_tables import Source
 from kiln.project.workspace import Members, workspace_members
 
 
-@dataclass(frozen=True)
+@record
 class ProjectSources:
     """The `[tool.uv.sources]` of a workspace, each with the member it came from."""
 

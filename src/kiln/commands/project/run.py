@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -25,13 +24,14 @@ from kiln.commands.project.noop import ARGS_ATTRIBUTE as NOOP_ATTRIBUTE
 from kiln.commands.project.project_sources import watched_files
 from kiln.commands.project.sync import SyncRequest, sync_project
 from kiln.core.errors import UsageError
+from kiln.core.records import record
 from kiln.project.inline_script import read_script_metadata
 from kiln.python.discovery import find_interpreter
 from kiln.settings.index_settings import project_indexes
 from kiln.settings.torch_settings import project_torch
 
 
-@dataclass(frozen=True)
+@record
 class RunPlan:
     """The command `kiln run` starts, with its environment."""
 

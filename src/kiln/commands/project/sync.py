@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -22,6 +21,7 @@ from kiln.core.environment import Environment
 from kiln.core.errors import KilnError, UsageError
 from kiln.core.markers import evaluate
 from kiln.core.protocols import ProgressCallback
+from kiln.core.records import field, record
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
@@ -44,7 +44,7 @@ from kiln.settings.resolver_settings import resolver_options
 from kiln.settings.torch_settings import project_torch
 
 
-@dataclass(frozen=True)
+@record
 class Selection:
     """The extras and groups a sync installs."""
 
@@ -52,7 +52,7 @@ class Selection:
     groups: frozenset[NormalizedName]
 
 
-@dataclass(frozen=True)
+@record
 class SyncRequest:
     """The options of one `kiln sync`."""
 
@@ -72,7 +72,7 @@ class SyncRequest:
     no_editable: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class SyncResult:
     """What `kiln sync` planned and installed, and how long each step took."""
 

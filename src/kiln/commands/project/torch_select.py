@@ -8,7 +8,6 @@ here, so a GPU the newest build has no kernels for gets an older build that has 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.version import Version
@@ -16,6 +15,7 @@ from packaging.version import Version
 from kiln.core.environment import Environment
 from kiln.core.errors import KilnError
 from kiln.core.markers import evaluate
+from kiln.core.records import record
 from kiln.lock.model import Lock, torch_backend_group
 from kiln.settings.torch_settings import TorchChoice, parse_choice
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from kiln.accel.backends import Backend
 
 
-@dataclass(frozen=True)
+@record
 class BackendChoice:
     """The PyTorch backend a project sync installs, and why."""
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiln.commands.context import CommandContext
 from kiln.core.errors import InterpreterError
+from kiln.core.records import field, record
 from kiln.project.pyproject import Pyproject, find_project, load_pyproject
 from kiln.python.discovery import executable_in, find_interpreter, list_interpreters
 from kiln.python.interpreter import Interpreter, inspect_interpreter
@@ -16,7 +16,7 @@ from kiln.python.request import AnyPython, VersionRequest, parse_request
 VERSION_FILE = ".python-version"
 
 
-@dataclass(frozen=True)
+@record
 class PythonFindRequest:
     """What `kiln python find` looks for."""
 
@@ -26,7 +26,7 @@ class PythonFindRequest:
     no_project: bool = False  # ignore `.python-version` and `requires-python`
 
 
-@dataclass(frozen=True)
+@record
 class FoundPython:
     """The interpreter `kiln python find` found, and what asked for it."""
 

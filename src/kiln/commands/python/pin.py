@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -11,11 +10,12 @@ from kiln.cache import atomic
 from kiln.commands.context import CommandContext
 from kiln.commands.python.find import VERSION_FILE, find_version_file, nearest_project, read_pin
 from kiln.core.errors import InterpreterError, KilnError, NotFoundError, UsageError
+from kiln.core.records import field, record
 from kiln.python.discovery import find_interpreter
 from kiln.python.request import NameRequest, VersionRequest, parse_request
 
 
-@dataclass(frozen=True)
+@record
 class PythonPinRequest:
     """What `kiln python pin` writes to `.python-version`."""
 
@@ -25,7 +25,7 @@ class PythonPinRequest:
     no_project: bool = False  # skip the check against the project's requires-python
 
 
-@dataclass(frozen=True)
+@record
 class PinResult:
     """The `.python-version` file before and after `kiln python pin`."""
 

@@ -13,7 +13,6 @@ import json
 import os
 import shlex
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from kiln.accel.choose import Fit, choose, fits, runnable
 from kiln.accel.machine import Machine, detect
 from kiln.commands.context import CommandContext
 from kiln.core.errors import KilnError
+from kiln.core.records import record
 from kiln.install.installed import InstalledDist, find_installed
 from kiln.project.pyproject import find_project, load_pyproject
 from kiln.python.discovery import executable_in, find_interpreter, find_target_environment
@@ -68,7 +68,7 @@ print(json.dumps(out, default=str))
 """
 
 
-@dataclass(frozen=True)
+@record
 class DoctorRequest:
     """The environment `kiln torch doctor` checks."""
 
@@ -76,7 +76,7 @@ class DoctorRequest:
     project: Path | None = None
 
 
-@dataclass(frozen=True)
+@record
 class InspectedEnvironment:
     """The environment the doctor looked at, or why it could not."""
 
@@ -85,7 +85,7 @@ class InspectedEnvironment:
     problem: str | None = None  # why it could not be inspected
 
 
-@dataclass(frozen=True)
+@record
 class TorchBuild:
     """The installed torch and the backend its version names."""
 
@@ -94,7 +94,7 @@ class TorchBuild:
     how: str  # how the backend was told
 
 
-@dataclass(frozen=True)
+@record
 class ImportCheck:
     """What importing torch in the environment printed."""
 
@@ -103,7 +103,7 @@ class ImportCheck:
     problem: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class DoctorReport:
     """Everything `kiln torch doctor` found, with what it recommends."""
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from kiln.accel.backends import Backend, parse_backend
 from kiln.cache.atomic import write_text
 from kiln.core.errors import KilnError, UsageError
+from kiln.core.records import record
 from kiln.project.pyproject import find_project
 from kiln.project.torch_tables import Mode, TorchTables, write_torch_tables
 
 
-@dataclass(frozen=True)
+@record
 class TorchInitRequest:
     """The backends `kiln torch init` writes tables for, and how."""
 
@@ -27,7 +27,7 @@ class TorchInitRequest:
     project: Path | None = None
 
 
-@dataclass(frozen=True)
+@record
 class TorchInitResult:
     """The tables `kiln torch init` wrote to `pyproject.toml`."""
 

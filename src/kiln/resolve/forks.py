@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Literal
 
 from packaging.markers import Marker
@@ -160,22 +161,7 @@ class RegionForker:
 
     def _requires_python(self, files: Sequence[DistFile]) -> Marker | None:
         spec = self._spec(files)
-        if not spec:
-            return None
-        try:
-            specifiers = SpecifierSet(spec)
-        except InvalidSpecifier:
-            return None
-        # Only the lower bound splits a region, as uv reads it: `!=3.14.1` or `<4` in a
-        # Requires-Python are not where a different version should be chosen.
-        floors = [
-            Version(s.version)
-            for s in specifiers
-            if s.operator in (">=", ">", "~=", "==") and not s.version.endswith(".*")
-        ]
-        if not floors:
-            return None
-        return requires_python_marker(SpecifierSet(f">={max(floors)}"))
+        return _python_floor(spec) if spec else None
 
     @staticmethod
     def _platforms(files: Sequence[DistFile]) -> Marker | None:
@@ -185,6 +171,27 @@ class RegionForker:
             if covered is None:
                 break
         return covered
+
+
+@cache
+def _python_floor(spec: str) -> Marker | None:
+    """Where a Requires-Python's lower bound holds, once per text: every candidate the
+    solver looks at in every region asks, and a project's releases share a few texts.
+
+    Only the lower bound splits a region, as uv reads it: `!=3.14.1` or `<4` in a
+    Requires-Python are not where a different version should be chosen."""
+    try:
+        specifiers = SpecifierSet(spec)
+    except InvalidSpecifier:
+        return None
+    floors = [
+        Version(s.version)
+        for s in specifiers
+        if s.operator in (">=", ">", "~=", "==") and not s.version.endswith(".*")
+    ]
+    if not floors:
+        return None
+    return requires_python_marker(SpecifierSet(f">={max(floors)}"))
 
 
 _UPPER = frozenset({"<", "<=", "==", "~=", "==="})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from packaging.requirements import Requirement
@@ -131,6 +131,7 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         self._warmed: dict[str, set[str]] = {}
         self._within: dict[str, SpecifierSet] = {}
         self._warmed_versions: dict[str, set[Version]] = {}
+        self._submitted: list[Future[None]] = []
         self._python = PythonCandidate(Version(target.python_full_version))
         # (id(specifier), name) -> (the specifier, kept so that its id stays its own; the
         # versions of the name's table it allows)
@@ -205,7 +206,17 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
                 known = self._within.get(req.identifier)
                 within = req.specifier if known is None else known & req.specifier
                 self._within[req.identifier] = within
-            self._lookahead.submit(self._warm_one, req, within)
+            submitted = self._lookahead.submit(self._warm_one, req, within)
+            with self._lock:
+                self._submitted.append(submitted)
+
+    def cancel_lookahead(self) -> None:
+        """Drop the look-ahead still queued: it was for this solve, which needs it no more
+        (what is running goes on, and fills the cache for whoever asks next)."""
+        with self._lock:
+            queued, self._submitted = self._submitted, []
+        for future in queued:
+            future.cancel()
 
     def _warm_one(self, req: Req, within: SpecifierSet) -> None:
         # Runs in the look-ahead pool: a failure stays in its future, unobserved, and the

@@ -15,6 +15,7 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 from kiln.core.dist import Candidate, DistFile
 from kiln.core.environment import Target
 from kiln.core.errors import ResolutionError
+from kiln.core.pools import started_pool
 from kiln.core.protocols import PackageFinder
 from kiln.core.records import field, record
 from kiln.resolve.explain import explain_impossible
@@ -66,12 +67,17 @@ def resolve(
     forker: Forker | None = None,
     preferred: Mapping[NormalizedName, Sequence[Version]] | None = None,
     options: ResolverOptions = DEFAULT_OPTIONS,
+    lookahead: ThreadPoolExecutor | None = None,
 ) -> Resolution:
     """Pick one version of every project that ``requirements`` reach on ``target``.
 
     Root requirements whose markers do not hold on the target are dropped, as installers do.
+    ``lookahead`` is a pool shared with other solves (a lock's regions), so that its threads
+    are started once (see `started_pool`): a small lock's regions started twenty of them.
+    Without one, the solve makes its own.
     """
-    pool = ThreadPoolExecutor(max_workers=LOOKAHEAD, thread_name_prefix="kiln-lookahead")
+    pool = lookahead or started_pool(LOOKAHEAD, "kiln-lookahead")
+    provider: KilnProvider | None = None
     try:
         provider = _provider(
             finder,
@@ -106,7 +112,10 @@ def resolve(
             ) from None
     finally:
         # Look-ahead the solver no longer needs must not delay the answer.
-        pool.shutdown(wait=False, cancel_futures=True)
+        if lookahead is None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        elif provider is not None:
+            provider.cancel_lookahead()
 
     pinned: dict[NormalizedName, Candidate] = {}
     for candidate in result.mapping.values():

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -27,12 +26,13 @@ from packaging.version import Version
 from kiln.core.dist import DistFile
 from kiln.core.errors import ResolutionError
 from kiln.core.markers import NEVER, complement, implies, intersect, is_empty, union, within
+from kiln.core.pools import started_pool
 from kiln.core.protocols import Found, PackageFinder
 from kiln.core.records import field, record
 from kiln.resolve.forks import ForkNeeded, ForkStrategy, RegionForker, partition
 from kiln.resolve.options import DEFAULT_OPTIONS, ResolverOptions
 from kiln.resolve.region import Region, edge_markers
-from kiln.resolve.resolver import Resolution, resolve, warm
+from kiln.resolve.resolver import LOOKAHEAD, Resolution, resolve, warm
 
 # A region that keeps splitting is a bug or a pathological graph; stop with a message.
 _MAX_SOLVES = 400
@@ -197,7 +197,9 @@ def resolve_universal(manifest: Manifest, finder_for: FinderFor) -> UniversalRes
     chosen: dict[NormalizedName, list[Version]] = defaultdict(list)
     roots = manifest.roots.requirements()
     solves = 0
-    ahead = ThreadPoolExecutor(max_workers=_AHEAD, thread_name_prefix="kiln-ahead")
+    ahead = started_pool(_AHEAD, "kiln-ahead")
+    # One pool for every region's solve, its threads started before the first.
+    lookahead = started_pool(LOOKAHEAD, "kiln-lookahead")
     # id -> fork: holding the fork keeps its id from being reused by a later one.
     read: dict[int, _Fork] = {}
 
@@ -245,6 +247,7 @@ def resolve_universal(manifest: Manifest, finder_for: FinderFor) -> UniversalRes
                     forker=RegionForker(fork.region, manifest.strategy),
                     preferred=_preferred(manifest, fork.region, chosen),
                     options=manifest.options,
+                    lookahead=lookahead,
                 )
             except ForkNeeded as split:
                 pieces = [intersect(fork.region.marker, part) for part in split.parts]
@@ -266,6 +269,7 @@ def resolve_universal(manifest: Manifest, finder_for: FinderFor) -> UniversalRes
         # Reads not started yet are dropped; those under way finish on their threads, and
         # only a later request of theirs is refused.
         ahead.shutdown(wait=False, cancel_futures=True)
+        lookahead.shutdown(wait=False, cancel_futures=True)
     unsupported = _failures(manifest, failures, solved, context)
     entries = _merge(solved, roots, context)
     forks = tuple(within(fork.region.marker, context) for fork, _, _ in solved)

@@ -305,3 +305,25 @@ def test_a_project_is_read_ahead_within_every_range_met_so_far() -> None:
     provider._warm([_x("<6")])
     provider._warm([_x("!=5.0")])  # alone, 9.0 (read already); with the others, 4.0
     assert f.metadata_calls == [f"x-{n}.0-py3-none-any.whl" for n in (9, 5, 4)]
+
+
+def test_a_shared_look_ahead_pool_outlives_the_solve_and_keeps_none_of_its_queue() -> None:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shared")
+    gate = threading.Event()
+    busy = pool.submit(gate.wait, 5)  # the only thread, held: look-ahead can only queue
+    f = FakeFinder()
+    f.add("a", "1.0", ["b"])
+    f.add("b", "1.0")
+    try:
+        assert pins(resolve([Requirement("a")], f, linux_env(), lookahead=pool)) == {
+            "a": "1.0",
+            "b": "1.0",
+        }
+        gate.set()
+        assert busy.result(timeout=5) is True
+        assert pool.submit(lambda: "still open").result(timeout=5) == "still open"
+    finally:
+        gate.set()
+        pool.shutdown(wait=True)
+    # What the solve queued was dropped when it ended, not run afterwards.
+    assert not [thread for thread, _ in f.metadata_threads if thread.startswith("shared")]

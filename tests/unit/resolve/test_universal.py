@@ -420,3 +420,19 @@ def test_every_marker_is_satisfiable_and_no_machine_selects_a_name_twice(
             env = platform_environment(MATRIX_PLATFORMS[platform], python).markers
             if root_marker is None or Marker(root_marker).evaluate(dict(env)):
                 assert "a" in got
+
+
+def test_the_regions_of_a_lock_share_one_look_ahead_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kiln.resolve.resolver as resolver_module
+
+    made: list[str] = []
+    real = resolver_module.started_pool
+
+    def counting(workers: int, prefix: str) -> object:
+        made.append(prefix)
+        return real(workers, prefix)
+
+    monkeypatch.setattr(resolver_module, "started_pool", counting)
+    result = _split_at_314(FakeFinder())
+    assert len(result.forks) == 2  # two regions were solved
+    assert made == []  # neither made a pool of its own

@@ -76,6 +76,10 @@ class PackageFinder(Protocol):
         """Whether any answer so far needed the network (none did: all came from a cache)."""
         ...
 
+    def may_use_network(self) -> bool:
+        """False when every answer must come from a cache (`--offline`)."""
+        ...
+
 
 class Downloader(Protocol):
     """Fetches one distribution file to ``dest``, verified against its known hashes.
@@ -149,6 +153,9 @@ class ReportingFinder:
 
     def used_network(self) -> bool:
         return self._finder.used_network()
+
+    def may_use_network(self) -> bool:
+        return self._finder.may_use_network()
 
 
 def _ignore(advanced_bytes: int) -> None:

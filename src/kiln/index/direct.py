@@ -44,3 +44,6 @@ class DirectFinder:
 
     def used_network(self) -> bool:
         return self._inner.used_network()
+
+    def may_use_network(self) -> bool:
+        return self._inner.may_use_network()

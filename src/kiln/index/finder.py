@@ -182,6 +182,9 @@ class IndexFinder:
     def used_network(self) -> bool:
         return self.client.requests_sent > 0
 
+    def may_use_network(self) -> bool:
+        return not self.client.offline
+
     def prefetch_projects(self, names: Iterable[NormalizedName]) -> None:
         """Start reading these projects' pages, for a resolver that is about to ask for
         them: a cold lock's first requests then overlap the loading of its own modules."""

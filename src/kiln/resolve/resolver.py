@@ -76,7 +76,9 @@ def resolve(
     are started once (see `started_pool`): a small lock's regions started twenty of them.
     Without one, the solve makes its own.
     """
-    pool = lookahead or started_pool(LOOKAHEAD, "kiln-lookahead")
+    pool = lookahead
+    if pool is None and finder.may_use_network():
+        pool = started_pool(LOOKAHEAD, "kiln-lookahead")
     provider: KilnProvider | None = None
     try:
         provider = _provider(
@@ -112,7 +114,7 @@ def resolve(
             ) from None
     finally:
         # Look-ahead the solver no longer needs must not delay the answer.
-        if lookahead is None:
+        if lookahead is None and pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         elif provider is not None:
             provider.cancel_lookahead()
@@ -177,7 +179,7 @@ def _provider(
     target: Target,
     constraints: Sequence[Requirement],
     overrides: Sequence[Requirement],
-    lookahead: ThreadPoolExecutor,
+    lookahead: ThreadPoolExecutor | None,
     *,
     no_deps: bool = False,
     direct: Mapping[NormalizedName, DistFile] | None = None,

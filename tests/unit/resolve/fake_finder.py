@@ -23,6 +23,8 @@ class FakeFinder:
         self.metadata_threads: list[tuple[str, str]] = []
         # What `used_network` answers: a real finder's cold cache.
         self.network = True
+        # What `may_use_network` answers: False as under --offline.
+        self.online = True
 
     def add(
         self,
@@ -81,3 +83,6 @@ class FakeFinder:
 
     def used_network(self) -> bool:
         return self.network
+
+    def may_use_network(self) -> bool:
+        return self.online

@@ -214,10 +214,11 @@ class _WaitsForLookAhead(FakeFinder):
     """The solver's own request for ``blocks`` waits until a look-ahead thread has asked for
     ``wanted``: a look-ahead that never does makes the test fail, not race."""
 
-    def __init__(self, wanted: str, blocks: str) -> None:
+    def __init__(self, wanted: str, blocks: str, timeout: float = 5) -> None:
         super().__init__()
         self.wanted = wanted
         self.blocks = blocks
+        self.timeout = timeout
         self.read_ahead = threading.Event()
 
     def metadata(self, file: DistFile) -> CoreMetadata:
@@ -225,7 +226,7 @@ class _WaitsForLookAhead(FakeFinder):
         if file.filename == self.wanted and looking_ahead:
             self.read_ahead.set()
         if file.filename == self.blocks and not looking_ahead:
-            self.read_ahead.wait(timeout=5)
+            self.read_ahead.wait(timeout=self.timeout)
         return super().metadata(file)
 
 
@@ -327,3 +328,22 @@ def test_a_shared_look_ahead_pool_outlives_the_solve_and_keeps_none_of_its_queue
         pool.shutdown(wait=True)
     # What the solve queued was dropped when it ended, not run afterwards.
     assert not [thread for thread, _ in f.metadata_threads if thread.startswith("shared")]
+
+
+def test_nothing_is_read_ahead_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kiln.resolve.resolver as resolver_module
+
+    pools: list[str] = []
+    monkeypatch.setattr(resolver_module, "started_pool", lambda n, prefix: pools.append(prefix))
+    # The solver gives a look-ahead thread time to read `b` before it reads `a` itself.
+    f = _WaitsForLookAhead("b-1.0-py3-none-any.whl", "a-1.0-py3-none-any.whl", timeout=0.3)
+    f.online = False
+    f.add("a", "1.0", ["b"])
+    f.add("b", "1.0")
+    assert pins(resolve([Requirement("a"), Requirement("b")], f, linux_env())) == {
+        "a": "1.0",
+        "b": "1.0",
+    }
+    assert not f.read_ahead.is_set()
+    assert {thread for thread, _ in f.metadata_threads} == {threading.current_thread().name}
+    assert pools == []  # no threads started for it either

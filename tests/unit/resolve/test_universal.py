@@ -283,9 +283,12 @@ class _WaitsForTheOtherRegion(FakeFinder):
     """Solving the first region (3.14) cannot finish until some other thread has asked for
     ``needed_later``, a wheel only the region after it (3.12, 3.13) reads."""
 
-    def __init__(self, needed_later: str = "c-1.0-cp312-cp312-manylinux_2_28_x86_64.whl") -> None:
+    def __init__(
+        self, needed_later: str = "c-1.0-cp312-cp312-manylinux_2_28_x86_64.whl", timeout: float = 5
+    ) -> None:
         super().__init__()
         self.needed_later = needed_later
+        self.timeout = timeout
         self.read_early = threading.Event()
 
     def metadata(self, file: DistFile) -> CoreMetadata:
@@ -294,7 +297,7 @@ class _WaitsForTheOtherRegion(FakeFinder):
         ):
             self.read_early.set()
         if file.filename.startswith("c-1.0-cp314") and self.network:
-            self.read_early.wait(timeout=5)
+            self.read_early.wait(timeout=self.timeout)
         return super().metadata(file)
 
 
@@ -436,3 +439,13 @@ def test_the_regions_of_a_lock_share_one_look_ahead_pool(monkeypatch: pytest.Mon
     result = _split_at_314(FakeFinder())
     assert len(result.forks) == 2  # two regions were solved
     assert made == []  # neither made a pool of its own
+
+
+def test_nothing_is_read_ahead_offline() -> None:
+    # The first region's solve gives the next region's read-ahead time to happen.
+    f = _WaitsForTheOtherRegion(timeout=0.3)
+    f.online = False
+    result = _split_at_314(f)
+    assert len(result.forks) == 2
+    assert not f.read_early.is_set()
+    assert {thread for thread, _ in f.metadata_threads} == {threading.current_thread().name}

@@ -132,6 +132,7 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         self._within: dict[str, SpecifierSet] = {}
         self._warmed_versions: dict[str, set[Version]] = {}
         self._submitted: list[Future[None]] = []
+        self._cancelled = False
         self._python = PythonCandidate(Version(target.python_full_version))
         # (id(specifier), name) -> (the specifier, kept so that its id stays its own; the
         # versions of the name's table it allows)
@@ -202,6 +203,8 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         for req in reqs:
             text = str(req.specifier)
             with self._lock:
+                if self._cancelled:
+                    return
                 seen = self._warmed.setdefault(req.identifier, set())
                 if text in seen:
                     continue
@@ -214,16 +217,21 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
                 self._submitted.append(submitted)
 
     def cancel_lookahead(self) -> None:
-        """Drop the look-ahead still queued: it was for this solve, which needs it no more
-        (what is running goes on, and fills the cache for whoever asks next)."""
+        """End this solve's look-ahead: what is queued is dropped, and what is running
+        (its reads fill the cache for whoever asks next) queues nothing more. The pool may
+        serve other solves, which a finished one's graph would otherwise hold up."""
         with self._lock:
+            self._cancelled = True
             queued, self._submitted = self._submitted, []
         for future in queued:
             future.cancel()
 
     def _warm_one(self, req: Req, within: SpecifierSet) -> None:
         # Runs in the look-ahead pool: a failure stays in its future, unobserved, and the
-        # solver meets the same failure itself when it gets there.
+        # solver meets the same failure itself when it gets there. Once the solve has
+        # ended, a task queued after the cancel does nothing.
+        if self._cancelled:
+            return
         table = self.table(req.name)
         # The version the solver will try first: a pre-release a final outranks, or a newer
         # version than the one another region chose, would be fetched for nothing. Within

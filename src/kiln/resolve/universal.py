@@ -197,9 +197,11 @@ def resolve_universal(manifest: Manifest, finder_for: FinderFor) -> UniversalRes
     chosen: dict[NormalizedName, list[Version]] = defaultdict(list)
     roots = manifest.roots.requirements()
     solves = 0
-    ahead = started_pool(_AHEAD, "kiln-ahead")
-    # One pool for every region's solve, its threads started before the first.
-    lookahead = started_pool(LOOKAHEAD, "kiln-lookahead")
+    # One look-ahead pool for every region's solve, its threads started before the first;
+    # none offline, where every answer is a cache read.
+    online = bool(queue) and finder_for(queue[0].region).may_use_network()
+    ahead = started_pool(_AHEAD, "kiln-ahead") if online else None
+    lookahead = started_pool(LOOKAHEAD, "kiln-lookahead") if online else None
     # id -> fork: holding the fork keeps its id from being reused by a later one.
     read: dict[int, _Fork] = {}
 
@@ -208,6 +210,8 @@ def resolve_universal(manifest: Manifest, finder_for: FinderFor) -> UniversalRes
         platform's wheels were a cold lock's last second. Only once answers have needed the
         network: from a warm cache the solver reads as fast itself, and more threads
         reading only hold the GIL in turn."""
+        if ahead is None:
+            return
         for later in itertools.islice(queue, _AHEAD_REGIONS):
             if id(later) in read:
                 continue
@@ -268,8 +272,9 @@ def resolve_universal(manifest: Manifest, finder_for: FinderFor) -> UniversalRes
     finally:
         # Reads not started yet are dropped; those under way finish on their threads, and
         # only a later request of theirs is refused.
-        ahead.shutdown(wait=False, cancel_futures=True)
-        lookahead.shutdown(wait=False, cancel_futures=True)
+        for pool in (ahead, lookahead):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
     unsupported = _failures(manifest, failures, solved, context)
     entries = _merge(solved, roots, context)
     forks = tuple(within(fork.region.marker, context) for fork, _, _ in solved)

@@ -131,6 +131,55 @@ def test_fields_of_base_records_come_first_and_post_init_runs() -> None:
     assert is_record(child) and not is_record(object())
 
 
+def test_a_field_a_subclass_redefines_keeps_its_place() -> None:
+    @record
+    class Base:
+        """A base."""
+
+        a: int
+        b: int = 1
+
+    @record
+    class Child(Base):
+        """A child with a default for the base's first field."""
+
+        a: int = 5
+
+    assert [f.name for f in fields(Child)] == ["a", "b"]
+    assert (Child(9).a, Child(9).b) == (9, 1)
+    assert Child() == Child(5, 1)
+
+
+def test_frozen_and_mutable_records_do_not_inherit_from_each_other() -> None:
+    @record
+    class Frozen:
+        """Frozen."""
+
+        a: int
+
+    @record(frozen=False)
+    class Mutable:
+        """Mutable."""
+
+        a: int
+
+    with pytest.raises(TypeError, match="is not"):
+
+        @record(frozen=False)
+        class Thawed(Frozen):
+            """Would be half frozen."""
+
+            b: int = 0
+
+    with pytest.raises(TypeError, match="is not"):
+
+        @record
+        class Chilled(Mutable):
+            """Would be half frozen."""
+
+            b: int = 0
+
+
 def test_methods_the_class_defines_are_kept() -> None:
     @record
     class Own:

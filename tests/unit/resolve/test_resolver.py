@@ -311,7 +311,7 @@ def test_a_project_is_read_ahead_within_every_range_met_so_far() -> None:
 def test_a_shared_look_ahead_pool_outlives_the_solve_and_keeps_none_of_its_queue() -> None:
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shared")
     gate = threading.Event()
-    busy = pool.submit(gate.wait, 5)  # the only thread, held: look-ahead can only queue
+    busy = pool.submit(gate.wait)  # the only thread, held: look-ahead can only queue
     f = FakeFinder()
     f.add("a", "1.0", ["b"])
     f.add("b", "1.0")
@@ -347,3 +347,49 @@ def test_nothing_is_read_ahead_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not f.read_ahead.is_set()
     assert {thread for thread, _ in f.metadata_threads} == {threading.current_thread().name}
     assert pools == []  # no threads started for it either
+
+
+class _HeldOnLookAhead(FakeFinder):
+    """A look-ahead thread's read of ``held`` waits for ``release``; the solver's own read
+    of it waits until that thread is inside it, so the solve ends with it running."""
+
+    def __init__(self, held: str) -> None:
+        super().__init__()
+        self.held = held
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def metadata(self, file: DistFile) -> CoreMetadata:
+        if file.filename == self.held:
+            if threading.current_thread().name.startswith("shared"):
+                self.entered.set()
+                self.release.wait(timeout=5)
+            else:
+                self.entered.wait(timeout=5)
+        return super().metadata(file)
+
+
+def test_a_read_ahead_still_running_when_its_solve_ends_queues_nothing_more() -> None:
+    f = _HeldOnLookAhead("a-1.0-py3-none-any.whl")
+    f.add("a", "1.0", ["b"])
+    f.add("b", "1.0")
+    f.network = False  # the solver's own reads ask for no look-ahead of their own
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shared")
+    try:
+        assert pins(resolve([Requirement("a")], f, linux_env(), lookahead=pool)) == {
+            "a": "1.0",
+            "b": "1.0",
+        }
+        assert f.entered.is_set()
+        f.network = True  # what the running read finds next, it would now read ahead
+        f.release.set()
+        # The first waits out the held read, which queues what it queues before it ends;
+        # the second waits out that.
+        for _ in range(2):
+            pool.submit(lambda: None).result(timeout=5)
+    finally:
+        f.release.set()
+        pool.shutdown(wait=True)
+    assert [name for thread, name in f.metadata_threads if thread.startswith("shared")] == [
+        "a-1.0-py3-none-any.whl"
+    ]

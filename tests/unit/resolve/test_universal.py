@@ -441,7 +441,11 @@ def test_the_regions_of_a_lock_share_one_look_ahead_pool(monkeypatch: pytest.Mon
     assert made == []  # neither made a pool of its own
 
 
-def test_nothing_is_read_ahead_offline() -> None:
+def test_nothing_is_read_ahead_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kiln.resolve.universal as universal_module
+
+    pools: list[str] = []
+    monkeypatch.setattr(universal_module, "started_pool", lambda n, prefix: pools.append(prefix))
     # The first region's solve gives the next region's read-ahead time to happen.
     f = _WaitsForTheOtherRegion(timeout=0.3)
     f.online = False
@@ -449,3 +453,4 @@ def test_nothing_is_read_ahead_offline() -> None:
     assert len(result.forks) == 2
     assert not f.read_early.is_set()
     assert {thread for thread, _ in f.metadata_threads} == {threading.current_thread().name}
+    assert pools == []  # no threads started for it either

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,6 +23,27 @@ def test_lines_are_what_the_csv_writer_writes(rows: list[tuple[str, str, int | N
         writer.writerow((path, digest, "" if size is None else size))
     entries = [RecordEntry(*row) for row in rows]
     assert format_record(entries) == out.getvalue().encode("utf-8")
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list('ab/.,=0123 "\r\n')), max_size=80)
+
+
+@given(_TEXT)
+def test_any_text_reads_as_the_csv_reader_reads_it(text: str) -> None:
+    expected: list[RecordEntry] = []
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error:
+        with pytest.raises(csv.Error):
+            parse_record(text)
+        return
+    for row in rows:
+        if not row or not row[0]:
+            continue
+        size = row[2].strip() if len(row) > 2 else ""
+        number = int(size) if size.isdigit() else None
+        expected.append(RecordEntry(row[0], row[1] if len(row) > 1 else "", number))
+    assert parse_record(text) == expected
 
 
 def test_a_record_reads_back_as_written() -> None:

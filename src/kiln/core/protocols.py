@@ -9,7 +9,7 @@ from kiln.core.records import record
 if TYPE_CHECKING:
     # Annotations only: every command imports this module (its reporters), and these pull
     # in packaging's metadata and tag parsers, which a no-op `kiln run` never needs.
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
     from pathlib import Path
 
@@ -78,6 +78,10 @@ class PackageFinder(Protocol):
 
     def may_use_network(self) -> bool:
         """False when every answer must come from a cache (`--offline`)."""
+        ...
+
+    def answers_from_cache(self, names: Iterable[NormalizedName]) -> bool:
+        """Whether finding each of ``names`` needs no request (False when unsure)."""
         ...
 
 
@@ -156,6 +160,9 @@ class ReportingFinder:
 
     def may_use_network(self) -> bool:
         return self._finder.may_use_network()
+
+    def answers_from_cache(self, names: Iterable[NormalizedName]) -> bool:
+        return self._finder.answers_from_cache(names)
 
 
 def _ignore(advanced_bytes: int) -> None:

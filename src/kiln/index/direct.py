@@ -6,7 +6,7 @@ never asked for it, so a same-named index release can never stand in for the sou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from packaging.utils import NormalizedName
 
@@ -47,3 +47,8 @@ class DirectFinder:
 
     def may_use_network(self) -> bool:
         return self._inner.may_use_network()
+
+    def answers_from_cache(self, names: Iterable[NormalizedName]) -> bool:
+        # Which names are direct is known only by looking them up, which may build them:
+        # the index is asked about all of them, and a direct one it lacks answers no.
+        return self._inner.answers_from_cache(names)

@@ -185,6 +185,25 @@ class IndexFinder:
     def may_use_network(self) -> bool:
         return not self.client.offline
 
+    def answers_from_cache(self, names: Iterable[NormalizedName]) -> bool:
+        """Whether finding each of ``names`` needs no request: every index page it would
+        read is fresh in the cache. Find-links and flat indexes are not looked at: with
+        either, the answer is no."""
+        if self.find_links or any(index.format == "flat" for index in self.indexes):
+            return False
+        for name in names:
+            pinned = self.pins.get(name)
+            indexes = (
+                [index for index in self.indexes if index.name == pinned]
+                if pinned is not None
+                else [index for index in self.indexes if not index.explicit]
+            )
+            for index in indexes:
+                page_url = index.url.rstrip("/") + f"/{name}/"
+                if not self.client.page_is_kept(page_url, ACCEPT):
+                    return False
+        return True
+
     def prefetch_projects(self, names: Iterable[NormalizedName]) -> None:
         """Start reading these projects' pages, for a resolver that is about to ask for
         them: a cold lock's first requests then overlap the loading of its own modules."""

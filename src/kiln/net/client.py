@@ -180,6 +180,17 @@ class HttpClient:
             return _read_local(url, path)
         return self._get(url, {k.title(): v for k, v in (headers or {}).items()}, None)
 
+    def page_is_kept(self, url: str, accept: str) -> bool:
+        """Whether `get_page` would answer ``url`` from the cache (or a local file), with no
+        request: a look at the entry's first line."""
+        if local_path(url) is not None:
+            return True
+        store = self._pages()
+        if store is None:
+            return False
+        page = store.load(strip_userinfo(url), accept)
+        return page is not None and (self.offline or (page.is_fresh() and not self.refresh))
+
     def get_page(self, url: str, *, headers: Mapping[str, str] | None = None) -> Page:
         """GET an index page through the page cache: a fresh entry (any entry, offline) is
         answered from its first line, its body read only if `Page.read` is called; a stale

@@ -410,3 +410,40 @@ def test_a_damaged_kept_archive_is_replaced_by_a_fresh_download(
     assert digest == file.hashes.get("sha256")
     assert sum(r.fetched_body for r in index_server.requests) == 1
     assert not archive_path(file, cache).exists()
+
+
+def test_the_cache_answers_for_names_whose_pages_are_fresh_in_it(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.configure(cache_control="max-age=600")
+    index_server.add(Pkg("foo", "1.0"))
+    index_server.add(Pkg("bar", "1.0"))
+    search = finder(index_server, client, cache)
+    bar = NormalizedName("bar")
+    assert not search.answers_from_cache([FOO])  # never read
+    search.find(FOO)
+    asked = len(pages(index_server))
+    assert search.answers_from_cache([FOO])
+    assert not search.answers_from_cache([FOO, bar])
+    assert len(pages(index_server)) == asked  # looking sent nothing
+
+
+def test_a_page_that_must_be_revalidated_is_not_answered_from_the_cache(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.add(Pkg("foo", "1.0"))  # max-age=0, must-revalidate
+    search = finder(index_server, client, cache)
+    search.find(FOO)
+    assert not search.answers_from_cache([FOO])
+
+
+def test_with_find_links_the_cache_is_not_said_to_answer(
+    index_server: IndexServer, client: HttpClient, cache: Cache, tmp_path: Path
+) -> None:
+    index_server.configure(cache_control="max-age=600")
+    index_server.add(Pkg("foo", "1.0"))
+    links = tmp_path / "links"
+    links.mkdir()
+    search = finder(index_server, client, cache, find_links=(str(links),))
+    search.find(FOO)
+    assert not search.answers_from_cache([FOO])

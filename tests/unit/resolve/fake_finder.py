@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -25,6 +25,8 @@ class FakeFinder:
         self.network = True
         # What `may_use_network` answers: False as under --offline.
         self.online = True
+        # What `answers_from_cache` answers: False as for a cold cache.
+        self.cached = False
 
     def add(
         self,
@@ -86,3 +88,6 @@ class FakeFinder:
 
     def may_use_network(self) -> bool:
         return self.online
+
+    def answers_from_cache(self, names: Iterable[NormalizedName]) -> bool:
+        return self.cached

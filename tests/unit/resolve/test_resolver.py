@@ -393,3 +393,26 @@ def test_a_read_ahead_still_running_when_its_solve_ends_queues_nothing_more() ->
     assert [name for thread, name in f.metadata_threads if thread.startswith("shared")] == [
         "a-1.0-py3-none-any.whl"
     ]
+
+
+def test_roots_the_cache_answers_are_not_read_ahead() -> None:
+    # The solver gives a look-ahead thread time to read `b` before it reads `a` itself.
+    f = _WaitsForLookAhead("b-1.0-py3-none-any.whl", "a-1.0-py3-none-any.whl", timeout=0.3)
+    f.cached = True
+    f.network = False
+    f.add("a", "1.0", ["b"])
+    f.add("b", "1.0")
+    assert pins(resolve([Requirement("a"), Requirement("b")], f, linux_env())) == {
+        "a": "1.0",
+        "b": "1.0",
+    }
+    assert not f.read_ahead.is_set()
+    assert {thread for thread, _ in f.metadata_threads} == {threading.current_thread().name}
+
+
+def test_roots_the_cache_lacks_are_read_ahead() -> None:
+    f = _WaitsForLookAhead("b-1.0-py3-none-any.whl", "a-1.0-py3-none-any.whl")
+    f.add("a", "1.0", ["b"])
+    f.add("b", "1.0")
+    resolve([Requirement("a"), Requirement("b")], f, linux_env())
+    assert f.read_ahead.is_set()

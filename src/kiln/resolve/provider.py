@@ -6,6 +6,7 @@ and metadata, and a `Target` which markers hold and which wheels fit.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -133,6 +134,8 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
         self._warmed_versions: dict[str, set[Version]] = {}
         self._submitted: list[Future[None]] = []
         self._cancelled = False
+        # Roots not read ahead yet: they are, once an answer has needed the network.
+        self._deferred: list[Req] = []
         self._python = PythonCandidate(Version(target.python_full_version))
         # (id(specifier), name) -> (the specifier, kept so that its id stays its own; the
         # versions of the name's table it allows)
@@ -258,12 +261,20 @@ class KilnProvider(AbstractProvider):  # type: ignore[type-arg]
             )
             return
 
+    def defer_roots(self, roots: Sequence[Req]) -> None:
+        """Read ``roots`` ahead only once an answer has needed the network: a cache that
+        holds their pages may lack what comes after them (a root's metadata)."""
+        with self._lock:
+            self._deferred = list(roots)
+
     def _warm_further(self, reqs: Iterable[Req]) -> None:
         """Warm the next layer only while answers have needed the network: what a cache holds
         is read as fast by the solver itself, and look-ahead threads reading it too only
         hold the GIL in turn (a warm ML lock took 2.3 s with them, 2.1 s without)."""
         if self.finder.used_network():
-            self._warm(reqs)
+            with self._lock:
+                deferred, self._deferred = self._deferred, []
+            self._warm(itertools.chain(deferred, reqs))
 
     # -- resolvelib protocol -------------------------------------------------------------
 

@@ -101,11 +101,14 @@ def resolve(
         if forker is not None:
             forker.dependencies("", kept)
         roots: list[Req] = [requirement_to_req(r) for r in kept]
-        # Fetched together, unless the cache holds every root's pages: then the solver
-        # reads them as fast itself, and threads reading them too only hand the GIL
-        # around (a warm install of 42 pins, dry run: 0.29-0.31 s with them, 0.24 without).
-        if not finder.answers_from_cache(r.name for r in roots):
+        # Fetched together, unless nothing has needed the network and the cache holds
+        # every root's pages: then the solver reads them as fast itself, and threads
+        # reading them too only hand the GIL around (a warm install of 42 pins, dry run:
+        # 0.29-0.31 s with them, 0.24 without), until an answer needs the network.
+        if finder.used_network() or not finder.answers_from_cache(r.name for r in roots):
             provider._warm(roots)
+        else:
+            provider.defer_roots(roots)
         solver: Resolver = Resolver(provider, BaseReporter())  # type: ignore[type-arg]
         try:
             result = solver.resolve(roots, max_rounds=_MAX_ROUNDS)

@@ -395,19 +395,59 @@ def test_a_read_ahead_still_running_when_its_solve_ends_queues_nothing_more() ->
     ]
 
 
-def test_roots_the_cache_answers_are_not_read_ahead() -> None:
-    # The solver gives a look-ahead thread time to read `b` before it reads `a` itself.
-    f = _WaitsForLookAhead("b-1.0-py3-none-any.whl", "a-1.0-py3-none-any.whl", timeout=0.3)
-    f.cached = True
-    f.network = False
-    f.add("a", "1.0", ["b"])
+class _Recording(_Inline):
+    """Runs each look-ahead task as it is submitted, and keeps the name each was for and
+    how many metadata reads the finder had answered before it."""
+
+    def __init__(self, finder: FakeFinder) -> None:
+        super().__init__(max_workers=1)
+        self.finder = finder
+        self.names: list[str] = []
+        self.reads_before: list[int] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.names.append(str(args[0].name))
+        self.reads_before.append(len(self.finder.metadata_calls))
+        return super().submit(fn, *args, **kwargs)
+
+
+class _NetworkOnFirstMetadata(FakeFinder):
+    """A cache with every page fresh but no metadata: the first metadata read is a request."""
+
+    def metadata(self, file: DistFile) -> CoreMetadata:
+        self.network = True
+        return super().metadata(file)
+
+
+def _two_roots(f: FakeFinder) -> _Recording:
+    f.add("a", "1.0")
     f.add("b", "1.0")
-    assert pins(resolve([Requirement("a"), Requirement("b")], f, linux_env())) == {
+    pool = _Recording(f)
+    assert pins(resolve([Requirement("a"), Requirement("b")], f, linux_env(), lookahead=pool)) == {
         "a": "1.0",
         "b": "1.0",
     }
-    assert not f.read_ahead.is_set()
-    assert {thread for thread, _ in f.metadata_threads} == {threading.current_thread().name}
+    return pool
+
+
+def test_roots_the_cache_answers_are_not_read_ahead() -> None:
+    f = FakeFinder()
+    f.cached, f.network = True, False
+    assert _two_roots(f).names == []
+
+
+def test_roots_are_read_ahead_once_an_answer_needs_the_network() -> None:
+    f = _NetworkOnFirstMetadata()
+    f.cached, f.network = True, False
+    assert sorted(_two_roots(f).names) == ["a", "b"]
+
+
+def test_roots_are_read_ahead_when_the_network_was_used_before_the_solve() -> None:
+    f = FakeFinder()
+    f.cached, f.network = True, True  # pages fresh because this run just fetched them
+    pool = _two_roots(f)
+    assert sorted(pool.names) == ["a", "b"]
+    assert pool.reads_before[0] == 0  # before the solver read anything itself
 
 
 def test_roots_the_cache_lacks_are_read_ahead() -> None:

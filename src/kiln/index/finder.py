@@ -188,7 +188,8 @@ class IndexFinder:
     def answers_from_cache(self, names: Iterable[NormalizedName]) -> bool:
         """Whether finding each of ``names`` needs no request: every index page it would
         read is fresh in the cache. Find-links and flat indexes are not looked at: with
-        either, the answer is no."""
+        either, the answer is no; so is it where one index's page is missing although the
+        first-index strategy would stop before it. A wrong no only costs a look-ahead."""
         if self.find_links or any(index.format == "flat" for index in self.indexes):
             return False
         for name in names:

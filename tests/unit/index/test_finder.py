@@ -447,3 +447,36 @@ def test_with_find_links_the_cache_is_not_said_to_answer(
     search = finder(index_server, client, cache, find_links=(str(links),))
     search.find(FOO)
     assert not search.answers_from_cache([FOO])
+
+
+def test_refresh_asks_the_index_even_for_fresh_pages(
+    index_server: IndexServer, cache: Cache
+) -> None:
+    index_server.configure(cache_control="max-age=600")
+    index_server.add(Pkg("foo", "1.0"))
+    first = HttpClient(cache=cache, retries=2, backoff=0.001, env={})
+    again = HttpClient(cache=cache, retries=2, backoff=0.001, env={}, refresh=True)
+    try:
+        finder(index_server, first, cache).find(FOO)
+        assert finder(index_server, first, cache).answers_from_cache([FOO])
+        assert not finder(index_server, again, cache).answers_from_cache([FOO])
+    finally:
+        first.close()
+        again.close()
+
+
+def test_only_the_index_a_name_is_pinned_to_is_looked_at(
+    index_server: IndexServer, client: HttpClient, cache: Cache
+) -> None:
+    index_server.configure(cache_control="max-age=600")
+    index_server.configure("whl/cpu", cache_control="max-age=600")
+    index_server.add(Pkg("foo", "1.0"))
+    index_server.add(Pkg("foo", "9.0"), index="whl/cpu")
+    cpu = IndexUrl(index_server.index_url("whl/cpu"), name="pytorch-cpu", explicit=True)
+    search = finder(index_server, client, cache, cpu)
+    search.find(FOO)  # the default index's page only: the explicit index serves pins
+    assert search.answers_from_cache([FOO])  # the explicit index, uncached, is not asked
+    pinned = search.with_pins({FOO: "pytorch-cpu"})
+    assert not pinned.answers_from_cache([FOO])
+    pinned.find(FOO)
+    assert pinned.answers_from_cache([FOO])

@@ -25,7 +25,7 @@ def test_lines_are_what_the_csv_writer_writes(rows: list[tuple[str, str, int | N
     assert format_record(entries) == out.getvalue().encode("utf-8")
 
 
-_TEXT = st.text(alphabet=st.sampled_from(list('ab/.,=0123 "\r\n')), max_size=80)
+_TEXT = st.text(alphabet=st.sampled_from(list('ab/.,=0123 "\r\n\x00\x0c\u2028')), max_size=80)
 
 
 @given(_TEXT)

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from kiln.core.errors import InstallError
+
 # What makes a field need csv's quoting; RECORD paths almost never have it.
 _SPECIAL = re.compile(r'[,"\r\n]')
 
@@ -55,7 +57,20 @@ def entry_for_file(path: str, file: Path) -> RecordEntry:
     return RecordEntry(path, encode_digest("sha256", digest.digest()), size)
 
 
-def parse_record(text: str) -> list[RecordEntry]:
+def parse_record(text: str, origin: str = "RECORD") -> list[RecordEntry]:
+    """The entries of a RECORD's ``text``; `InstallError` naming ``origin`` when csv cannot
+    read it (a carriage return inside a field, a NUL on Python 3.10)."""
+    try:
+        return _entries(text)
+    except csv.Error as exc:
+        raise InstallError(
+            f"`{origin}` cannot be read as a RECORD",
+            causes=[str(exc)],
+            hint="the wheel is malformed; report this to the package's maintainers",
+        ) from exc
+
+
+def _entries(text: str) -> list[RecordEntry]:
     # Without a quote or a carriage return, csv's reader splits lines at "\n" and fields at
     # ",", so plain string splits read the same rows: an install reads every wheel's
     # RECORD, thousands of lines, and the csv module's rows cost twice as much. (A NUL is
@@ -80,7 +95,7 @@ def parse_record(text: str) -> list[RecordEntry]:
 
 
 def read_record(path: Path) -> list[RecordEntry]:
-    return parse_record(path.read_text(encoding="utf-8"))
+    return parse_record(path.read_text(encoding="utf-8"), str(path))
 
 
 def format_record(entries: Iterable[RecordEntry]) -> bytes:

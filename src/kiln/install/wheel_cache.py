@@ -229,7 +229,7 @@ def _wheel_record(wheel: Path, archive: zipfile.ZipFile, layout: _Layout) -> dic
         raise InstallError(f"the RECORD of `{wheel.name}` is not UTF-8") from exc
     return {
         entry.path: entry
-        for entry in parse_record(text)
+        for entry in parse_record(text, f"{wheel.name}/{layout.dist_info}/RECORD")
         if entry.hash and entry.path.rsplit("/", 1)[-1] not in _UNHASHED
     }
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kiln.core.errors import InstallError
 from kiln.install.record import RecordEntry, format_record, parse_record
 
 _PATHS = st.text(alphabet=st.sampled_from(list('abc/._-, "é\r\n')), min_size=1, max_size=20)
@@ -33,9 +34,11 @@ def test_any_text_reads_as_the_csv_reader_reads_it(text: str) -> None:
     expected: list[RecordEntry] = []
     try:
         rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error:
-        with pytest.raises(csv.Error):
-            parse_record(text)
+    except csv.Error as exc:
+        with pytest.raises(InstallError, match="cannot be read as a RECORD") as raised:
+            parse_record(text, "demo.whl/RECORD")
+        assert raised.value.causes == (str(exc),)
+        assert "demo.whl/RECORD" in raised.value.message
         return
     for row in rows:
         if not row or not row[0]:

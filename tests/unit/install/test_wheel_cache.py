@@ -120,6 +120,22 @@ def test_file_not_matching_its_record_hash_is_rejected(
     assert cached_wheel(wheel.sha256, cache) is None
 
 
+def test_a_record_csv_cannot_read_is_an_error_naming_it(
+    wheel_factory: WheelFactory, cache: Cache
+) -> None:
+    wheel = wheel_factory(
+        "demo",
+        files={"demo/__init__.py": "X = 1\n"},
+        record_overrides={"demo/__init__.py": "sha256=a\rb"},  # a carriage return mid-field
+    )
+    with pytest.raises(InstallError) as caught:
+        unpack_wheel(wheel.path, wheel.sha256, cache)
+    assert caught.value.message == (
+        "`demo-1.0-py3-none-any.whl/demo-1.0.dist-info/RECORD` cannot be read as a RECORD"
+    )
+    assert cached_wheel(wheel.sha256, cache) is None
+
+
 def test_record_checked_with_a_stronger_algorithm(
     wheel_factory: WheelFactory, cache: Cache
 ) -> None:

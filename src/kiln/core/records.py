@@ -78,16 +78,10 @@ def field(
 ) -> T: ...
 @overload
 def field(*, repr: bool = ..., compare: bool = ..., hash: bool | None = ...) -> Any: ...
-def field(
-    *,
-    default: Any = _MISSING,
-    default_factory: Any = _MISSING,
-    repr: bool = True,
-    compare: bool = True,
-    hash: bool | None = None,
-) -> Any:
-    """A field with more than a plain default, as `dataclasses.field`."""
-    return Field(default, default_factory, repr, compare, hash)
+def field(**options: Any) -> Any:
+    """A field with more than a plain default, as `dataclasses.field` (the overloads above
+    say what it takes)."""
+    return Field(**options)
 
 
 @overload
@@ -235,9 +229,8 @@ def _init(cls: type, specs: tuple[Field, ...], *, frozen: bool) -> Callable[...,
         )
     if hasattr(cls, "__post_init__"):
         body.append("  self.__post_init__()")
-    source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "  pass") + "\n"
-    if not params:
-        source = source.replace("(self, )", "(self)")
+    signature = ", ".join(["self", *params])
+    source = f"def __init__({signature}):\n" + ("\n".join(body) or "  pass") + "\n"
     exec(compile(source, f"<record {cls.__qualname__}>", "exec"), namespace)
     init: Callable[..., None] = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
@@ -253,22 +246,25 @@ def _repr(names: tuple[str, ...]) -> Callable[[object], str]:
     return __repr__
 
 
+def _tuple(owner: str, names: tuple[str, ...]) -> str:
+    """``(self.a,self.b,)``: the source of a tuple of ``owner``'s fields."""
+    return "(" + "".join(f"{owner}.{name}," for name in names) + ")"
+
+
 def _eq(cls: type, names: tuple[str, ...]) -> Callable[[object, object], Any]:
-    mine = "".join(f"self.{name}," for name in names)
-    theirs = "".join(f"other.{name}," for name in names)
     return _on_first_call(
         cls,
         "__eq__",
         "def __eq__(self, other):\n"
         "  if other.__class__ is self.__class__:\n"
-        f"    return ({mine}) == ({theirs})\n"
+        f"    return {_tuple('self', names)} == {_tuple('other', names)}\n"
         "  return NotImplemented\n",
     )
 
 
 def _hash(cls: type, names: tuple[str, ...]) -> Callable[[object], Any]:
-    mine = "".join(f"self.{name}," for name in names)
-    return _on_first_call(cls, "__hash__", f"def __hash__(self):\n  return hash(({mine}))\n")
+    source = f"def __hash__(self):\n  return hash({_tuple('self', names)})\n"
+    return _on_first_call(cls, "__hash__", source)
 
 
 def _on_first_call(cls: type, name: str, source: str) -> Callable[..., Any]:

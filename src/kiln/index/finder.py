@@ -200,8 +200,7 @@ class IndexFinder:
                 else [index for index in self.indexes if not index.explicit]
             )
             for index in indexes:
-                page_url = index.url.rstrip("/") + f"/{name}/"
-                if not self.client.page_is_kept(page_url, ACCEPT):
+                if not self.client.page_is_kept(_page_url(index, name), ACCEPT):
                     return False
         return True
 
@@ -326,7 +325,7 @@ class IndexFinder:
         return listed, releases, excluded
 
     def _project_page(self, index: IndexUrl, name: NormalizedName) -> PageListing | None:
-        page_url = index.url.rstrip("/") + f"/{name}/"
+        page_url = _page_url(index, name)
         try:
             answer = self.client.get_page(page_url, headers={"Accept": ACCEPT})
         except OfflineError:
@@ -438,6 +437,10 @@ class IndexFinder:
         # Failures surface when the resolver asks for this metadata itself.
         with contextlib.suppress(Exception):
             self.metadata(file)
+
+
+def _page_url(index: IndexUrl, name: NormalizedName) -> str:
+    return index.url.rstrip("/") + f"/{name}/"
 
 
 def _prepare_credentials(index: IndexUrl, client: HttpClient) -> None:

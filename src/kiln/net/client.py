@@ -188,7 +188,11 @@ class HttpClient:
         store = self._pages()
         if store is None:
             return False
-        page = store.load(strip_userinfo(url), accept)
+        return self._answers(store.load(strip_userinfo(url), accept))
+
+    def _answers(self, page: CachedPage | None) -> bool:
+        """Whether a cached entry stands for the page without asking: any entry offline, a
+        fresh one otherwise unless --refresh."""
         return page is not None and (self.offline or (page.is_fresh() and not self.refresh))
 
     def get_page(self, url: str, *, headers: Mapping[str, str] | None = None) -> Page:
@@ -206,7 +210,7 @@ class HttpClient:
         page = store.load(key, accept) if store is not None else None
         if store is None:
             return Page.whole(self._get(url, wanted, None))
-        if page is not None and (self.offline or (page.is_fresh() and not self.refresh)):
+        if page is not None and self._answers(page):
             kept = page
 
             def read() -> tuple[Response, str]:

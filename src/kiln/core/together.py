@@ -42,3 +42,37 @@ def both(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
     """`together` for two calls of different results."""
     a, b = together([first, second])
     return cast(A, a), cast(B, b)
+
+
+def first_answer(calls: Sequence[Callable[[], T | None]]) -> T | None:
+    """The first result that is not None, as soon as any call gives one: for ways of getting
+    the same thing whose speed is not known beforehand. Every call runs on a thread of its
+    own; those still running when an answer comes go on, and what they give is dropped.
+    When no call answers, the first failure in the calls' order is raised, else None."""
+    done = threading.Condition()
+    answers: list[T] = []
+    errors: list[BaseException | None] = [None] * len(calls)
+    finished = [0]
+
+    def run(i: int) -> None:
+        result: T | None = None
+        try:
+            result = calls[i]()
+        except BaseException as exc:  # handed to the caller when nothing answers
+            errors[i] = exc
+        with done:
+            finished[0] += 1
+            if result is not None:
+                answers.append(result)
+            done.notify_all()
+
+    for i in range(len(calls)):
+        threading.Thread(target=run, args=(i,), daemon=True).start()
+    with done:
+        done.wait_for(lambda: bool(answers) or finished[0] == len(calls))
+        if answers:
+            return answers[0]
+    for error in errors:
+        if error is not None:
+            raise error
+    return None

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kiln.core.together import both, together
+from kiln.core.together import both, first_answer, together
 
 
 def test_the_calls_run_at_the_same_time() -> None:
@@ -39,3 +39,37 @@ def test_a_failure_is_raised_once_every_call_has_ended() -> None:
     with pytest.raises(ValueError, match="first"):
         together([fails, slow])
     assert finished.is_set()
+
+
+def test_the_first_answer_is_taken_without_waiting_for_slower_calls() -> None:
+    release = threading.Event()
+
+    def slow() -> str:
+        release.wait(10)
+        return "slow"
+
+    assert first_answer([slow, lambda: "fast"]) == "fast"
+    assert not release.is_set()
+    release.set()
+
+
+def test_no_answer_is_not_an_answer() -> None:
+    def late() -> int:
+        time.sleep(0.05)
+        return 2
+
+    assert first_answer([lambda: None, late]) == 2
+    assert first_answer([lambda: None, lambda: None]) is None
+
+
+def test_a_failure_counts_only_when_nothing_answers() -> None:
+    def fails(message: str) -> int:
+        raise ValueError(message)
+
+    def late() -> int:
+        time.sleep(0.05)
+        return 3
+
+    assert first_answer([lambda: fails("a"), late]) == 3
+    with pytest.raises(ValueError, match="first"):
+        first_answer([lambda: None, lambda: fails("first"), lambda: fails("second")])

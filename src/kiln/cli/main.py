@@ -34,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb == "pip" and args.pip_verb is None:
         parser.parse_args(["pip", "--help"])
 
+    if _will_fetch(args):
+        from kiln.net.trust import preload
+
+        preload()
+
     from kiln.core.errors import KilnError
 
     try:
@@ -46,6 +51,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error("error: interrupted")
         return 130
+
+
+# Verbs that read an index on most runs, whose first request would otherwise wait for the
+# trust store to load after every import.
+_FETCHING = {"lock", "sync", "add", "remove", "pip install", "pip compile", "pip sync"}
+
+
+def _will_fetch(args: Any) -> bool:
+    verb = args.verb if args.verb != "pip" else f"pip {args.pip_verb}"
+    if verb not in _FETCHING or getattr(args, "offline", False):
+        return False
+    from kiln.settings.global_settings import env_flag
+
+    # A config file's `offline` is not read yet: then the store is loaded for nothing.
+    return not env_flag(os.environ, "KILN_OFFLINE")
 
 
 def entry() -> NoReturn:

@@ -15,21 +15,10 @@ from urllib.parse import urlsplit
 
 import urllib3
 
+from kiln.net.trust import take
+
 # Downloads run 8 at a time and metadata prefetch another 8; keep their connections alive.
 _POOL_SIZE = 16
-
-
-def ssl_context(env: Mapping[str, str]) -> ssl.SSLContext:
-    """SSL_CERT_FILE / SSL_CERT_DIR when set (corporate CAs), else the system's store."""
-    cafile = env.get("SSL_CERT_FILE") or None
-    capath = env.get("SSL_CERT_DIR") or None
-    if cafile is not None and not os.path.isfile(cafile):
-        cafile = None
-    if capath is not None and not os.path.isdir(capath):
-        capath = None
-    if cafile is None and capath is None:
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=cafile, capath=capath)
 
 
 def _getenv(env: Mapping[str, str], name: str) -> str | None:
@@ -102,7 +91,7 @@ class Transport:
 
     def _ssl(self) -> ssl.SSLContext:
         if self._context is None:
-            self._context = ssl_context(self._env)
+            self._context = take(self._env)
         return self._context
 
     def proxy_for(self, url: str) -> str | None:

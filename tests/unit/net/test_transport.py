@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kiln.net.transport import Transport, bypasses_proxy, ssl_context
+from kiln.net.transport import Transport, bypasses_proxy
+from kiln.net.trust import ssl_context
 
 
 @pytest.mark.parametrize(

@@ -76,10 +76,15 @@ def entry() -> NoReturn:
 def leave(code: int) -> NoReturn:
     """Exit with ``code`` once the exit handlers have run and the output is flushed, skipping
     the interpreter's teardown: freeing a lock's objects one by one took 0.1-0.2 s, which the
-    OS does at once. Not while another thread is left, since it may still be writing, nor
-    under a profiler or tracer, which write their results once this returns."""
+    OS does at once. Not while another thread is left that the interpreter would wait for,
+    since it may still be writing (a daemon thread, such as a request that lost a race, is
+    stopped by either exit alike), nor under a profiler or tracer, which write their results
+    once this returns."""
     threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
+    if threading is not None and any(
+        not thread.daemon and thread is not threading.main_thread()
+        for thread in threading.enumerate()
+    ):
         sys.exit(code)
     if sys.getprofile() is not None or sys.gettrace() is not None or _monitored():
         sys.exit(code)

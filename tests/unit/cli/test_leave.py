@@ -66,6 +66,20 @@ def test_a_thread_still_running_is_waited_for(tmp_path: Path) -> None:
     assert marker.read_text() == "done"
 
 
+def test_a_daemon_thread_still_running_does_not_hold_back_the_quick_exit() -> None:
+    done = _program("""
+        import threading, time
+        class Noisy:
+            def __del__(self):
+                print("torn down")
+        kept = Noisy()
+        threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+        leave(4)
+    """)
+    assert done.returncode == 4
+    assert "torn down" not in done.stdout
+
+
 def _newer_python() -> str | None:
     """An interpreter from 3.12 on, where cProfile watches through `sys.monitoring`."""
     if sys.version_info >= (3, 12):

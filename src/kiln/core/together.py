@@ -1,4 +1,6 @@
-"""Run a few blocking calls at once: requests whose answers are all needed before going on."""
+"""Run a few blocking calls at once: requests whose answers are all needed before going on
+(`together`), or ways of getting one thing of which the first to answer is taken
+(`first_answer`)."""
 
 from __future__ import annotations
 

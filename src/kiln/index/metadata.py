@@ -219,7 +219,7 @@ def _failure_kept(call: Callable[[], T]) -> Callable[[], T | KilnError]:
 
 def _from_zip(file: DistFile, client: HttpClient, cache: Cache) -> tuple[bytes, None] | None:
     """METADATA read out of the wheel by range requests; None when the server cannot serve
-    ranges of it (the whole wheel is downloaded then)."""
+    ranges of it or what they give is no readable zip (the whole wheel is downloaded then)."""
     try:
         return _from_ranges(file, _tail(file, client), client, cache), None
     except (RangesUnsupported, zipfile.BadZipFile, EOFError):

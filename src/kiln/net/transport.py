@@ -1,4 +1,5 @@
-"""Connection pools: TLS trust, proxies from the environment, one pool manager per route.
+"""Connection pools: proxies from the environment, one pool manager per route (the TLS
+trust they use comes from `kiln.net.trust`).
 
 Imports urllib3 and ssl, which together cost tens of milliseconds; only `kiln.net.client`
 imports this module, and nothing on the CLI's start-up path imports that.

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 
 _lock = threading.Lock()
-# What one preload was started for, and the thread loading it into `_loaded`.
+# What one preload was started for (`key`), its thread, and the list it loads into.
 _preloaded: dict[str, object] = {}
 
 

@@ -267,6 +267,12 @@ def test_unadvertised_metadata_files_are_used_when_the_index_serves_them(
     files = search.find(FOO).files  # type: ignore[union-attr]
     assert all(f.metadata_file is None for f in files)
     assert [str(search.metadata(f).version) for f in files] == ["1.0", "2.0"]
+    # The second file's probe may lose to its zip and still be on its way: waited for.
+    deadline = time.monotonic() + 10
+    while (
+        sum(r.kind == "metadata" for r in index_server.requests) < 2 and time.monotonic() < deadline
+    ):
+        time.sleep(0.01)
     page, *rest = index_server.requests
     assert page.kind == "page"
     # Until the index has answered once, the zip's tail is asked for beside the probe; once

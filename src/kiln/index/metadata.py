@@ -129,6 +129,21 @@ def _fetch(
         data = _pep658(file, client)
         if data is not None:
             return data, None
+    # A small wheel that came whole in the first range is kept for the installer, but only
+    # from this thread: a read that lost the race below may still be running when the
+    # command ends and its `--no-cache` folder is removed.
+    wholes: list[bytes] = []
+
+    def zipped() -> tuple[bytes, None] | None:
+        read = _from_zip(file, client)
+        if read is None:
+            return None
+        data, whole = read
+        if whole is not None:
+            wholes.append(whole)
+        return data, None
+
+    answer: tuple[bytes, CoreMetadata | None] | None
     if file.metadata_file is None and probe is not None and probe.worth_trying():
 
         def probed() -> tuple[bytes, CoreMetadata] | None:
@@ -136,10 +151,6 @@ def _fetch(
             probe.learn(found is not None)
             return found
 
-        def zipped() -> tuple[bytes, None] | None:
-            return _from_zip(file, client, cache)
-
-        answer: tuple[bytes, CoreMetadata | None] | None
         if probe.known():
             # Asked at once, the first answer taken: a mirror that serves some `.metadata`
             # files answered its misses in 90-110 ms and a range in 20 ms, and a cold lock
@@ -156,7 +167,9 @@ def _fetch(
             else:
                 answer = read
     else:
-        answer = _from_zip(file, client, cache)
+        answer = zipped()
+    if wholes:
+        _keep_archive(file, wholes[0], cache)
     if answer is not None:
         return answer
     client.download(file.url, archive, hashes=file.hashes)
@@ -217,16 +230,19 @@ def _failure_kept(call: Callable[[], T]) -> Callable[[], T | KilnError]:
     return kept
 
 
-def _from_zip(file: DistFile, client: HttpClient, cache: Cache) -> tuple[bytes, None] | None:
-    """METADATA read out of the wheel by range requests; None when the server cannot serve
-    ranges of it or what they give is no readable zip (the whole wheel is downloaded then)."""
+def _from_zip(file: DistFile, client: HttpClient) -> tuple[bytes, bytes | None] | None:
+    """METADATA read out of the wheel by range requests, and the whole wheel when it came
+    in the first range; None when the server cannot serve ranges of it or what they give is
+    no readable zip (the whole wheel is downloaded then)."""
     try:
-        return _from_ranges(file, _tail(file, client), client, cache), None
+        return _from_ranges(file, _tail(file, client), client)
     except (RangesUnsupported, zipfile.BadZipFile, EOFError):
         return None
 
 
-def _from_ranges(file: DistFile, tail: Response | None, client: HttpClient, cache: Cache) -> bytes:
+def _from_ranges(
+    file: DistFile, tail: Response | None, client: HttpClient
+) -> tuple[bytes, bytes | None]:
     if tail is None:
         raise RangesUnsupported
     span = _content_range(tail.headers.get("content-range", ""))
@@ -234,9 +250,7 @@ def _from_ranges(file: DistFile, tail: Response | None, client: HttpClient, cach
         raise RangesUnsupported
     start, size = span
     if start == 0 and len(tail.body) == size:
-        # A small wheel came whole: keep it for the installer when it is the listed file.
-        _keep_archive(file, tail.body, cache)
-        return _metadata_from_zip(zipfile.ZipFile(io.BytesIO(tail.body)), file)
+        return _metadata_from_zip(zipfile.ZipFile(io.BytesIO(tail.body)), file), tail.body
 
     def fetch(first: int, last: int) -> bytes:
         data = client.get_range(file.url, first, last)
@@ -246,7 +260,8 @@ def _from_ranges(file: DistFile, tail: Response | None, client: HttpClient, cach
 
     remote = LazyRemoteFile(size, fetch, {start: tail.body})
     remote.ensure_all(reads_ahead(tail.body, start, b".dist-info/METADATA"))
-    return read_member(remote, lambda names: _metadata_name(names, file), "/METADATA")
+    metadata = read_member(remote, lambda names: _metadata_name(names, file), "/METADATA")
+    return metadata, None
 
 
 def _content_range(value: str) -> tuple[int, int] | None:
@@ -258,6 +273,7 @@ def _content_range(value: str) -> tuple[int, int] | None:
 
 
 def _keep_archive(file: DistFile, data: bytes, cache: Cache) -> None:
+    """A wheel that came whole, kept for the installer when it is the listed file."""
     sha256 = file.hashes.get("sha256")
     if sha256 is None or hashlib.sha256(data).hexdigest() != sha256:
         return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,6 +14,7 @@ from kiln.core.dist import DistFile
 from kiln.core.errors import HashMismatchError, KilnError, NetworkError, OfflineError
 from kiln.core.hashes import Hashes
 from kiln.core.metadata import InvalidMetadata
+from kiln.index import metadata as metadata_module
 from kiln.index.metadata import MetadataProbe, archive_path, fetch_metadata
 from kiln.net.client import HttpClient, Response
 from tests.support.index_server import IndexServer
@@ -88,11 +88,14 @@ def test_without_core_metadata_only_ranges_are_requested(
 ) -> None:
     index_server.add(FOO)
     index_server.configure(advertise_metadata=False)
-    metadata = fetch_metadata(listed(index_server, FOO), client, cache)
+    file = listed(index_server, FOO)
+    metadata = fetch_metadata(file, client, cache)
     assert metadata.version.public == "1.0"
     assert index_server.requests, "nothing was fetched"
     assert all(r.kind == "file" and r.range is not None for r in index_server.requests)
     assert not any(r.fetched_body for r in index_server.requests)
+    # The wheel is smaller than the first range: it came whole and is kept for install.
+    assert archive_path(file, cache).read_bytes() == index_server.files("foo")[0].data
 
 
 def test_large_wheel_is_read_through_several_ranges_never_whole(
@@ -144,12 +147,22 @@ def test_the_first_probe_of_an_index_goes_out_beside_the_zips_tail(
     probe = MetadataProbe()
     metadata = fetch_metadata(file, cast(HttpClient, client), cache, probe=probe)
     assert [str(r) for r in metadata.requires_dist] == ["numpy"]
-    # The zip may answer first; the probe's miss is learned when it comes.
-    deadline = time.monotonic() + 10
-    while not probe.known() and time.monotonic() < deadline:
-        time.sleep(0.01)
     assert {"probe", "tail"} <= set(client.asked)
+    # The zip answered first, but the first probe's miss was waited for: learned before
+    # the next file is fetched, it spares that file a request.
     assert probe.known() and not probe.worth_trying()
+
+
+class _Watched(MetadataProbe):
+    """A probe that says when it has learned something."""
+
+    def __init__(self, remembered: Path | None = None) -> None:
+        super().__init__(remembered)
+        self.learned = threading.Event()
+
+    def learn(self, served: bool) -> None:
+        super().learn(served)
+        self.learned.set()
 
 
 class _SlowMiss(_ProbeAnsweredAfterTheTail):
@@ -175,7 +188,7 @@ def test_a_slow_miss_of_a_serving_index_does_not_hold_back_the_zips_answer(
     client = _SlowMiss(data)
     remembered = tmp_path / "probe"
     remembered.write_bytes(b"served")
-    probe = MetadataProbe(remembered)
+    probe = _Watched(remembered)
     assert probe.known() and probe.worth_trying()
     metadata = fetch_metadata(file, cast(HttpClient, client), cache, probe=probe)
     answered_before_the_miss = not client.missed.is_set()
@@ -183,8 +196,57 @@ def test_a_slow_miss_of_a_serving_index_does_not_hold_back_the_zips_answer(
     assert [str(r) for r in metadata.requires_dist] == ["numpy"]
     assert answered_before_the_miss
     assert "probe" in client.asked and "tail" in client.asked
-    # One miss does not make a serving index a non-serving one.
+    # One miss, once learned, does not make a serving index a non-serving one.
+    assert probe.learned.wait(10)
     assert probe.worth_trying()
+    assert remembered.read_bytes() == b"served"
+
+
+class _ServedWhileTheTailIsSlow:
+    """Serves `<wheel>.metadata` at once; the zip's tail, the whole small wheel, comes only
+    when the test lets it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.release = threading.Event()
+
+    def get(self, url: str, **_: Any) -> Response:
+        return Response(url, 200, {}, FOO.metadata().encode())
+
+    def fetch_range(self, url: str, start: int, end: int | None) -> Response:
+        self.release.wait(10)
+        headers = {"content-range": f"bytes 0-{len(self.data) - 1}/{len(self.data)}"}
+        return Response(url, 206, headers, self.data)
+
+
+def test_a_read_that_lost_the_race_keeps_nothing_in_the_cache(
+    index_server: IndexServer, cache: Cache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index_server.add(FOO)
+    index_server.configure(advertise_metadata=False)
+    file = listed(index_server, FOO)
+    client = _ServedWhileTheTailIsSlow(index_server.files("foo")[0].data)
+    remembered = tmp_path / "probe"
+    remembered.write_bytes(b"served")
+    zip_read = threading.Event()
+    from_zip = metadata_module._from_zip
+
+    def watched(*args: Any) -> Any:
+        try:
+            return from_zip(*args)
+        finally:
+            zip_read.set()
+
+    monkeypatch.setattr(metadata_module, "_from_zip", watched)
+    metadata = fetch_metadata(
+        file, cast(HttpClient, client), cache, probe=MetadataProbe(remembered)
+    )
+    assert (metadata.name, str(metadata.version)) == ("foo", "1.0")
+    # The command may end now and remove a `--no-cache` folder: the zip's read, still
+    # running, must not write into it when it comes.
+    client.release.set()
+    assert zip_read.wait(10)
+    assert not cache.archives.exists() or list(cache.archives.iterdir()) == []
 
 
 def test_advertised_but_missing_core_metadata_falls_back_to_ranges(

@@ -49,8 +49,11 @@ def preload(env: Mapping[str, str] | None = None) -> None:
                 loaded.append(exc)
 
         thread = threading.Thread(target=load, name="kiln-trust", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:
+            return  # no thread to be had: `take` loads its own
         _preloaded.update(key=_key(env), thread=thread, loaded=loaded)
-        thread.start()
 
 
 def take(env: Mapping[str, str]) -> ssl.SSLContext:

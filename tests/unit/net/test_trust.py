@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,10 @@ def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_preloaded_context_goes_to_the_first_taker_alone() -> None:
     trust.preload({})
+    loaded = trust._preloaded["loaded"]
     first = trust.take({})
     second = trust.take({})
+    assert isinstance(loaded, list) and first is loaded[0]
     assert first.verify_mode == ssl.CERT_REQUIRED and first.cert_store_stats()["x509_ca"] > 0
     assert second is not first
     preloaded = trust._preloaded
@@ -35,6 +38,19 @@ def test_a_context_preloaded_for_other_certificates_is_not_taken(tmp_path: Path)
     own = trust.take({"SSL_CERT_FILE": str(bundle)})
     assert own is not trust.take({})  # the preloaded one is still there for its own env
     assert trust.take({}) is not own
+
+
+def test_no_thread_to_start_leaves_the_taker_its_own_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(threading.Thread, "start", refused)
+        trust.preload({})
+    context = trust.take({})
+    assert context.verify_mode == ssl.CERT_REQUIRED
 
 
 def test_a_failed_preload_fails_the_taker(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ has been installed yet, the environment is exactly as it was.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 import shutil
 import tempfile
@@ -74,21 +76,28 @@ def prepare(
     )
     scratches: list[Path] = []
     downloads: dict[Future[tuple[Path, Path, str]], PlannedDist] = {}
-    unpacks: dict[Future[Path], PlannedDist] = {}
+    unpacks: list[Future[tuple[NormalizedName, Path]]] = []
+    # The largest wheels are fetched first and, among those fetched, unpacked first: a
+    # cold sync's last wheel to unpack was the largest, on one core while the other idled.
+    waiting = _Largest()
+
+    def unpack_largest() -> tuple[NormalizedName, Path]:
+        planned, scratch, dest, sha256 = waiting.pop()
+        return planned.candidate.name, _unpack(planned, scratch, dest, sha256, cache, builder)
+
     try:
-        for planned in remote:
+        for planned in sorted(remote, key=_size, reverse=True):
             scratch = Path(tempfile.mkdtemp(prefix="fetch-", dir=cache.tmpdir()))
             scratches.append(scratch)
             future = pool.submit(_download, planned, downloader, scratch, reporter, cancel)
             downloads[future] = planned
         for done in as_completed(downloads):
             planned = downloads[done]
-            scratch, dest, sha256 = done.result()
-            unpacks[unpacker.submit(_unpack, planned, scratch, dest, sha256, cache, builder)] = (
-                planned
-            )
+            waiting.push(planned, *done.result())
+            unpacks.append(unpacker.submit(unpack_largest))
         for finished in as_completed(unpacks):
-            ready[unpacks[finished].candidate.name] = finished.result()
+            name, folder = finished.result()
+            ready[name] = folder
     except BaseException:
         cancel.set()
         for fetching in downloads:
@@ -103,6 +112,29 @@ def prepare(
         for scratch in scratches:
             shutil.rmtree(scratch, ignore_errors=True)
     return ready
+
+
+def _size(planned: PlannedDist) -> int:
+    return planned.candidate.file.size or 0
+
+
+class _Largest:
+    """Fetched wheels waiting to be unpacked, handed out largest first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._heap: list[tuple[int, int, tuple[PlannedDist, Path, Path, str]]] = []
+        self._order = itertools.count()  # equal sizes: first fetched, first unpacked
+
+    def push(self, planned: PlannedDist, scratch: Path, dest: Path, sha256: str) -> None:
+        with self._lock:
+            item = (planned, scratch, dest, sha256)
+            heapq.heappush(self._heap, (-_size(planned), next(self._order), item))
+
+    def pop(self) -> tuple[PlannedDist, Path, Path, str]:
+        # One pop per push, each after it: the heap is never empty here.
+        with self._lock:
+            return heapq.heappop(self._heap)[2]
 
 
 def _already_cached(planned: PlannedDist, cache: Cache) -> Path | None:

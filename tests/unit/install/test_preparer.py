@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import re
+import shutil
 import threading
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kiln.cache.layout import Cache
+from kiln.core.dist import DistFile
 from kiln.core.errors import InstallError, NetworkError
 from kiln.install.plan import plan_install
 from kiln.install.preparer import prepare
@@ -98,3 +102,57 @@ def test_source_distributions_are_refused_before_any_download(
     with pytest.raises(InstallError, match="not a wheel"):
         prepare(plan_install([sdist], [], cache).remote, downloader, cache, RecordingReporter())
     assert downloader.calls == []
+
+
+def test_the_largest_wheels_are_fetched_first_and_unpacked_first(
+    wheel_factory: WheelFactory, cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kiln.core.records import replace
+    from kiln.install import preparer
+
+    sizes = {"small": 1_000, "large": 9_000, "medium": 5_000, "tiny": 10}
+    wheels = [wheel_factory(name, files={f"{name}/__init__.py": ""}) for name in sizes]
+    candidates = [
+        replace(c, file=replace(c.file, size=sizes[str(c.name)]))
+        for c in (candidate(w) for w in wheels)
+    ]
+    plan = plan_install(candidates, [], cache)
+
+    # One fetch at a time: the order they are asked for is the order they are fetched in.
+    downloader = FakeDownloader(wheels)
+    prepare(plan.remote, downloader, cache, RecordingReporter(), jobs=1)
+    assert [c.split("-")[0] for c in downloader.calls] == ["large", "medium", "small", "tiny"]
+
+    # All fetched at once, the smallest done first; one unpacker, held on its first wheel
+    # until every fetch is done: the rest are unpacked largest first, not as they came.
+    for wheel in wheels:
+        folder = cached_wheel(wheel.sha256, cache)
+        assert folder is not None
+        shutil.rmtree(folder)
+    plan = plan_install(candidates, [], cache)
+    fetched: dict[str, threading.Event] = {name: threading.Event() for name in sizes}
+    all_fetched = threading.Event()
+
+    class SmallestFirst(FakeDownloader):
+        def download(self, file: DistFile, dest: Path, progress: Any = None) -> str:
+            name = file.filename.split("-")[0]
+            smaller = [n for n, size in sizes.items() if size < sizes[name]]
+            assert all(fetched[n].wait(10) for n in smaller)
+            digest = super().download(file, dest, progress)
+            fetched[name].set()
+            if all(event.is_set() for event in fetched.values()):
+                all_fetched.set()
+            return digest
+
+    unpacked_order: list[str] = []
+    unpack = preparer._unpack
+
+    def held(planned: Any, *args: Any) -> Any:
+        assert all_fetched.wait(10)
+        unpacked_order.append(str(planned.candidate.name))
+        return unpack(planned, *args)
+
+    monkeypatch.setattr(preparer, "_unpack", held)
+    monkeypatch.setattr(preparer.os, "cpu_count", lambda: 1)
+    prepare(plan.remote, SmallestFirst(wheels), cache, RecordingReporter(), jobs=4)
+    assert unpacked_order == ["tiny", "large", "medium", "small"]

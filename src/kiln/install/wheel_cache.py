@@ -14,7 +14,6 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import IO
 
 from packaging.utils import (
     InvalidWheelFilename,
@@ -250,15 +249,19 @@ def _write_member(
             f"`{wheel.name}` lists `{posix}` twice",
             hint="the wheel is malformed; report this to the package's maintainers",
         ) from None
-    with os.fdopen(fd, "wb", buffering=0) as out:
+    # The descriptor itself, not a file object: a file object costs an `fstat` and a few
+    # Python calls per member, and a wheel has thousands of small ones.
+    try:
         if info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) and not (
             info.flag_bits & 0x1
         ):
-            digest, size, crc = _inflate_into(wheel, archive, info, posix, out, check_crc)
+            digest, size, crc = _inflate_into(wheel, archive, info, posix, fd, check_crc)
             if size != info.file_size or (check_crc and crc != info.CRC):
                 raise zipfile.BadZipFile(f"Bad CRC-32 or size for file {info.filename!r}")
         else:
-            digest, size = _copy_member(wheel, archive, info, posix, out)
+            digest, size = _copy_member(wheel, archive, info, posix, fd)
+    finally:
+        os.close(fd)
     return RecordEntry(posix, encode_digest("sha256", digest), size)
 
 
@@ -268,6 +271,10 @@ _LOCAL_HEADER = struct.Struct("<4sHHHHHLLLHH")
 # Read and inflated a megabyte at a time: fresh multi-megabyte buffers for every member cost
 # page faults, and the kernel time they take showed in a cold sync.
 _INFLATE_CHUNK = 1 << 20
+# Room for a member's name and local extra field in the read that takes its header.
+_NAME_ROOM = 512
+# Members up to this size (compressed) are read with their header.
+_INLINE_DATA = 64 * 1024
 
 
 def _inflate_into(
@@ -275,7 +282,7 @@ def _inflate_into(
     archive: zipfile.ZipFile,
     info: zipfile.ZipInfo,
     posix: str,
-    out: IO[bytes],
+    out: int,
     check_crc: bool = True,
 ) -> tuple[bytes, int, int]:
     """Inflate one member straight from the archive's file into ``out``: (sha256, size,
@@ -283,24 +290,31 @@ def _inflate_into(
     small members made that most of unpacking. The checks are zipfile's own: the local
     header's name matches the directory's, and the data lies inside the archive."""
     fileno = archive.fp.fileno()  # type: ignore[union-attr]
-    header = os.pread(fileno, _LOCAL_HEADER.size, info.header_offset)
-    if len(header) != _LOCAL_HEADER.size:
+    # The local header, the name and (for a small member, as most are) the data in one
+    # read: each read is a system call that gives up the GIL. A large member's data is
+    # read in chunks of its own, into no buffer larger than a chunk.
+    at = info.header_offset
+    inline = info.compress_size if info.compress_size <= _INLINE_DATA else 0
+    head = os.pread(fileno, _LOCAL_HEADER.size + _NAME_ROOM + inline, at)
+    if len(head) < _LOCAL_HEADER.size:
         raise zipfile.BadZipFile(f"Truncated file header for {info.filename!r}")
-    signature, *_fields, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+    signature, *_fields, name_length, extra_length = _LOCAL_HEADER.unpack_from(head)
     if signature != b"PK\x03\x04":
         raise zipfile.BadZipFile(f"Bad magic number for file header of {info.filename!r}")
-    start = info.header_offset + _LOCAL_HEADER.size
-    name = os.pread(fileno, name_length, start)
+    data_start = _LOCAL_HEADER.size + name_length + extra_length
+    if len(head) < _LOCAL_HEADER.size + name_length:
+        head = os.pread(fileno, data_start + inline, at)
+    name = head[_LOCAL_HEADER.size : _LOCAL_HEADER.size + name_length]
     encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
     if name.decode(encoding, "replace") != info.orig_filename:
         raise zipfile.BadZipFile(f"File name in directory {info.orig_filename!r} and header differ")
-    offset = start + name_length + extra_length
-    remaining = info.compress_size
+    pending = head[data_start : data_start + inline]
+    offset = at + data_start + len(pending)
+    remaining = info.compress_size - len(pending)
     digest = hashlib.sha256()
     crc = 0
     size = 0
     inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
-    pending = b""
     while remaining or pending:
         if not pending:
             chunk = os.pread(fileno, min(remaining, _INFLATE_CHUNK), offset)
@@ -324,14 +338,22 @@ def _inflate_into(
             digest.update(data)
             if check_crc:
                 crc = zlib.crc32(data, crc)
-            out.write(data)
+            _write_all(out, data)
         if inflater is not None and inflater.eof:
             break
     return digest.digest(), size, crc
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    written = os.write(fd, data)
+    if written < len(data):
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view) :]
+
+
 def _copy_member(
-    wheel: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, posix: str, out: IO[bytes]
+    wheel: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, posix: str, out: int
 ) -> tuple[bytes, int]:
     """Any other compression: zipfile reads it (and checks its CRC)."""
     digest = hashlib.sha256()
@@ -342,7 +364,7 @@ def _copy_member(
             size += len(chunk)
             if size > info.file_size:
                 raise oversized_member(wheel, posix, info.file_size)
-            out.write(chunk)
+            _write_all(out, chunk)
     return digest.digest(), size
 
 

@@ -236,3 +236,36 @@ def test_a_damaged_member_is_a_corrupt_wheel_and_leaves_no_entry(
     with pytest.raises(InstallError, match=r"corrupt|inflates past|does not match"):
         unpack_wheel(wheel.path, wheel.sha256, cache)
     assert cached_wheel(wheel.sha256, cache) is None
+
+
+@pytest.mark.parametrize("method", ["stored", "deflated"])
+def test_members_with_long_local_headers_and_large_data_unpack_whole(
+    wheel_factory: WheelFactory, cache: Cache, tmp_path: Path, method: str
+) -> None:
+    """A name and a local extra field longer than the room the header's read leaves, and
+    members larger than what is read with their header, come out byte for byte."""
+    import hashlib
+    import random
+    import struct
+    import zipfile
+
+    rng = random.Random(3)
+    large = "".join(rng.choice("abcdefgh \n") for _ in range(300_000))
+    deep = "demo/" + "/".join(c * 200 for c in "abc") + ".py"
+    files = {"demo/small.py": "X = 1\n", "demo/large.txt": large, deep: "Y = 2\n"}
+    wheel = wheel_factory("demo", files=files)
+    rewritten = tmp_path / wheel.path.name
+    compression = zipfile.ZIP_STORED if method == "stored" else zipfile.ZIP_DEFLATED
+    padding = struct.pack("<HH", 0xCAFE, 2000) + bytes(2000)
+    with zipfile.ZipFile(wheel.path) as source, zipfile.ZipFile(rewritten, "w") as out:
+        for info in source.infolist():
+            copy = zipfile.ZipInfo(info.filename, info.date_time)
+            copy.external_attr = info.external_attr
+            copy.compress_type = compression
+            copy.extra = padding
+            out.writestr(copy, source.read(info))
+    sha256 = hashlib.sha256(rewritten.read_bytes()).hexdigest()
+    folder = unpack_wheel(rewritten, sha256, cache)
+    assert (folder / "demo" / "small.py").read_text() == "X = 1\n"
+    assert (folder / "demo" / "large.txt").read_text() == large
+    assert (folder / deep).read_text() == "Y = 2\n"

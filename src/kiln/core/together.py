@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar, cast
+from typing import TypeVar
 
-A = TypeVar("A")
-B = TypeVar("B")
 T = TypeVar("T")
 
 
@@ -38,12 +36,6 @@ def together(calls: Sequence[Callable[[], T]]) -> list[T]:
         if error is not None:
             raise error
     return results  # type: ignore[return-value]  # every slot was filled: no error was left
-
-
-def both(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
-    """`together` for two calls of different results."""
-    a, b = together([first, second])
-    return cast(A, a), cast(B, b)
 
 
 def first_answer(calls: Sequence[Callable[[], T | None]]) -> T | None:

@@ -17,9 +17,8 @@ import re
 import threading
 import time
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
@@ -28,7 +27,7 @@ from kiln.cache.layout import Cache
 from kiln.core.dist import DistFile
 from kiln.core.errors import HashMismatchError, KilnError
 from kiln.core.metadata import CoreMetadata, InvalidMetadata
-from kiln.core.together import both, first_answer
+from kiln.core.together import first_answer
 from kiln.index.lazy_zip import LazyRemoteFile, RangesUnsupported, read_member, reads_ahead
 from kiln.net.locations import local_path
 from kiln.net.redact import redact_url
@@ -36,7 +35,6 @@ from kiln.net.redact import redact_url
 if TYPE_CHECKING:
     from kiln.net.client import HttpClient, Response
 
-T = TypeVar("T")
 
 # Enough for the central directory and METADATA of all but the largest wheels.
 TAIL_BYTES = 64 * 1024
@@ -57,15 +55,18 @@ def archive_path(file: DistFile, cache: Cache) -> Path:
 class MetadataProbe:
     """Whether one index serves ``<url>.metadata`` files it does not advertise.
 
-    Unknown until the first try; a miss turns probing off for the index, so an index without
-    them costs one extra request per run (a few, when prefetches race the first answer).
-    With ``remembered``, what was learned is kept there for a week: a later run asks no
-    index twice, and the first metadata of a cold lock waits one round trip less.
+    Unknown until a first probe answers, and only one probe is out while it is: the files
+    fetched meanwhile are read from their zips alone. A miss turns probing off for the
+    index, so an index without them costs one extra request per run, and nobody waits for
+    it: the zip is read beside the probe and whichever answers first is taken. With
+    ``remembered``, what was learned is kept there for a week, and a later run asks no
+    index twice.
     """
 
     def __init__(self, remembered: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._served: bool | None = None
+        self._out = False  # the first probe is on its way
         self._remembered = remembered
         if remembered is not None:
             with contextlib.suppress(OSError):
@@ -74,16 +75,30 @@ class MetadataProbe:
                         remembered.read_bytes()
                     )
 
-    def worth_trying(self) -> bool:
+    def served(self) -> bool | None:
+        """What is known: True (it serves them), False (it does not), None (not yet)."""
         with self._lock:
-            return self._served is not False
+            return self._served
 
-    def known(self) -> bool:
+    def claim(self) -> bool:
+        """Whether this fetch should probe: the index is known to serve them, or nothing is
+        known and no other probe is out (this one then is, until `learn` or `abandon`)."""
         with self._lock:
-            return self._served is not None
+            if self._served is not None:
+                return self._served
+            if self._out:
+                return False
+            self._out = True
+            return True
+
+    def abandon(self) -> None:
+        """A probe that got no answer (a network error): the next fetch may ask again."""
+        with self._lock:
+            self._out = False
 
     def learn(self, served: bool) -> None:
         with self._lock:
+            self._out = False
             if self._served is None or served:
                 changed = self._served is not served
                 self._served = served
@@ -144,28 +159,21 @@ def _fetch(
         return data, None
 
     answer: tuple[bytes, CoreMetadata | None] | None
-    if file.metadata_file is None and probe is not None and probe.worth_trying():
+    if file.metadata_file is None and probe is not None and probe.claim():
 
         def probed() -> tuple[bytes, CoreMetadata] | None:
-            found = _unadvertised(file, client)
+            try:
+                found = _unadvertised(file, client)
+            except BaseException:
+                probe.abandon()
+                raise
             probe.learn(found is not None)
             return found
 
-        if probe.known():
-            # Asked at once, the first answer taken: a mirror that serves some `.metadata`
-            # files answered its misses in 90-110 ms and a range in 20 ms, and a cold lock
-            # waited for each miss before it began to read the zip.
-            answer = first_answer([zipped, probed])
-        else:
-            # Both asked, and the probe's answer waited for: a first miss turns probing
-            # off for every later file, which saves a request each.
-            found, read = both(probed, _failure_kept(zipped))
-            if found is not None:
-                answer = found
-            elif isinstance(read, KilnError):
-                raise read  # the zip was needed after all
-            else:
-                answer = read
+        # Asked at once, the first answer taken: this mirror answered its misses in
+        # 90-200 ms and a range in 5-40 ms, and a cold lock's first metadata (torch's)
+        # waited for the miss before anything else could be asked for.
+        answer = first_answer([zipped, probed])
     else:
         answer = zipped()
     if wholes:
@@ -215,19 +223,6 @@ def _unadvertised(file: DistFile, client: HttpClient) -> tuple[bytes, CoreMetada
 def _tail(file: DistFile, client: HttpClient) -> Response | None:
     """The wheel's last `TAIL_BYTES`; None when the server answers with no range."""
     return client.fetch_range(file.url, -TAIL_BYTES, None)
-
-
-def _failure_kept(call: Callable[[], T]) -> Callable[[], T | KilnError]:
-    """``call`` with its KilnError returned instead of raised: asked for beside another
-    way of getting the same thing, it matters only if that one finds nothing."""
-
-    def kept() -> T | KilnError:
-        try:
-            return call()
-        except KilnError as exc:
-            return exc
-
-    return kept
 
 
 def _from_zip(file: DistFile, client: HttpClient) -> tuple[bytes, bytes | None] | None:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kiln.core.together import both, first_answer, together
+from kiln.core.together import first_answer, together
 
 
 def test_the_calls_run_at_the_same_time() -> None:
@@ -22,7 +22,6 @@ def test_results_come_in_the_calls_order() -> None:
         return value
 
     assert together([lambda: late(0), lambda: late(1), lambda: late(2)]) == [0, 1, 2]
-    assert both(lambda: "a", lambda: 2) == ("a", 2)
 
 
 def test_a_failure_is_raised_once_every_call_has_ended() -> None:

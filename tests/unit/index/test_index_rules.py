@@ -264,9 +264,11 @@ def test_unadvertised_metadata_files_are_used_when_the_index_serves_them(
     index_server.add(Pkg("foo", "1.0"), Pkg("foo", "2.0"))
     index_server.configure(advertise_metadata=False, serve_metadata=True)
     search = IndexFinder([IndexUrl(index_server.index_url())], (), client, cache)
-    files = search.find(FOO).files  # type: ignore[union-attr]
-    assert all(f.metadata_file is None for f in files)
-    assert [str(search.metadata(f).version) for f in files] == ["1.0", "2.0"]
+    first, second = search.find(FOO).files  # type: ignore[union-attr]
+    assert first.metadata_file is None and second.metadata_file is None
+    assert str(search.metadata(first).version) == "1.0"
+    assert _first_probe_answered(search) is True
+    assert str(search.metadata(second).version) == "2.0"
     # The second file's probe may lose to its zip and still be on its way: waited for.
     deadline = time.monotonic() + 10
     while (
@@ -275,8 +277,7 @@ def test_unadvertised_metadata_files_are_used_when_the_index_serves_them(
         time.sleep(0.01)
     page, *rest = index_server.requests
     assert page.kind == "page"
-    # Until the index has answered once, the zip's tail is asked for beside the probe; once
-    # it is known to serve them, too (whichever answers first is taken).
+    # The zip's tail is asked for beside each probe; whichever answers first is taken.
     asked = sorted((r.kind, r.range, r.status) for r in rest)
     assert asked.count(("metadata", None, 200)) == 2
     assert asked.count(("file", "bytes=-65536", 206)) in (1, 2)
@@ -291,6 +292,7 @@ def test_probing_for_unadvertised_metadata_stops_after_the_first_miss(
     search = IndexFinder([IndexUrl(index_server.index_url())], (), client, cache)
     files = search.find(FOO).files  # type: ignore[union-attr]
     assert [str(search.metadata(f).version) for f in files] == ["1.0", "2.0"]
+    assert _first_probe_answered(search) is False
     probes = [r for r in index_server.requests if r.kind == "metadata"]
     assert [r.status for r in probes] == [404]
     assert not any(r.fetched_body for r in index_server.requests)
@@ -306,7 +308,9 @@ def test_a_miss_is_remembered_by_the_next_run_for_a_week(
         return IndexFinder([IndexUrl(index_server.index_url())], (), client, cache)
 
     one, two, three = run().find(FOO).files  # type: ignore[union-attr]
-    run().metadata(one)
+    first = run()
+    first.metadata(one)
+    assert _first_probe_answered(first) is False
     assert [r.status for r in index_server.requests if r.kind == "metadata"] == [404]
     index_server.requests.clear()
     assert str(run().metadata(two).version) == "2.0"
@@ -314,8 +318,20 @@ def test_a_miss_is_remembered_by_the_next_run_for_a_week(
     # A week on, the index is asked again: it may serve them by now.
     (memory,) = cache.bucket("probes").iterdir()
     os.utime(memory, (time.time() - 8 * 24 * 3600,) * 2)
-    run().metadata(three)
+    later = run()
+    later.metadata(three)
+    assert _first_probe_answered(later) is False
     assert [r.status for r in index_server.requests if r.kind == "metadata"] == [404]
+
+
+def _first_probe_answered(finder: IndexFinder) -> bool | None:
+    """What the index's first metadata probe found, once it has answered: the fetch that
+    sent it took the zip's answer if that came first, and did not wait."""
+    (probe,) = finder._shared.probes.values()
+    deadline = time.monotonic() + 10
+    while probe.served() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return probe.served()
 
 
 # -- pages -------------------------------------------------------------------------------------

@@ -114,22 +114,19 @@ def test_large_wheel_is_read_through_several_ranges_never_whole(
     assert not archive_path(file, cache).exists()
 
 
-class _ProbeAnsweredAfterTheTail:
-    """Answers `<wheel>.metadata` with a 404, but only once the zip's tail was asked for."""
+class _RangesOf:
+    """Serves ranges of ``data``; every `.metadata` probe is a 404."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.tail_asked = threading.Event()
         self.asked: list[str] = []
 
     def get(self, url: str, **_: Any) -> Response:
         self.asked.append("probe")
-        assert self.tail_asked.wait(10), "the probe waited for nothing but itself"
         return Response(url, 404)
 
     def fetch_range(self, url: str, start: int, end: int | None) -> Response:
         self.asked.append("tail" if start < 0 else "range")
-        self.tail_asked.set()
         first = max(0, len(self.data) + start) if start < 0 else start
         last = len(self.data) - 1 if end is None or start < 0 else end
         headers = {"content-range": f"bytes {first}-{last}/{len(self.data)}"}
@@ -137,20 +134,6 @@ class _ProbeAnsweredAfterTheTail:
 
     def get_range(self, url: str, start: int, end: int | None) -> bytes:
         return self.fetch_range(url, start, end).body
-
-
-def test_the_first_probe_of_an_index_goes_out_beside_the_zips_tail(
-    index_server: IndexServer, cache: Cache
-) -> None:
-    file, data = served_big(index_server)
-    client = _ProbeAnsweredAfterTheTail(data)
-    probe = MetadataProbe()
-    metadata = fetch_metadata(file, cast(HttpClient, client), cache, probe=probe)
-    assert [str(r) for r in metadata.requires_dist] == ["numpy"]
-    assert {"probe", "tail"} <= set(client.asked)
-    # The zip answered first, but the first probe's miss was waited for: learned before
-    # the next file is fetched, it spares that file a request.
-    assert probe.known() and not probe.worth_trying()
 
 
 class _Watched(MetadataProbe):
@@ -165,9 +148,8 @@ class _Watched(MetadataProbe):
         self.learned.set()
 
 
-class _SlowMiss(_ProbeAnsweredAfterTheTail):
-    """An index known to serve some `.metadata` files, whose miss for this one is slow: it
-    answers only when the test lets it."""
+class _SlowMiss(_RangesOf):
+    """An index whose `.metadata` miss is slow: it answers only when the test lets it."""
 
     def __init__(self, data: bytes) -> None:
         super().__init__(data)
@@ -181,6 +163,35 @@ class _SlowMiss(_ProbeAnsweredAfterTheTail):
         return Response(url, 404)
 
 
+def test_the_first_probe_of_an_index_is_not_waited_for_and_is_the_only_one_out(
+    index_server: IndexServer, cache: Cache
+) -> None:
+    file, data = served_big(index_server)
+    client = _SlowMiss(data)
+    probe = _Watched()
+    metadata = fetch_metadata(file, cast(HttpClient, client), cache, probe=probe)
+    assert [str(r) for r in metadata.requires_dist] == ["numpy"]
+    # The zip answered while the probe's miss was still on its way.
+    assert not client.missed.is_set()
+    assert client.asked.count("probe") == 1 and "tail" in client.asked
+    # While that probe is out, the next file is read from its zip alone.
+    fetch_metadata(file, cast(HttpClient, client), Cache(cache.root / "other"), probe=probe)
+    assert client.asked.count("probe") == 1
+    # The miss, once it comes, turns probing off for the index.
+    client.release.set()
+    assert probe.learned.wait(10)
+    assert probe.served() is False
+    assert probe.claim() is False
+
+
+def test_a_probe_that_fails_lets_the_next_file_probe(cache: Cache) -> None:
+    probe = MetadataProbe()
+    assert probe.claim() is True
+    assert probe.claim() is False  # one out at a time
+    probe.abandon()
+    assert probe.served() is None and probe.claim() is True
+
+
 def test_a_slow_miss_of_a_serving_index_does_not_hold_back_the_zips_answer(
     index_server: IndexServer, cache: Cache, tmp_path: Path
 ) -> None:
@@ -189,7 +200,7 @@ def test_a_slow_miss_of_a_serving_index_does_not_hold_back_the_zips_answer(
     remembered = tmp_path / "probe"
     remembered.write_bytes(b"served")
     probe = _Watched(remembered)
-    assert probe.known() and probe.worth_trying()
+    assert probe.served() is True
     metadata = fetch_metadata(file, cast(HttpClient, client), cache, probe=probe)
     answered_before_the_miss = not client.missed.is_set()
     client.release.set()
@@ -198,7 +209,7 @@ def test_a_slow_miss_of_a_serving_index_does_not_hold_back_the_zips_answer(
     assert "probe" in client.asked and "tail" in client.asked
     # One miss, once learned, does not make a serving index a non-serving one.
     assert probe.learned.wait(10)
-    assert probe.worth_trying()
+    assert probe.served() is True
     assert remembered.read_bytes() == b"served"
 
 

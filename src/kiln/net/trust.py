@@ -8,9 +8,12 @@ it loaded instead of waiting for it after the imports.
 from __future__ import annotations
 
 import os
-import ssl
 import threading
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    import ssl
 
 _lock = threading.Lock()
 # What one preload was started for (`key`), its thread, and the list it loads into.
@@ -23,6 +26,10 @@ def _key(env: Mapping[str, str]) -> tuple[str | None, str | None]:
 
 def ssl_context(env: Mapping[str, str]) -> ssl.SSLContext:
     """SSL_CERT_FILE / SSL_CERT_DIR when set (corporate CAs), else the system's store."""
+    # Imported here, on the loading thread: `ssl` took 5-7 ms to import, which a `sync`
+    # that finds nothing to fetch paid on its main thread.
+    import ssl
+
     cafile, capath = _key(env)
     if cafile is not None and not os.path.isfile(cafile):
         cafile = None
@@ -68,10 +75,8 @@ def take(env: Mapping[str, str]) -> ssl.SSLContext:
     thread = preloaded["thread"]
     assert isinstance(thread, threading.Thread)
     thread.join()
-    loaded = preloaded["loaded"]
-    assert isinstance(loaded, list)
+    loaded = cast("list[ssl.SSLContext | BaseException]", preloaded["loaded"])
     result = loaded[0]
     if isinstance(result, BaseException):
         raise result
-    assert isinstance(result, ssl.SSLContext)
     return result

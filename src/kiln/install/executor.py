@@ -42,11 +42,11 @@ def execute(
     """Uninstall what the plan replaces or drops, then install its wheels.
 
     ``direct_urls`` gives the PEP 610 record of projects installed from a URL or path.
-    Wheels install in parallel, one worker per core by default: linking is system calls,
-    which release the GIL, but more threads than cores only contend for it.
+    By default (`_default_jobs`) wheels are hard-linked from one thread, and copied from
+    one thread per core.
     """
-    jobs = jobs or os.cpu_count() or 1
     to_install = plan.to_install
+    jobs = jobs or _default_jobs(options, unpacked, scheme)
     missing = [p.candidate.name for p in to_install if p.candidate.name not in unpacked]
     if missing:
         raise InstallError(
@@ -73,7 +73,7 @@ def execute(
         )
         return planned.candidate
 
-    if len(to_install) <= 1:
+    if len(to_install) <= 1 or jobs == 1:
         installed = [install(p) for p in to_install]
     else:
         # Largest wheels first, so that no worker is left with a big one at the end.
@@ -82,3 +82,28 @@ def execute(
             done = set(pool.map(install, order))
         installed = [p.candidate for p in to_install if p.candidate in done]
     return InstallReport(installed=tuple(installed), removed=tuple(removed))
+
+
+def _default_jobs(
+    options: InstallOptions, unpacked: Mapping[NormalizedName, Path], scheme: InstallScheme
+) -> int:
+    """How many wheels install at once. Linking a file is one short system call, and each
+    gives the GIL up: two threads linking the 42-package set on two cores spent their time
+    handing it to each other (the install step took 122-164 ms against 75-85 ms on one
+    thread on tmpfs, and 160-190 against 100-110 ms on ext4). A copy reads and writes whole
+    files with the GIL released, and gets one thread per core."""
+    cores = os.cpu_count() or 1
+    if options.link_mode != "hardlink" or not unpacked:
+        return cores
+    source = _device(next(iter(unpacked.values())))
+    return 1 if source is not None and source == _device(scheme.purelib) else cores
+
+
+def _device(path: Path) -> int | None:
+    """The file system ``path`` is on, or the nearest folder above it that exists."""
+    for folder in (path, *path.parents):
+        try:
+            return os.stat(folder).st_dev
+        except OSError:
+            continue
+    return None

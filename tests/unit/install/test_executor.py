@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import threading
+from typing import Any, Literal
+
+import pytest
 from packaging.utils import canonicalize_name
 
 from kiln.cache.layout import Cache
@@ -61,3 +65,59 @@ def test_upgrade_replaces_the_old_version_and_exact_sync_drops_strays(
     assert not (venv.scheme.purelib / "app" / "old_only.py").exists()
     assert not (venv.scheme.purelib / "stray").exists()
     assert venv.run("-c", "import app; print(app.V)").stdout.strip() == "2"
+
+
+def _installing_threads(
+    venv: Venv,
+    cache: Cache,
+    wheel_factory: WheelFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    link_mode: Literal["hardlink", "copy"],
+) -> set[str]:
+    """The threads that installed three wheels, with two cores to use."""
+    from kiln.install import executor
+
+    wheels = [wheel_factory(f"pkg{i}", files={f"pkg{i}/__init__.py": ""}) for i in range(3)]
+    plan = plan_install([candidate(w) for w in wheels], [], cache)
+    unpacked = prepare(plan.to_install, FakeDownloader(wheels), cache, RecordingReporter())
+    threads: set[str] = set()
+    install_wheel = executor.install_wheel
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        return install_wheel(*args, **kwargs)
+
+    monkeypatch.setattr(executor, "install_wheel", recorded)
+    monkeypatch.setattr(executor.os, "cpu_count", lambda: 2)
+    options = InstallOptions(venv.python, link_mode=link_mode)
+    report = execute(plan, unpacked, venv.scheme, options, requested=frozenset())
+    assert len(report.installed) == 3
+    return threads
+
+
+def test_hard_links_into_the_caches_file_system_are_made_from_one_thread(
+    venv: Venv, cache: Cache, wheel_factory: WheelFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads = _installing_threads(venv, cache, wheel_factory, monkeypatch, "hardlink")
+    assert threads == {threading.current_thread().name}
+
+
+@pytest.mark.parametrize("case", ["copy", "other file system"])
+def test_copies_are_made_from_one_thread_per_core(
+    venv: Venv,
+    cache: Cache,
+    wheel_factory: WheelFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+) -> None:
+    from kiln.install import executor
+
+    if case == "other file system":
+        real = executor._device
+        monkeypatch.setattr(
+            executor, "_device", lambda path: -1 if path == venv.scheme.purelib else real(path)
+        )
+    mode: Literal["hardlink", "copy"] = "copy" if case == "copy" else "hardlink"
+    threads = _installing_threads(venv, cache, wheel_factory, monkeypatch, mode)
+    assert threading.current_thread().name not in threads
+    assert all(name.startswith("install") for name in threads)

@@ -244,7 +244,10 @@ class IndexFinder:
         return self.client.download(file.url, dest, hashes=file.hashes, progress=progress)
 
     def close(self) -> None:
-        """Drop prefetches not yet started; commands call this when resolution is done."""
+        """Drop prefetches not yet started, and keep what the metadata probes learned;
+        commands call this when resolution is done."""
+        for probe in self._shared.probes.values():
+            probe.remember()
         with self._shared.pool_lock:
             if self._shared.pool is not None:
                 self._shared.pool.shutdown(wait=False, cancel_futures=True)

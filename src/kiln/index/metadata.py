@@ -59,14 +59,15 @@ class MetadataProbe:
     fetched meanwhile are read from their zips alone. A miss turns probing off for the
     index, so an index without them costs one extra request per run, and nobody waits for
     it: the zip is read beside the probe and whichever answers first is taken. With
-    ``remembered``, what was learned is kept there for a week, and a later run asks no
-    index twice.
+    ``remembered``, what was learned is kept there for a week (`remember`), and a later
+    run asks no index twice.
     """
 
     def __init__(self, remembered: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._served: bool | None = None
         self._out = False  # the first probe is on its way
+        self._unsaved = False  # learned, not yet written to ``remembered``
         self._remembered = remembered
         if remembered is not None:
             with contextlib.suppress(OSError):
@@ -82,7 +83,7 @@ class MetadataProbe:
 
     def claim(self) -> bool:
         """Whether this fetch should probe: the index is known to serve them, or nothing is
-        known and no other probe is out (this one then is, until `learn` or `abandon`)."""
+        known and no other probe is out (this one then is, until `learn` or `failed`)."""
         with self._lock:
             if self._served is not None:
                 return self._served
@@ -91,21 +92,34 @@ class MetadataProbe:
             self._out = True
             return True
 
-    def abandon(self) -> None:
-        """A probe that got no answer (a network error): the next fetch may ask again."""
+    def failed(self) -> None:
+        """A probe that got no answer (a network error, after the client's retries): not
+        asked again in this run, and nothing is remembered. An index that fails every
+        unknown URL would otherwise cost each file a probe and its retries."""
         with self._lock:
             self._out = False
+            if self._served is None:
+                self._served = False
 
     def learn(self, served: bool) -> None:
+        """What a probe found. It may run on a thread that lost a race and outlives the
+        command, so it writes nothing: `remember` does, from the command's own threads."""
         with self._lock:
             self._out = False
-            if self._served is None or served:
-                changed = self._served is not served
+            if (self._served is None or served) and self._served is not served:
                 self._served = served
-                if changed and self._remembered is not None:
-                    # Remembering is a saving only: a failed write costs a request later.
-                    with contextlib.suppress(OSError):
-                        write_bytes(self._remembered, b"served" if served else b"not served")
+                self._unsaved = True
+
+    def remember(self) -> None:
+        """Keep what was learned and not kept yet; a saving only, so a failed write costs a
+        request in a later run."""
+        with self._lock:
+            if not self._unsaved or self._remembered is None:
+                return
+            self._unsaved = False
+            served = self._served
+        with contextlib.suppress(OSError):
+            write_bytes(self._remembered, b"served" if served else b"not served")
 
 
 def fetch_metadata(
@@ -165,7 +179,7 @@ def _fetch(
             try:
                 found = _unadvertised(file, client)
             except BaseException:
-                probe.abandon()
+                probe.failed()
                 raise
             probe.learn(found is not None)
             return found
@@ -173,7 +187,10 @@ def _fetch(
         # Asked at once, the first answer taken: this mirror answered its misses in
         # 90-200 ms and a range in 5-40 ms, and a cold lock's first metadata (torch's)
         # waited for the miss before anything else could be asked for.
-        answer = first_answer([zipped, probed])
+        try:
+            answer = first_answer([zipped, probed])
+        finally:
+            probe.remember()
     else:
         answer = zipped()
     if wholes:

@@ -311,6 +311,7 @@ def test_a_miss_is_remembered_by_the_next_run_for_a_week(
     first = run()
     first.metadata(one)
     assert _first_probe_answered(first) is False
+    first.close()  # as a command does when its resolution is done: what was learned is kept
     assert [r.status for r in index_server.requests if r.kind == "metadata"] == [404]
     index_server.requests.clear()
     assert str(run().metadata(two).version) == "2.0"

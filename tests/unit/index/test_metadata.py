@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from pathlib import Path
 from typing import Any, cast
 
@@ -164,11 +165,12 @@ class _SlowMiss(_RangesOf):
 
 
 def test_the_first_probe_of_an_index_is_not_waited_for_and_is_the_only_one_out(
-    index_server: IndexServer, cache: Cache
+    index_server: IndexServer, cache: Cache, tmp_path: Path
 ) -> None:
     file, data = served_big(index_server)
     client = _SlowMiss(data)
-    probe = _Watched()
+    remembered = tmp_path / "probes" / "index"
+    probe = _Watched(remembered)
     metadata = fetch_metadata(file, cast(HttpClient, client), cache, probe=probe)
     assert [str(r) for r in metadata.requires_dist] == ["numpy"]
     # The zip answered while the probe's miss was still on its way.
@@ -177,19 +179,41 @@ def test_the_first_probe_of_an_index_is_not_waited_for_and_is_the_only_one_out(
     # While that probe is out, the next file is read from its zip alone.
     fetch_metadata(file, cast(HttpClient, client), Cache(cache.root / "other"), probe=probe)
     assert client.asked.count("probe") == 1
-    # The miss, once it comes, turns probing off for the index.
+    # The miss, once it comes, turns probing off for the index; the late thread writes
+    # nothing (the command may have ended and removed its cache), a thread of its own does.
     client.release.set()
     assert probe.learned.wait(10)
+    assert probe.served() is False and probe.claim() is False
+    assert not remembered.parent.exists()
+    probe.remember()
+    assert remembered.read_bytes() == b"not served"
+
+
+class _FailingProbe(_RangesOf):
+    """An index that answers every `.metadata` probe with an error the retries did not fix."""
+
+    def get(self, url: str, **_: Any) -> Response:
+        self.asked.append("probe")
+        raise NetworkError(f"failed to fetch `{url}`", causes=("503 Service Unavailable",))
+
+
+def test_a_probe_that_fails_is_not_asked_again_in_the_run_nor_remembered(
+    index_server: IndexServer, cache: Cache, tmp_path: Path
+) -> None:
+    file, data = served_big(index_server)
+    client = _FailingProbe(data)
+    remembered = tmp_path / "probe"
+    probe = MetadataProbe(remembered)
+    metadata = fetch_metadata(file, cast(HttpClient, client), cache, probe=probe)
+    assert [str(r) for r in metadata.requires_dist] == ["numpy"]
+    deadline = time.monotonic() + 10
+    while probe.served() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
     assert probe.served() is False
-    assert probe.claim() is False
-
-
-def test_a_probe_that_fails_lets_the_next_file_probe(cache: Cache) -> None:
-    probe = MetadataProbe()
-    assert probe.claim() is True
-    assert probe.claim() is False  # one out at a time
-    probe.abandon()
-    assert probe.served() is None and probe.claim() is True
+    fetch_metadata(file, cast(HttpClient, client), Cache(cache.root / "other"), probe=probe)
+    assert client.asked.count("probe") == 1
+    probe.remember()
+    assert not remembered.exists()
 
 
 def test_a_slow_miss_of_a_serving_index_does_not_hold_back_the_zips_answer(

@@ -26,11 +26,13 @@ def together(calls: Sequence[Callable[[], T]]) -> list[T]:
         except BaseException as exc:  # handed to the caller below
             errors[i] = exc
 
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(1, len(calls))]
-    for thread in threads:
-        thread.start()
+    started = [
+        thread
+        for i in range(1, len(calls))
+        if _started(thread := threading.Thread(target=run, args=(i,), daemon=True), run, i)
+    ]
     run(0)
-    for thread in threads:
+    for thread in started:
         thread.join()
     for error in errors:
         if error is not None:
@@ -61,7 +63,7 @@ def first_answer(calls: Sequence[Callable[[], T | None]]) -> T | None:
             done.notify_all()
 
     for i in range(len(calls)):
-        threading.Thread(target=run, args=(i,), daemon=True).start()
+        _started(threading.Thread(target=run, args=(i,), daemon=True), run, i)
     with done:
         done.wait_for(lambda: bool(answers) or finished[0] == len(calls))
         if answers:
@@ -70,3 +72,14 @@ def first_answer(calls: Sequence[Callable[[], T | None]]) -> T | None:
         if error is not None:
             raise error
     return None
+
+
+def _started(thread: threading.Thread, run: Callable[[int], None], i: int) -> bool:
+    """Start ``thread``; when no thread can be had (``can't start new thread``), make the
+    call here instead, so that it still runs and reports as the others do."""
+    try:
+        thread.start()
+    except RuntimeError:
+        run(i)
+        return False
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -72,3 +73,21 @@ def test_a_failure_counts_only_when_nothing_answers() -> None:
     assert first_answer([lambda: fails("a"), late]) == 3
     with pytest.raises(ValueError, match="first"):
         first_answer([lambda: None, lambda: fails("first"), lambda: fails("second")])
+
+
+def test_with_no_thread_to_be_had_the_calls_run_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refused)
+    assert together([lambda: 1, lambda: 2, lambda: 3]) == [1, 2, 3]
+    assert first_answer([lambda: None, lambda: "b"]) == "b"
+    with pytest.raises(ValueError, match="first"):
+        first_answer([_raises("first"), lambda: None])
+
+
+def _raises(message: str) -> Callable[[], None]:
+    def call() -> None:
+        raise ValueError(message)
+
+    return call

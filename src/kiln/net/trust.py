@@ -26,8 +26,8 @@ def _key(env: Mapping[str, str]) -> tuple[str | None, str | None]:
 
 def ssl_context(env: Mapping[str, str]) -> ssl.SSLContext:
     """SSL_CERT_FILE / SSL_CERT_DIR when set (corporate CAs), else the system's store."""
-    # Imported here, on the loading thread: `ssl` took 5-7 ms to import, which a `sync`
-    # that finds nothing to fetch paid on its main thread.
+    # Imported here, with the rest of the store's work on the loading thread: the main
+    # thread of a verb that preloads has its own modules to import meanwhile.
     import ssl
 
     cafile, capath = _key(env)

@@ -140,9 +140,19 @@ def test_the_largest_wheels_are_fetched_first_and_unpacked_first(
             assert all(fetched[n].wait(10) for n in smaller)
             digest = super().download(file, dest, progress)
             fetched[name].set()
-            if all(event.is_set() for event in fetched.values()):
-                all_fetched.set()
             return digest
+
+    # The held unpack goes on once every fetched wheel waits to be unpacked.
+    pushed: list[str] = []
+    push = preparer._Largest.push
+
+    def counted(self: Any, planned: Any, *args: Any) -> None:
+        push(self, planned, *args)
+        pushed.append(str(planned.candidate.name))
+        if len(pushed) == len(sizes):
+            all_fetched.set()
+
+    monkeypatch.setattr(preparer._Largest, "push", counted)
 
     unpacked_order: list[str] = []
     unpack = preparer._unpack

@@ -269,3 +269,18 @@ def test_members_with_long_local_headers_and_large_data_unpack_whole(
     assert (folder / "demo" / "small.py").read_text() == "X = 1\n"
     assert (folder / "demo" / "large.txt").read_text() == large
     assert (folder / deep).read_text() == "Y = 2\n"
+
+
+def test_short_writes_are_written_on_until_the_member_is_whole(
+    wheel_factory: WheelFactory, cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`os.write` may write less than it is given (a signal, a full pipe, some file
+    systems): every byte still lands."""
+    from kiln.install import wheel_cache
+
+    text = "".join(f"LINE_{n} = {n}\n" for n in range(5000))
+    wheel = wheel_factory("demo", files={"demo/data.py": text})
+    write = os.write
+    monkeypatch.setattr(wheel_cache.os, "write", lambda fd, data: write(fd, bytes(data[:700])))
+    folder = unpack_wheel(wheel.path, wheel.sha256, cache)
+    assert (folder / "demo" / "data.py").read_text() == text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from packaging.utils import NormalizedName
@@ -78,6 +77,8 @@ def execute(
     else:
         # Largest wheels first, so that no worker is left with a big one at the end.
         order = sorted(to_install, key=lambda p: -(p.candidate.file.size or 0))
+        from concurrent.futures import ThreadPoolExecutor  # only copies need a pool
+
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="install") as pool:
             done = set(pool.map(install, order))
         installed = [p.candidate for p in to_install if p.candidate in done]

@@ -14,7 +14,6 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,8 @@ from kiln.install.plan import PlannedDist
 from kiln.install.wheel_cache import cached_wheel, unpack_wheel
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from kiln.core.build import WheelBuilder
 
 
@@ -63,6 +64,9 @@ def prepare(
             )
     if not remote:
         return ready
+
+    # Imported only when something is fetched: a sync from the cache makes no pool.
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     cancel = threading.Event()
     # Downloads wait on the network; unpacking is inflating and writing under the GIL, so

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import io
 import re
@@ -60,8 +59,16 @@ def entry_for_file(path: str, file: Path) -> RecordEntry:
 def parse_record(text: str, origin: str = "RECORD") -> list[RecordEntry]:
     """The entries of a RECORD's ``text``; `InstallError` naming ``origin`` when csv cannot
     read it (a carriage return inside a field, a NUL on Python 3.10)."""
+    # Without a quote or a carriage return, csv's reader splits lines at "\n" and fields at
+    # ",", so plain string splits read the same rows: an install reads every wheel's
+    # RECORD, thousands of lines, and the csv module's rows cost twice as much (and its
+    # import, a sync from the cache nothing). A NUL is csv's error on Python 3.10: left to it.
+    if '"' not in text and "\r" not in text and "\x00" not in text:
+        return _entries(line.split(",") for line in text.split("\n"))
+    import csv
+
     try:
-        return _entries(text)
+        return _entries(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
         raise InstallError(
             f"`{origin}` cannot be read as a RECORD",
@@ -70,16 +77,7 @@ def parse_record(text: str, origin: str = "RECORD") -> list[RecordEntry]:
         ) from exc
 
 
-def _entries(text: str) -> list[RecordEntry]:
-    # Without a quote or a carriage return, csv's reader splits lines at "\n" and fields at
-    # ",", so plain string splits read the same rows: an install reads every wheel's
-    # RECORD, thousands of lines, and the csv module's rows cost twice as much. (A NUL is
-    # csv's error on Python 3.10: left to it.)
-    rows = (
-        (line.split(",") for line in text.split("\n"))
-        if '"' not in text and "\r" not in text and "\x00" not in text
-        else csv.reader(io.StringIO(text))
-    )
+def _entries(rows: Iterable[list[str]]) -> list[RecordEntry]:
     entries: list[RecordEntry] = []
     for row in rows:
         if not row or not row[0]:
@@ -117,6 +115,8 @@ def format_record(entries: Iterable[RecordEntry]) -> bytes:
     for path, digest, size in rows:
         if special(path) or special(digest):
             # csv's quoting, exactly as its writer would put this one line.
+            import csv
+
             out = io.StringIO()
             csv.writer(out, lineterminator="\n").writerow(
                 (path, digest, "" if size is None else size)

@@ -120,6 +120,26 @@ def test_file_not_matching_its_record_hash_is_rejected(
     assert cached_wheel(wheel.sha256, cache) is None
 
 
+def test_a_record_hash_written_with_base64_padding_still_matches(
+    wheel_factory: WheelFactory, cache: Cache
+) -> None:
+    """Older tools wrote RECORD's digests with `=` padding: the same digest, not the text
+    this unpack writes, so it is compared by value."""
+    import base64
+    import hashlib
+
+    content = b"X = 1\n"
+    padded = base64.urlsafe_b64encode(hashlib.sha256(content).digest()).decode()
+    assert padded.endswith("=")
+    wheel = wheel_factory(
+        "demo",
+        files={"demo/__init__.py": content.decode()},
+        record_overrides={"demo/__init__.py": f"sha256={padded}"},
+    )
+    folder = unpack_wheel(wheel.path, wheel.sha256, cache)
+    assert (folder / "demo" / "__init__.py").read_bytes() == content
+
+
 def test_a_record_csv_cannot_read_is_an_error_naming_it(
     wheel_factory: WheelFactory, cache: Cache
 ) -> None:

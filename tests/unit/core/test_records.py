@@ -235,3 +235,39 @@ def test_what_a_dataclass_would_refuse_is_refused() -> None:
         replace(_pair()[0]("a"), missing=1)
     with pytest.raises(TypeError, match="not a record"):
         fields(object())
+
+
+def test_init_is_compiled_on_first_use_and_then_called_directly() -> None:
+    @record
+    class Point:
+        """A point."""
+
+        x: int
+        y: int = 0
+
+    class Named(Point):
+        """No record: it inherits the record's `__init__`."""
+
+    first = Point.__dict__["__init__"]
+    # A subclass made first compiles its base's `__init__`, and puts it on the base.
+    assert Named(1).x == 1
+    compiled = Point.__dict__["__init__"]
+    assert compiled is not first
+    assert compiled.__qualname__.endswith("Point.__init__")
+    assert Point(2, 3) == Point(x=2, y=3)
+    assert Point.__dict__["__init__"] is compiled
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        Point()  # type: ignore[call-arg]
+
+
+def test_a_first_call_with_bad_arguments_is_refused_as_later_ones() -> None:
+    @record
+    class Pair:
+        """A pair."""
+
+        left: int
+        right: int
+
+    with pytest.raises(TypeError, match="unexpected keyword argument 'middle'"):
+        Pair(1, 2, middle=3)  # type: ignore[call-arg]
+    assert Pair(1, 2).right == 2

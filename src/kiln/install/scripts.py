@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 import shlex
@@ -30,6 +29,8 @@ class EntryPoint:
 
 def parse_entry_points(text: str, origin: str) -> list[EntryPoint]:
     """The ``console_scripts`` and ``gui_scripts`` of an ``entry_points.txt``."""
+    import configparser  # only a wheel with entry points needs it: 2 ms of imports
+
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None, strict=False)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # names are case-sensitive
     try:

@@ -6,9 +6,10 @@ is read into rows (`page_rows`), grouped by the (project, version) its file name
 stored beside the cache in `marshal` form (plain tuples, nothing that runs code when
 loaded) under the sha256 of the page URL, the index label and the body's sha256 (which the
 page cache keeps beside the body, so a page parsed before is found without reading its
-bytes), each release's rows as their own `marshal` blob: reading a page back parses only
-its list of releases, and a release's rows and files are made when a resolution asks for
-that version.
+bytes), each release's rows as their own `marshal` blob after the list of releases: reading
+a page back maps the file and parses only that list, and a release's blob is read, and its
+rows and files made, when a resolution asks for that version (reading every blob of the 42
+pages of a warm install was 18 MB, and a third of its resolution).
 
 A JSON page's entries are not even made into rows until their release is asked for: the
 entries are grouped as JSON decoded them and each release keeps its own, so a cold
@@ -26,8 +27,11 @@ import contextlib
 import functools
 import hashlib
 import marshal
+import mmap
 import operator
+import os
 import re
+import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -49,7 +53,9 @@ if TYPE_CHECKING:
     from kiln.net.client import Page, Response
 
 # Bumped whenever the stored shape or a row's fields change.
-_FORMAT = "4:releases"
+_FORMAT = "5:releases"
+# Before the list of releases: its length in bytes.
+_HEAD = struct.Struct("<Q")
 _NO_TIME = float("nan")
 
 
@@ -57,8 +63,8 @@ class Release:
     """The files of one (project, version) on one page, as rows until they are asked for."""
 
     __slots__ = (
-        "_blob", "_entries", "_rows", "earliest", "json_page", "latest", "name", "shown",
-        "source", "untimed", "version",
+        "_blob", "_entries", "_rows", "_span", "earliest", "json_page", "latest", "name",
+        "shown", "source", "untimed", "version",
     )  # fmt: skip
 
     def __init__(
@@ -75,11 +81,14 @@ class Release:
         entries: list[Any] | None = None,
         json_page: str | None = None,
         shown: str = "",
+        span: tuple[_Stored, int, int] | None = None,
     ) -> None:
         self.name = name
         self.version = version
         self._rows = rows
         self._blob = blob
+        # Where the blob lies in a stored page (mapped, or in memory), until it is read.
+        self._span = span
         # With ``json_page`` (the page's URL), ``entries`` and the blob hold the release's
         # JSON entries, made into rows on first use.
         self._entries = entries
@@ -92,22 +101,30 @@ class Release:
         self.untimed = untimed
         self.source = source  # the stored entry the blob came from, for its damage
 
+    def _stored_blob(self) -> bytes | None:
+        blob = self._blob
+        if blob is None and self._span is not None:
+            data, start, end = self._span
+            blob = self._blob = data[start:end]
+            self._span = None
+        return blob
+
     def rows(self) -> list[Row]:
         rows = self._rows
         if rows is None:
             page = self.json_page
             if page is None:
-                rows = _rows(self._blob, self.source)
+                rows = _rows(self._stored_blob(), self.source)
             else:
                 entries = self._entries
                 if entries is None:
-                    entries = _entries(self._blob, self.source)
+                    entries = _entries(self._stored_blob(), self.source)
                 rows = read_entries(page, self.shown, lambda: json_rows(entries, page))
             self._rows = rows
         return rows
 
     def stored(self) -> tuple[object, ...]:
-        blob = self._blob
+        blob = self._stored_blob()
         if blob is None:
             blob = marshal.dumps(self._entries if self.json_page is not None else self._rows)
             if self.json_page is not None and self._rows is None:
@@ -311,8 +328,8 @@ def remembered_page(
     entries) and stored. ``elsewhere`` may make the `stored_form` instead (a helper
     process, `page_worker`); when it answers None the page is parsed here."""
     entry = _entry(folder, page.url, index, page.digest)
-    with contextlib.suppress(OSError):
-        releases = _load(entry.read_bytes(), entry, index)
+    with contextlib.suppress(OSError, ValueError):
+        releases = _load(_mapped(entry), entry, index)
         if releases is not None:
             return PageListing(releases, index)
     response, digest = page.read()
@@ -336,8 +353,39 @@ def remembered_page(
 
 def stored_form(releases: list[Release], json_page: str | None) -> bytes:
     """What a parsed page is kept as (``json_page``: its URL when the releases hold JSON
-    entries), and what `_load` reads back."""
-    return marshal.dumps((_FORMAT, json_page, [r.stored() for r in releases]))
+    entries), and what `_load` reads back: the length of the list of releases, the list
+    (each release with the offset and length of its blob), then the blobs."""
+    listed: list[tuple[object, ...]] = []
+    blobs: list[bytes] = []
+    offset = 0
+    for release in releases:
+        name, version, earliest, latest, untimed, blob = release.stored()
+        assert isinstance(blob, bytes)
+        listed.append((name, version, earliest, latest, untimed, offset, len(blob)))
+        blobs.append(blob)
+        offset += len(blob)
+    head = marshal.dumps((_FORMAT, json_page, listed))
+    return b"".join([_HEAD.pack(len(head)), head, *blobs])
+
+
+# What a stored page is read from: the bytes a helper made, or the file mapped.
+_Stored = bytes | mmap.mmap
+
+
+def _mapped(entry: Path) -> _Stored:
+    """The stored page's file, mapped: only the pages of its list and of the blobs a
+    resolution reads are read. A page is replaced by a rename, never written in place, so
+    the mapping keeps the file it was made from."""
+    fd = os.open(entry, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0 or os.name == "nt":
+            # Windows cannot replace a file that is mapped: read it whole there.
+            with os.fdopen(os.dup(fd), "rb") as f:
+                return f.read()
+        return mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)
 
 
 def _entry(folder: Path, page_url: str, index: str, digest: str) -> Path:
@@ -380,9 +428,16 @@ def _entries(blob: bytes | None, source: Path | None) -> list[Any]:
     return _damaged(source)
 
 
-def _load(data: bytes, source: Path, shown: str) -> list[Release] | None:
+def _load(data: _Stored, source: Path, shown: str) -> list[Release] | None:
+    if len(data) < _HEAD.size:
+        return None
+    (length,) = _HEAD.unpack_from(data)
+    base = _HEAD.size + length
+    if base > len(data):
+        return None
     try:
-        stored = marshal.loads(data)
+        with memoryview(data) as view:
+            stored = marshal.loads(view[_HEAD.size : base])
     except (EOFError, ValueError, TypeError):
         return None
     if not (isinstance(stored, tuple) and len(stored) == 3 and stored[0] == _FORMAT):
@@ -390,13 +445,22 @@ def _load(data: bytes, source: Path, shown: str) -> list[Release] | None:
     json_page = stored[1]
     if json_page is not None and type(json_page) is not str:
         return None
+    size = len(data)
     try:
-        return [
-            Release(
-                NormalizedName(name), version_of(version), None, blob, early, late, untimed,
-                source, json_page=json_page, shown=shown,
-            )
-            for name, version, early, late, untimed, blob in stored[2]
-        ]  # fmt: skip
+        releases = []
+        for name, version, early, late, untimed, offset, length in stored[2]:
+            start = base + offset
+            if type(offset) is not int or type(length) is not int:
+                return None
+            if offset < 0 or length < 0 or start + length > size:
+                return None
+            releases.append(
+                Release(
+                    NormalizedName(name), version_of(version), None, None, early, late,
+                    untimed, source, json_page=json_page, shown=shown,
+                    span=(data, start, start + length),
+                )
+            )  # fmt: skip
     except (TypeError, ValueError):
         return None
+    return releases

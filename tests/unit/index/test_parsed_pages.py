@@ -7,6 +7,7 @@ import hashlib
 import json
 import marshal
 import math
+import struct
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from kiln.cache.atomic import write_bytes
 from kiln.core.errors import KilnError
 from kiln.core.upload_times import parse_upload_time
 from kiln.index.page_rows import Row
@@ -142,10 +144,12 @@ def test_a_damaged_stored_release_is_an_error_and_is_dropped(tmp_path: Path, mod
     body = _page([_file("a-1.0-py3-none-any.whl", None)])
     _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
     (entry,) = tmp_path.rglob("*.marshal")
-    # The list of releases stays readable; the release's own rows do not.
-    fmt, page_url, stored = marshal.loads(entry.read_bytes())
-    damaged = [(*r[:5], b"\x00garbage") for r in stored]
-    entry.write_bytes(marshal.dumps((fmt, page_url, damaged)))
+    # The list of releases stays readable; the release's own rows, after it, do not.
+    data = entry.read_bytes()
+    (length,) = struct.unpack_from("<Q", data)
+    _, _, stored = marshal.loads(data[8 : 8 + length])
+    assert [r[5:] for r in stored] == [(0, len(data) - 8 - length)]
+    entry.write_bytes(data[: 8 + length] + b"\x00" * (len(data) - 8 - length))
     page, calls = _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
     assert calls == []
     _, releases, _, _ = page.releases(NormalizedName("a"), None)
@@ -154,6 +158,34 @@ def test_a_damaged_stored_release_is_an_error_and_is_dropped(tmp_path: Path, mod
     assert not entry.exists()
     page, calls = _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
     assert calls == [1]
+
+
+def test_a_stored_page_cut_short_is_parsed_again(tmp_path: Path, mode: str) -> None:
+    body = _page([_file("a-1.0-py3-none-any.whl", None), _file("a-2.0-py3-none-any.whl", None)])
+    _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
+    (entry,) = tmp_path.rglob("*.marshal")
+    entry.write_bytes(entry.read_bytes()[:-1])  # the last release's blob ends past the file
+    page, calls = _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
+    assert calls == [1]
+    _, releases, _, _ = page.releases(NormalizedName("a"), None)
+    assert sorted(f.filename for f in releases.all_files()) == [
+        "a-1.0-py3-none-any.whl",
+        "a-2.0-py3-none-any.whl",
+    ]
+
+
+def test_a_stored_page_replaced_after_it_was_read_serves_what_was_read(
+    tmp_path: Path, mode: str
+) -> None:
+    body = _page([_file("a-1.0-py3-none-any.whl", None)])
+    _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
+    (entry,) = tmp_path.rglob("*.marshal")
+    page, calls = _remember(tmp_path, body, "https://i/simple/a/", mode=mode)
+    assert calls == []
+    # Replaced as the cache replaces files (a rename), before any release's rows are read.
+    write_bytes(entry, b"\x00garbage")
+    _, releases, _, _ = page.releases(NormalizedName("a"), None)
+    assert [f.filename for f in releases.all_files()] == ["a-1.0-py3-none-any.whl"]
 
 
 def test_an_unreadable_stored_page_is_parsed_again(tmp_path: Path, mode: str) -> None:

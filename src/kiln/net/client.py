@@ -25,7 +25,13 @@ from kiln.core.hashes import Hashes
 from kiln.core.kill_points import reached
 from kiln.core.records import field, record
 from kiln.net.auth import CredentialStore
-from kiln.net.failures import UNREACHABLE_HINT, describe, status_error, status_text
+from kiln.net.failures import (
+    UNREACHABLE_HINT,
+    certificate_refused,
+    describe,
+    status_error,
+    status_text,
+)
 from kiln.net.hashing import CHUNK, Hasher, copy_local, verify
 from kiln.net.http_cache import CachedPage, HttpCache, storable
 from kiln.net.locations import local_path
@@ -448,12 +454,17 @@ class HttpClient:
             except _Retry as retry:
                 last, wait = retry.description, retry.wait
             except SSLError as error:
-                # Certificates do not fix themselves between attempts.
-                raise NetworkError(
-                    f"failed to fetch `{redact_url(url)}`",
-                    causes=(describe(error),),
-                    hint="set SSL_CERT_FILE to a CA bundle that signs the index's certificate",
-                ) from None
+                if certificate_refused(error):
+                    # Certificates do not fix themselves between attempts.
+                    raise NetworkError(
+                        f"failed to fetch `{redact_url(url)}`",
+                        causes=(describe(error),),
+                        hint="set SSL_CERT_FILE to a CA bundle that signs the index's certificate",
+                    ) from None
+                # Anything else in TLS (an alert from the server, a handshake cut off) is
+                # the network's: PyPI's CDN answered one handshake in a cold sync here with
+                # a decode_error alert and the next at once.
+                last, wait = describe(error), None
             except (HTTPError, OSError) as error:
                 last, wait = describe(error), None
             if n + 1 < self.attempts:

@@ -41,6 +41,24 @@ def status_error(url: str, status: int) -> NetworkError:
     )
 
 
+def certificate_refused(error: BaseException) -> bool:
+    """Whether a TLS failure is the server's certificate failing verification (untrusted,
+    expired, for another host): the one TLS failure no retry can mend."""
+    import ssl
+
+    seen: list[BaseException] = []
+    pending: list[object] = [error]
+    while pending:
+        candidate = pending.pop()
+        if not isinstance(candidate, BaseException) or candidate in seen:
+            continue
+        if isinstance(candidate, ssl.SSLCertVerificationError):
+            return True
+        seen.append(candidate)
+        pending.extend([*candidate.args, candidate.__cause__, candidate.__context__])
+    return "CERTIFICATE_VERIFY_FAILED" in str(error)
+
+
 def describe(error: BaseException) -> str:
     """A short, credential-free account of a transport failure."""
     from urllib3.exceptions import (

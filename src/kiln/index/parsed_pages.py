@@ -449,9 +449,9 @@ def _load(data: _Stored, source: Path, shown: str) -> list[Release] | None:
     try:
         releases = []
         for name, version, early, late, untimed, offset, length in stored[2]:
-            start = base + offset
             if type(offset) is not int or type(length) is not int:
                 return None
+            start = base + offset
             if offset < 0 or length < 0 or start + length > size:
                 return None
             releases.append(

@@ -142,6 +142,23 @@ def table(results: dict[str, dict[str, dict[str, object]]], tools: Sequence[str]
     return "\n".join(lines)
 
 
+def cpu_table(results: dict[str, dict[str, dict[str, object]]], tools: Sequence[str]) -> str:
+    """Per workload and tool, the median user and system CPU seconds: where a wall time
+    went (the kernel creating files, or the tool's own code) when the ratios alone do not
+    say."""
+    lines = [f"{'workload':22}" + "".join(f"{t + ' user+sys':>20}" for t in tools)]
+    for name, per_tool in results.items():
+        cells = []
+        for tool in tools:
+            entry = per_tool.get(tool)
+            user = median(entry["user_s"]) if entry else None  # type: ignore[arg-type]
+            system = median(entry["system_s"]) if entry else None  # type: ignore[arg-type]
+            text = "-" if user is None or system is None else f"{user:.2f}+{system:.2f}"
+            cells.append(f"{text:>20}")
+        lines.append(f"{name:22}" + "".join(cells))
+    return "\n".join(lines)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and workloads")
@@ -209,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "seconds": [],
                     "peak_mb": [],
                     "tree_mb": [],
+                    "user_s": [],
+                    "system_s": [],
                     "failed": 0,
                     "note": "",
                 }
@@ -238,7 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     entry["seconds"].append(done.seconds)  # type: ignore[attr-defined]
                     entry["peak_mb"].append(done.peak_rss_mb)  # type: ignore[attr-defined]
                     entry["tree_mb"].append(done.peak_tree_mb)  # type: ignore[attr-defined]
+                    entry["user_s"].append(done.user_s)  # type: ignore[attr-defined]
+                    entry["system_s"].append(done.system_s)  # type: ignore[attr-defined]
                     print(f"  {name:22} {tool:7} {done.seconds:8.3f} s  {done.peak_rss_mb:7.0f} MB"
+                          f"  cpu {done.user_s:6.2f} user {done.system_s:6.2f} sys"
                           f"  {entry['note']}", flush=True)  # fmt: skip
     finally:
         if server is not None:
@@ -247,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(table(results, [t for t in TOOLS if t in tools]))
     print("(median seconds; * some repetitions failed; '-' the tool cannot do it)")
+    print()
+    print(cpu_table(results, [t for t in TOOLS if t in tools]))
+    print("(median CPU seconds, user+system, of each tool and the children it waited for)")
     memory = results.get(MEMORY_WORKLOAD, {})
     if memory:
         peaks = {t: max(e["peak_mb"]) for t, e in memory.items() if e["peak_mb"]}  # type: ignore[type-var]

@@ -51,6 +51,10 @@ class Run:
     # between the processes sharing them) of all its processes at one time, helpers it never
     # waits for included (sampled every 20 ms, about 0.4 ms of CPU each; 0 without /proc).
     peak_tree_mb: float = 0.0
+    # CPU time of the process and of the children it waited for (`wait4`): helpers it
+    # never waits for are not in it.
+    user_s: float = 0.0
+    system_s: float = 0.0
 
 
 def clean_env(cmds: Commands, caches: Path) -> dict[str, str]:
@@ -136,7 +140,7 @@ def timed(
         tail = log.read_text(errors="replace")[-2500:]
         raise BenchError(f"exit {proc.returncode}: {' '.join(cmd)}\n--- {log} (tail) ---\n{tail}")
     # Linux reports ru_maxrss in KiB.
-    return Run(elapsed, usage.ru_maxrss / 1024, tree_peak / 2**20)
+    return Run(elapsed, usage.ru_maxrss / 1024, tree_peak / 2**20, usage.ru_utime, usage.ru_stime)
 
 
 def _session_rss(session: int) -> int:

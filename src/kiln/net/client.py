@@ -462,8 +462,8 @@ class HttpClient:
                         hint="set SSL_CERT_FILE to a CA bundle that signs the index's certificate",
                     ) from None
                 # Anything else in TLS (an alert from the server, a handshake cut off) is
-                # the network's: PyPI's CDN answered one handshake in a cold sync here with
-                # a decode_error alert and the next at once.
+                # the network's: files.pythonhosted.org answered one handshake of a cold
+                # sync here with a decode_error alert, and the syncs after it passed.
                 last, wait = describe(error), None
             except (HTTPError, OSError) as error:
                 last, wait = describe(error), None

@@ -376,16 +376,12 @@ def _mapped(entry: Path) -> _Stored:
     """The stored page's file, mapped: only the pages of its list and of the blobs a
     resolution reads are read. A page is replaced by a rename, never written in place, so
     the mapping keeps the file it was made from."""
-    fd = os.open(entry, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        size = os.fstat(fd).st_size
-        if size == 0 or os.name == "nt":
-            # Windows cannot replace a file that is mapped: read it whole there.
-            with os.fdopen(os.dup(fd), "rb") as f:
-                return f.read()
-        return mmap.mmap(fd, size, access=mmap.ACCESS_READ)
-    finally:
-        os.close(fd)
+    if os.name == "nt":
+        # Windows cannot replace a file that is mapped: read it whole there.
+        return entry.read_bytes()
+    with open(entry, "rb") as f:
+        # An empty file cannot be mapped (ValueError): the caller parses the page again.
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def _entry(folder: Path, page_url: str, index: str, digest: str) -> Path:
@@ -429,11 +425,12 @@ def _entries(blob: bytes | None, source: Path | None) -> list[Any]:
 
 
 def _load(data: _Stored, source: Path, shown: str) -> list[Release] | None:
-    if len(data) < _HEAD.size:
+    size = len(data)
+    if size < _HEAD.size:
         return None
     (length,) = _HEAD.unpack_from(data)
     base = _HEAD.size + length
-    if base > len(data):
+    if base > size:
         return None
     try:
         with memoryview(data) as view:
@@ -445,7 +442,6 @@ def _load(data: _Stored, source: Path, shown: str) -> list[Release] | None:
     json_page = stored[1]
     if json_page is not None and type(json_page) is not str:
         return None
-    size = len(data)
     try:
         releases = []
         for name, version, early, late, untimed, offset, length in stored[2]:

@@ -3,6 +3,7 @@ stdlib-only test backend, and a git repository with a tag and a later commit."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -24,6 +25,10 @@ def make_lib(
     """A project whose `VALUE` tells its builds apart; built with nothing from an index."""
     (folder / "src" / name).mkdir(parents=True, exist_ok=True)
     (folder / "src" / name / "__init__.py").write_text(f"VALUE = {value!r}\n")
+    # Rewritten within the second of an earlier build and at the same size (only the
+    # version differs), backend.py would be imported from that build's bytecode, which
+    # Python checks by whole-second mtime and size: the old version would be built again.
+    shutil.rmtree(folder / "__pycache__", ignore_errors=True)
     (folder / "backend.py").write_text(src_backend(name, version, requires or []))
     deps = ", ".join(f'"{r}"' for r in requires or [])
     (folder / "pyproject.toml").write_text(

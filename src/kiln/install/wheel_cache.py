@@ -12,7 +12,6 @@ import os
 import re
 import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 from packaging.utils import (
@@ -28,6 +27,7 @@ from kiln.core.errors import InstallError
 from kiln.core.headers import first_header
 from kiln.core.kill_points import reached
 from kiln.core.records import record
+from kiln.install.inflate import crc32, inflate_errors, raw_inflater
 from kiln.install.record import RecordEntry, encode_digest, format_record, parse_record
 from kiln.install.wheel_checks import (
     check_member_link,
@@ -68,7 +68,7 @@ def unpack_wheel(wheel: Path, sha256: str, cache: Cache) -> Path:
         with staged_dir(final, cache.tmpdir()) as staging:
             try:
                 _extract(wheel, staging, cache.wheel_size_limit)
-            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            except _corrupt() as exc:
                 # Whichever member it is found in (METADATA is read first, to check it).
                 raise InstallError(
                     f"`{wheel.name}` is corrupt",
@@ -126,6 +126,11 @@ def _open(wheel: Path) -> zipfile.ZipFile:
         ) from exc
 
 
+def _corrupt() -> tuple[type[Exception], ...]:
+    """What reading a damaged archive raises, whichever inflater reads it."""
+    return (zipfile.BadZipFile, EOFError, *inflate_errors())
+
+
 def _extract_files(
     wheel: Path,
     archive: zipfile.ZipFile,
@@ -149,7 +154,7 @@ def _extract_files(
             if expected is not None:
                 _check(wheel, posix, target, entry, expected)
             written.append(entry)
-    except (zipfile.BadZipFile, zlib.error) as exc:
+    except _corrupt() as exc:
         raise InstallError(
             f"`{wheel.name}` is corrupt",
             causes=[str(exc)],
@@ -315,16 +320,23 @@ def _inflate_into(
     digest = hashlib.sha256()
     crc = 0
     size = 0
-    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
-    while remaining or pending:
-        if not pending:
+    inflater = raw_inflater() if info.compress_type == zipfile.ZIP_DEFLATED else None
+    data = b""
+    while True:
+        if pending:
+            chunk, pending = pending, b""
+        elif remaining:
             chunk = os.pread(fileno, min(remaining, _INFLATE_CHUNK), offset)
             if not chunk:
                 raise zipfile.BadZipFile(f"Truncated data for {info.filename!r}")
             offset += len(chunk)
             remaining -= len(chunk)
+        elif inflater is not None and data and not inflater.eof:
+            # ISA-L takes in all the input it is given and holds back the output past
+            # `max_length`, leaving no unconsumed tail (zlib keeps the input instead).
+            chunk = b""
         else:
-            chunk, pending = pending, b""
+            break  # a stream that ends early leaves the size short, checked by the caller
         if inflater is None:
             data = chunk
         else:
@@ -338,7 +350,7 @@ def _inflate_into(
         if data:
             digest.update(data)
             if check_crc:
-                crc = zlib.crc32(data, crc)
+                crc = crc32(data, crc)
             _write_all(out, data)
         if inflater is not None and inflater.eof:
             break

@@ -262,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  {name:22} {tool:7} {done.seconds:8.3f} s  {done.peak_rss_mb:7.0f} MB"
                           f"  cpu {done.user_s:6.2f} user {done.system_s:6.2f} sys"
                           f"  {entry['note']}", flush=True)  # fmt: skip
+            for tool in chosen:
+                workload.finish(tool)
     finally:
         if server is not None:
             server.stop()  # type: ignore[attr-defined]

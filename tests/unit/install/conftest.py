@@ -135,6 +135,15 @@ def build_wheel(
 WheelFactory = Callable[..., BuiltWheel]
 
 
+def member_data(wheel: Path, member: str) -> tuple[int, int]:
+    """Where a member's (compressed) data starts in the archive, and its length."""
+    with zipfile.ZipFile(wheel) as archive:
+        info = archive.getinfo(member)
+    return info.header_offset + 30 + len(info.filename.encode()) + len(
+        info.extra
+    ), info.compress_size
+
+
 @pytest.fixture
 def wheel_factory(tmp_path: Path) -> WheelFactory:
     def factory(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import sys
-import zipfile
 import zlib
 from collections.abc import Iterator
 
@@ -16,7 +15,7 @@ from kiln.core.errors import InstallError
 from kiln.install import inflate, wheel_cache
 from kiln.install.wheel_cache import cached_wheel, unpack_wheel
 
-from .conftest import WheelFactory
+from .conftest import WheelFactory, member_data
 
 
 @pytest.fixture(params=["isal", "zlib"])
@@ -88,9 +87,7 @@ def test_an_invalid_block_in_a_wheel_is_a_corrupt_wheel(
     text = "".join(f"VALUE_{n} = {n * 7919}\n" for n in range(2000))
     wheel = wheel_factory("demo", files={"demo/big.py": text})
     data = bytearray(wheel.path.read_bytes())
-    with zipfile.ZipFile(wheel.path) as archive:
-        info = archive.getinfo("demo/big.py")
-    data[info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)] = 0xFF
+    data[member_data(wheel.path, "demo/big.py")[0]] = 0xFF  # a reserved block type
     wheel.path.write_bytes(bytes(data))
     with pytest.raises(InstallError, match="is corrupt"):
         unpack_wheel(wheel.path, wheel.sha256, cache)

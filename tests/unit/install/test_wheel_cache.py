@@ -12,7 +12,7 @@ from kiln.core.errors import InstallError
 from kiln.install.record import read_record
 from kiln.install.wheel_cache import cached_wheel, unpack_wheel
 
-from .conftest import WheelFactory, files_under, record_hash
+from .conftest import WheelFactory, files_under, member_data, record_hash
 
 
 def test_unpack_places_wheel_files_under_its_sha256(
@@ -242,16 +242,12 @@ def test_bogus_sha256_is_never_a_path(cache: Cache, wheel_factory: WheelFactory)
 def test_a_damaged_member_is_a_corrupt_wheel_and_leaves_no_entry(
     wheel_factory: WheelFactory, cache: Cache, member: str
 ) -> None:
-    import zipfile
-
     text = "".join(f"VALUE_{n} = {n * 7919}\n" for n in range(2000))
     wheel = wheel_factory("demo", files={"demo/big.py": text})
     data = bytearray(wheel.path.read_bytes())
-    with zipfile.ZipFile(wheel.path) as archive:
-        info = archive.getinfo(member)
-    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    start, length = member_data(wheel.path, member)
     for k in range(8):  # inside the member's deflate stream
-        data[start + info.compress_size // 2 + k] ^= 0x5A
+        data[start + length // 2 + k] ^= 0x5A
     wheel.path.write_bytes(bytes(data))
     with pytest.raises(InstallError, match=r"corrupt|inflates past|does not match"):
         unpack_wheel(wheel.path, wheel.sha256, cache)

@@ -238,16 +238,20 @@ def test_bogus_sha256_is_never_a_path(cache: Cache, wheel_factory: WheelFactory)
         unpack_wheel(wheel.path, "../x", cache)
 
 
+@pytest.mark.parametrize("damage", ["flipped", "reserved-block"])
 @pytest.mark.parametrize("member", ["demo/big.py", "demo-1.0.dist-info/METADATA"])
 def test_a_damaged_member_is_a_corrupt_wheel_and_leaves_no_entry(
-    wheel_factory: WheelFactory, cache: Cache, member: str
+    wheel_factory: WheelFactory, cache: Cache, member: str, damage: str
 ) -> None:
     text = "".join(f"VALUE_{n} = {n * 7919}\n" for n in range(2000))
     wheel = wheel_factory("demo", files={"demo/big.py": text})
     data = bytearray(wheel.path.read_bytes())
     start, length = member_data(wheel.path, member)
-    for k in range(8):  # inside the member's deflate stream
-        data[start + length // 2 + k] ^= 0x5A
+    if damage == "flipped":
+        for k in range(8):  # inside the member's deflate stream
+            data[start + length // 2 + k] ^= 0x5A
+    else:  # a block type deflate reserves: an error of the inflater's own
+        data[start] = 0xFF
     wheel.path.write_bytes(bytes(data))
     with pytest.raises(InstallError, match=r"corrupt|inflates past|does not match"):
         unpack_wheel(wheel.path, wheel.sha256, cache)

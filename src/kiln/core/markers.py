@@ -403,7 +403,10 @@ _ANY_STRING = Strings(frozenset(), True)
 
 
 def _clause_empty(clause: _Clause) -> bool:
-    d = clause.as_dict()
+    return _constraints_empty(clause.as_dict())
+
+
+def _constraints_empty(d: Mapping[str, Constraint]) -> bool:
     if any(c.empty() for c in d.values()):
         return True
     keys = ("sys_platform", "platform_system", "os_name")
@@ -421,6 +424,14 @@ def _conj(a: _Clause, b: _Clause) -> _Clause:
     for key, c in b.items:
         merged[key] = _meet(merged[key], c) if key in merged else c
     return _Clause.of(merged)
+
+
+def _conj_empty(a: _Clause, b: _Clause) -> bool:
+    """Whether ``a and b`` holds nowhere, without making the clause."""
+    merged = a.as_dict()
+    for key, c in b.items:
+        merged[key] = _meet(merged[key], c) if key in merged else c
+    return _constraints_empty(merged)
 
 
 def _within(a: _Clause, b: _Clause) -> bool:
@@ -494,6 +505,14 @@ def _and(a: Dnf, b: Dnf) -> Dnf:
 
 def _or(a: Dnf, b: Dnf) -> Dnf:
     return _simplify([*a, *b])
+
+
+@functools.lru_cache(maxsize=4096)
+def _meets(a: Dnf, b: Dnf) -> bool:
+    """Whether ``a and b`` holds somewhere: `_and` without the simplification that only a
+    result that is kept needs. Simplifying drops empty clauses and never empties what is
+    left, so the two agree; most of what the universal resolver asks is this question."""
+    return any(not _conj_empty(x, y) for x in a for y in b)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -734,11 +753,11 @@ def is_universal(m: Marker | None) -> bool:
 
 def implies(a: Marker | None, b: Marker | None) -> bool:
     """Every environment where ``a`` holds also satisfies ``b``."""
-    return b is None or not _and(_dnf(a), _not(_dnf(b)))
+    return b is None or not _meets(_dnf(a), _not(_dnf(b)))
 
 
 def disjoint(a: Marker | None, b: Marker | None) -> bool:
-    return not _and(_dnf(a), _dnf(b))
+    return not _meets(_dnf(a), _dnf(b))
 
 
 def requires_python_marker(spec: SpecifierSet) -> Marker | None:
@@ -852,7 +871,7 @@ def within(m: Marker | None, context: Marker | None) -> Marker | None:
         return NEVER
     ctx = _dnf(context)
     target = _and(clauses, ctx)
-    if not _and(ctx, _not(target)):
+    if not _meets(ctx, _not(target)):
         return None
     outside = ~_python_hull(ctx)
     out: list[_Clause] = []
@@ -871,7 +890,7 @@ def within(m: Marker | None, context: Marker | None) -> Marker | None:
                 if wider.size() < constraint.size():
                     tries.append(_Clause.of({**clause.as_dict(), key: wider}))
             for loose in tries:
-                if not _and(_and((loose,), ctx), _not(target)):
+                if not _meets(_and((loose,), ctx), _not(target)):
                     clause = loose
                     break
         out.append(clause)
@@ -879,7 +898,7 @@ def within(m: Marker | None, context: Marker | None) -> Marker | None:
         # Whole clauses the others already cover within the context.
         for i in range(len(out) - 1, -1, -1):
             rest = tuple(out[:i] + out[i + 1 :])
-            if not _and(_and(target, ctx), _not(_simplify(list(rest)))):
+            if not _meets(_and(target, ctx), _not(_simplify(list(rest)))):
                 del out[i]
     return _render(_simplify(out))
 

@@ -165,6 +165,14 @@ def test_decisions_never_contradict_an_environment(a, b, env_list, extras, group
             assert not (ha and hb)
 
 
+@settings(max_examples=300, deadline=None)
+@given(markers(), markers())
+def test_questions_agree_with_the_algebra_they_shortcut(a, b) -> None:
+    # `disjoint` and `implies` answer without simplifying the intersection they ask about.
+    assert disjoint(a, b) == is_empty(intersect(a, b))
+    assert implies(a, b) == is_empty(intersect(a, complement(b)))
+
+
 def _grid() -> list[tuple[dict[str, str], frozenset[str], frozenset[str]]]:
     minors = [f"3.{m}.0" for m in range(6, 16)]
     extra_sets = [frozenset(c) for n in range(3) for c in itertools.combinations(NAMES[:2], n)]

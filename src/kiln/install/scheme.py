@@ -6,6 +6,7 @@ imports the python layer.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Protocol
@@ -32,10 +33,15 @@ class InstallScheme(Protocol):
 
 def scheme_prefix(scheme: InstallScheme) -> Path:
     """The folder every install path of the environment lives under (a venv's root)."""
-    dirs = [
-        os.path.realpath(p) for p in (scheme.purelib, scheme.platlib, scheme.scripts, scheme.data)
-    ]
-    return Path(os.path.commonpath(dirs))
+    return _prefix(str(scheme.purelib), str(scheme.platlib), str(scheme.scripts), str(scheme.data))
+
+
+@functools.lru_cache(maxsize=16)
+def _prefix(*folders: str) -> Path:
+    # Asked once per wheel installed or removed: four `realpath` walks each time were a
+    # measurable part of installing small wheels. An environment's folders do not move
+    # while kiln changes it.
+    return Path(os.path.commonpath([os.path.realpath(p) for p in folders]))
 
 
 def headers_dir(scheme: InstallScheme, project: str) -> Path:
@@ -44,11 +50,16 @@ def headers_dir(scheme: InstallScheme, project: str) -> Path:
     sysconfig's ``include`` of a virtual environment is the base interpreter's, outside the
     environment; pip (and uv) then use ``<prefix>/include/site/pythonX.Y/<project>``.
     """
-    prefix = scheme_prefix(scheme)
-    include = Path(os.path.realpath(scheme.include))
-    if include.is_relative_to(prefix):
-        return Path(scheme.include) / project
-    python_dir = Path(scheme.purelib).parent.name  # lib/python3.12/site-packages
+    return (
+        _headers_root(scheme_prefix(scheme), scheme.include, scheme.purelib, scheme.data) / project
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _headers_root(prefix: Path, include: Path, purelib: Path, data: Path) -> Path:
+    if Path(os.path.realpath(include)).is_relative_to(prefix):
+        return Path(include)
+    python_dir = Path(purelib).parent.name  # lib/python3.12/site-packages
     if not python_dir.startswith("python"):
         python_dir = "python"
-    return Path(scheme.data) / "include" / "site" / python_dir / project
+    return Path(data) / "include" / "site" / python_dir

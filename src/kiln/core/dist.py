@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import datetime
 
-from packaging.tags import Tag
+from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -61,6 +62,33 @@ class DistFile:
     def name_version(self) -> tuple[NormalizedName, Version] | None:
         """Project name and version from the filename, or None for a name we cannot parse."""
         return parse_name_version(self.filename)
+
+
+def wheel_tag_text(filename: str) -> str | None:
+    """The tags part of a wheel's file name as tags compare, in lower case
+    (``cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64``); None for a name of any
+    other shape. Wheels of one project share a few such texts across hundreds of files: a
+    target ranks each text once instead of parsing every file name into tags."""
+    if not filename.endswith(".whl"):
+        return None
+    parts = filename[:-4].split("-")
+    if len(parts) not in (5, 6):
+        return None
+    return "-".join(parts[-3:]).lower()
+
+
+def ranked_wheel(
+    filename: str, memo: dict[str, int | None], tag_rank: Callable[[frozenset[Tag]], int | None]
+) -> int | None:
+    """``tag_rank`` of the wheel ``filename``'s tags, remembered in ``memo`` by its tag text."""
+    text = wheel_tag_text(filename)
+    if text is None:
+        return tag_rank(parse_wheel_filename(filename)[3])  # raises for a name that is no wheel's
+    try:
+        return memo[text]
+    except KeyError:
+        rank = memo[text] = tag_rank(parse_tag(text))
+        return rank
 
 
 def parse_name_version(filename: str) -> tuple[NormalizedName, Version] | None:

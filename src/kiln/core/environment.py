@@ -13,8 +13,8 @@ from typing import Protocol
 
 from packaging.markers import Marker
 from packaging.tags import Tag
-from packaging.utils import parse_wheel_filename
 
+from kiln.core.dist import ranked_wheel
 from kiln.core.records import field, record
 
 
@@ -25,6 +25,7 @@ class Environment:
     markers: Mapping[str, str]
     tags: tuple[Tag, ...]
     _rank: dict[Tag, int] = field(default_factory=dict, repr=False)
+    _text_rank: dict[str, int | None] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # Ranking is looked up once per wheel file of every candidate: precompute the index.
@@ -77,8 +78,8 @@ class Environment:
         return best
 
     def wheel_rank(self, filename: str) -> int | None:
-        _, _, _, tags = parse_wheel_filename(filename)
-        return self.tag_rank(tags)
+        """`tag_rank` of a wheel's tags, from its file name."""
+        return ranked_wheel(filename, self._text_rank, self.tag_rank)
 
 
 class Target(Protocol):
@@ -102,3 +103,5 @@ class Target(Protocol):
     def evaluate(self, marker: Marker | None, extras: frozenset[str] = frozenset()) -> bool: ...
 
     def tag_rank(self, tags: frozenset[Tag]) -> int | None: ...
+
+    def wheel_rank(self, filename: str) -> int | None: ...

@@ -178,7 +178,7 @@ def _choose_one(
     ]
     ranked: list[tuple[bool, int, DistFile]] = []
     for file in python_ok:
-        rank = target.tag_rank(file.wheel_tags)
+        rank = target.wheel_rank(file.filename)
         if rank is not None:
             ranked.append((file.yanked is not None, rank, file))
     if ranked:

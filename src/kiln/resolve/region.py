@@ -12,6 +12,7 @@ from __future__ import annotations
 from packaging.markers import Marker
 from packaging.tags import Tag
 
+from kiln.core.dist import ranked_wheel
 from kiln.core.markers import assume_extra, disjoint, implies, python_floor
 from kiln.core.memo import memoized
 from kiln.core.records import field, record
@@ -26,6 +27,7 @@ class Region:
     # Words for messages ("CPython >= 3.12 on linux"), written by whoever made the region.
     words: str = ""
     _fits: dict[frozenset[Tag], bool] = field(default_factory=dict, repr=False)
+    _text_fits: dict[str, int | None] = field(default_factory=dict, repr=False)
     _serves: dict[Tag, bool] = field(default_factory=dict, repr=False)
     _holds: dict[tuple[str, frozenset[str]], bool] = field(default_factory=dict, repr=False)
 
@@ -71,6 +73,10 @@ class Region:
             fits = any(self._tag_serves(tag) for tag in tags)
             self._fits[tags] = fits
         return 0 if fits else None
+
+    def wheel_rank(self, filename: str) -> int | None:
+        """`tag_rank` of a wheel's tags, from its file name."""
+        return ranked_wheel(filename, self._text_fits, self.tag_rank)
 
     def _tag_serves(self, tag: Tag) -> bool:
         serves = self._serves.get(tag)

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.markers import Marker
 from packaging.tags import parse_tag
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from kiln.core.dist import DistFile
 from kiln.core.environment import Environment
@@ -59,6 +60,30 @@ def test_environment_ranks_tags_best_first_and_rejects_foreign_ones() -> None:
     assert e.wheel_rank("x-1-py3-none-any.whl") == 1
     assert e.wheel_rank("x-1-cp312-cp312-win_amd64.whl") is None
     assert e.description == "CPython 3.12 on linux x86_64"
+
+
+WHEEL_NAMES = [
+    "x-1-cp312-cp312-manylinux_2_28_x86_64.whl",
+    "x-1-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "x-1-py2.py3-none-any.whl",
+    "x-1-7build-py3-none-any.whl",  # a build tag
+    "x-1-CP312-CP312-MANYLINUX_2_28_X86_64.whl",  # tags compare in lower case
+    "x-1-cp311.cp312-abi3.none-win_amd64.linux_x86_64.whl",
+    "x-1-cp312-cp312-win_amd64.whl",
+]
+
+
+@pytest.mark.parametrize("filename", WHEEL_NAMES)
+def test_a_file_name_ranks_as_its_parsed_tags(filename: str) -> None:
+    e = env()
+    expected = e.tag_rank(parse_wheel_filename(filename)[3])
+    assert e.wheel_rank(filename) == expected
+    assert e.wheel_rank(filename) == expected  # again, from what the environment remembers
+
+
+def test_a_file_name_that_is_no_wheels_is_refused() -> None:
+    with pytest.raises(InvalidWheelFilename):
+        env().wheel_rank("x-1-py3-none-any-extra-part.whl")
 
 
 def test_environment_evaluates_extras() -> None:

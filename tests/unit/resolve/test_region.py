@@ -3,10 +3,12 @@ asking whether the union of the wheel's tags' markers meets the region."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.markers import Marker
 from packaging.tags import Tag, parse_tag
+from packaging.utils import parse_wheel_filename
 
 from kiln.core.markers import NEVER, union
 from kiln.core.tag_markers import tag_marker
@@ -65,6 +67,25 @@ def test_a_wheel_serves_a_region_where_its_tags_union_meets_it(
     assert (region.tag_rank(tags) is not None) == _union_meets(region, tags)
     # Asked again, from what the region remembers: the same answer.
     assert (region.tag_rank(tags) is not None) == _union_meets(region, tags)
+
+
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "x-1-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "x-1-cp312-cp312-win_amd64.whl",
+        "x-1-2-py3-none-any.whl",
+        "x-1-CP311-CP311-MACOSX_11_0_ARM64.whl",
+    ],
+)
+@pytest.mark.parametrize("region_text", REGIONS)
+def test_a_file_name_serves_a_region_as_its_parsed_tags(
+    region_text: str | None, filename: str
+) -> None:
+    region = Region(None if region_text is None else Marker(region_text))
+    expected = Region(region.marker).tag_rank(parse_wheel_filename(filename)[3])
+    assert region.wheel_rank(filename) == expected
+    assert region.wheel_rank(filename) == expected
 
 
 def test_a_cpython_312_linux_wheel_serves_linux_but_not_windows() -> None:

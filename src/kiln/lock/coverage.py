@@ -97,17 +97,25 @@ def uncovered(lock: Lock) -> tuple[tuple[Marker, str], ...]:
             if lock.environments and not any(evaluate(m, markers) for m in lock.environments):
                 continue
             fit = platform_fit(platform, python)
+            # A marker that names no extra and no group holds alike for every selection.
+            plain: dict[str | None, bool] = {None: True}
             for selection in selections(lock):
-                holds: dict[str | None, bool] = {None: True}
+                holds: dict[str | None, bool] = {}
                 for package, text in zip(lock.packages, texts, strict=True):
-                    if text not in holds:
-                        holds[text] = evaluate(
+                    held = plain.get(text)
+                    if held is None:
+                        held = holds.get(text)
+                    if held is None:
+                        held = evaluate(
                             package.marker,
                             markers,
                             extras=selection.extras,
                             groups=selection.groups,
                         )
-                    if not holds[text]:
+                        assert text is not None
+                        selected = "extra" in text or "dependency_groups" in text
+                        (holds if selected else plain)[text] = held
+                    if not held:
                         continue
                     if not _fits(package, fit):
                         if selection == Selection():

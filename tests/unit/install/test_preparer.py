@@ -165,4 +165,8 @@ def test_the_largest_wheels_are_fetched_first_and_unpacked_first(
     monkeypatch.setattr(preparer, "_unpack", held)
     monkeypatch.setattr(preparer.os, "cpu_count", lambda: 1)
     prepare(plan.remote, SmallestFirst(wheels), cache, RecordingReporter(), jobs=4)
-    assert unpacked_order == ["tiny", "large", "medium", "small"]
+    # Which wheel the unpacker took first depends on when its thread woke (two fetches may
+    # finish before the first push); every one after it was chosen from a full queue.
+    rest = unpacked_order[1:]
+    assert sorted(unpacked_order) == sorted(sizes)
+    assert rest == sorted(rest, key=sizes.__getitem__, reverse=True)

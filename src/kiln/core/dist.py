@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime
+from typing import TYPE_CHECKING
 
-from packaging.tags import Tag, parse_tag
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 from packaging.version import InvalidVersion, Version
 
 from kiln.core.hashes import Hashes
 from kiln.core.memo import memoized
+from kiln.core.names import canonical_name
 from kiln.core.records import field, record
-from kiln.core.upload_times import parse_upload_time
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from packaging.tags import Tag
+    from packaging.utils import NormalizedName
+
+# `packaging.utils` and `packaging.tags` are imported where file names are parsed into tags:
+# a sync that installs from its lock builds candidates without ever doing that.
 
 
 @record
@@ -50,12 +50,18 @@ class DistFile:
     def upload_time(self) -> datetime | None:
         """The upload time as an aware UTC time; none where the index wrote none or an
         unreadable one."""
-        return None if self.uploaded is None else parse_upload_time(self.uploaded)
+        if self.uploaded is None:
+            return None
+        from kiln.core.upload_times import parse_upload_time
+
+        return parse_upload_time(self.uploaded)
 
     @memoized
     def wheel_tags(self) -> frozenset[Tag]:
         if not self.is_wheel:
             return frozenset()
+        from packaging.utils import parse_wheel_filename
+
         return parse_wheel_filename(self.filename)[3]
 
     @memoized
@@ -83,10 +89,14 @@ def ranked_wheel(
     """``tag_rank`` of the wheel ``filename``'s tags, remembered in ``memo`` by its tag text."""
     text = wheel_tag_text(filename)
     if text is None:
+        from packaging.utils import parse_wheel_filename
+
         return tag_rank(parse_wheel_filename(filename)[3])  # raises for a name that is no wheel's
     try:
         return memo[text]
     except KeyError:
+        from packaging.tags import parse_tag
+
         rank = memo[text] = tag_rank(parse_tag(text))
         return rank
 
@@ -99,9 +109,16 @@ def parse_name_version(filename: str) -> tuple[NormalizedName, Version] | None:
         parts = filename[:-4].split("-")
         if len(parts) == 5:
             try:
-                return canonicalize_name(parts[0]), version_of(parts[1])
+                return canonical_name(parts[0]), version_of(parts[1])
             except InvalidVersion:
                 return None
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
     try:
         if filename.endswith(".whl"):
             name, version, _, _ = parse_wheel_filename(filename)
@@ -119,7 +136,7 @@ def version_of(text: str) -> Version:
 
 
 def normalize(name: str) -> NormalizedName:
-    return canonicalize_name(name)
+    return canonical_name(name)
 
 
 @record

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-
-from packaging.utils import NormalizedName
+from typing import TYPE_CHECKING
 
 from kiln.core.dist import Candidate
 from kiln.core.errors import InstallError
@@ -18,6 +17,9 @@ from kiln.install.interrupted import sweep_debris
 from kiln.install.plan import InstallPlan, PlannedDist
 from kiln.install.scheme import InstallScheme
 from kiln.install.uninstall import uninstall
+
+if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
 
 
 @record

@@ -8,14 +8,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from kiln.core.errors import InstallError
+from kiln.core.names import canonical_name
 from kiln.core.records import record
 from kiln.install.interrupted import INCOMPLETE
 
 if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
+
     # Parsing METADATA (packaging's email-based parser) is needed only by the callers that
     # read dependencies; listing what is installed reads names and versions alone.
     from kiln.core.metadata import CoreMetadata
@@ -103,9 +105,9 @@ def read_installed(dist_info: Path) -> InstalledDist | None:
     except InvalidVersion:
         return None
     if is_egg and not dist_info.is_dir():
-        return InstalledDist(canonicalize_name(name), name, version, dist_info, None, False, None)
+        return InstalledDist(canonical_name(name), name, version, dist_info, None, False, None)
     return InstalledDist(
-        name=canonicalize_name(name),
+        name=canonical_name(name),
         display_name=name,
         version=version,
         dist_info=dist_info,
@@ -131,7 +133,7 @@ def installed_distributions(site_dirs: Sequence[Path] | Path) -> list[InstalledD
 
 
 def find_installed(site_dirs: Sequence[Path] | Path, name: str) -> InstalledDist | None:
-    wanted = canonicalize_name(name)
+    wanted = canonical_name(name)
     for dist in installed_distributions(site_dirs):
         if dist.name == wanted:
             return dist

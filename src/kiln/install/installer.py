@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -201,6 +200,8 @@ def compile_bytecode(python: Path, sources: list[Path]) -> list[Path]:
         "        continue\n"
         "    print(importlib.util.cache_from_source(path))\n"
     )
+    import subprocess  # only installs that compile bytecode spawn anything
+
     try:
         done = subprocess.run(
             [str(python), "-I", "-c", script],

@@ -8,12 +8,14 @@ download or unpack never appears under its final name.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from kiln.core.records import record
 
 # Beyond the largest genuine wheels (CUDA builds unpack to a few GiB), short of a full disk.
 DEFAULT_WHEEL_SIZE_LIMIT = 16 << 30
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def default_cache_dir() -> Path:
@@ -47,6 +49,13 @@ class Cache:
     def wheels(self) -> Path:
         """Unpacked wheels, one folder per wheel named by its sha256."""
         return self.bucket("wheels")
+
+    def unpacked_wheel(self, sha256: str) -> Path | None:
+        """The unpacked folder of the wheel with this sha256, if the cache has it."""
+        if not _SHA256.fullmatch(sha256.lower()):
+            return None
+        path = self.wheels / sha256.lower()
+        return path if path.is_dir() else None
 
     @property
     def archives(self) -> Path:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-
-from packaging.utils import NormalizedName
+from typing import TYPE_CHECKING
 
 from kiln.cache.layout import Cache
 from kiln.core.dist import Candidate
+from kiln.core.names import canonical_name
 from kiln.core.records import record
 from kiln.install.installed import InstalledDist
-from kiln.install.wheel_cache import cached_wheel
+
+if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
 
 DEFAULT_KEEP: frozenset[NormalizedName] = frozenset(
-    {NormalizedName("pip"), NormalizedName("setuptools"), NormalizedName("wheel")}
+    canonical_name(n) for n in ("pip", "setuptools", "wheel")
 )
 
 
@@ -87,7 +89,7 @@ def plan_install(
                 continue
             reinstalls.append(current)
         sha256 = candidate.file.hashes.get("sha256")
-        folder = cached_wheel(sha256, cache) if sha256 else None
+        folder = cache.unpacked_wheel(sha256) if sha256 else None
         (cached if folder is not None else remote).append(PlannedDist(candidate, folder))
     extraneous: list[InstalledDist] = []
     if exact:

@@ -44,10 +44,7 @@ _UNHASHED = ("RECORD", "RECORD.jws", "RECORD.p7s")
 
 def cached_wheel(sha256: str, cache: Cache) -> Path | None:
     """The unpacked folder of the wheel with this sha256, if the cache has it."""
-    if not _SHA256.fullmatch(sha256.lower()):
-        return None
-    path = cache.wheels / sha256.lower()
-    return path if path.is_dir() else None
+    return cache.unpacked_wheel(sha256)
 
 
 def unpack_wheel(wheel: Path, sha256: str, cache: Cache) -> Path:

@@ -11,6 +11,7 @@ removing (see `interrupted`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -55,8 +56,7 @@ def plan_uninstall(dist: InstalledDist, scheme: InstallScheme) -> UninstallPlan:
         raise InstallError(
             f"cannot uninstall {dist}: its RECORD cannot be read", causes=[str(exc)]
         ) from exc
-    prefix = os.path.realpath(scheme_prefix(scheme))
-    inside = prefix + os.sep
+    inside = str(scheme_prefix(scheme)) + os.sep
     site = str(dist.site_dir)
     real_dirs: dict[str, str] = {}
     bytecode = _BytecodeIndex()
@@ -200,18 +200,13 @@ class _Stashes:
 
 
 def _prune_empty_dirs(folders: set[str], plan: UninstallPlan, scheme: InstallScheme) -> None:
-    prefix = os.path.realpath(scheme_prefix(scheme))
-    keep = {
-        os.path.realpath(p)
-        for p in (
-            scheme.purelib,
-            scheme.platlib,
-            scheme.scripts,
-            scheme.data,
-            scheme.include,
-            plan.dist.site_dir,
-        )
-    }
+    # `scheme_prefix` is made of resolved paths: the prefix needs no resolving again.
+    prefix = str(scheme_prefix(scheme))
+    keep = _kept_folders(
+        *(str(p) for p in (scheme.purelib, scheme.platlib, scheme.scripts, scheme.data)),
+        str(scheme.include),
+        str(plan.dist.site_dir),
+    )
     parents = sorted(folders, key=len, reverse=True)
     for parent in parents:
         current = parent
@@ -221,3 +216,10 @@ def _prune_empty_dirs(folders: set[str], plan: UninstallPlan, scheme: InstallSch
             except OSError:
                 break  # not empty (another package's files) or gone
             current = os.path.dirname(current)
+
+
+@functools.lru_cache(maxsize=16)
+def _kept_folders(*folders: str) -> frozenset[str]:
+    """The environment's own folders, resolved: pruning stops there. Asked twice per
+    distribution removed; the folders do not move while kiln changes the environment."""
+    return frozenset(os.path.realpath(p) for p in folders)

@@ -9,7 +9,8 @@ from kiln.commands.context import CommandContext
 from kiln.core.records import record
 from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter
-from kiln.python.venv import OnExisting, create_venv, venv_lock
+from kiln.python.venv import OnExisting, create_venv
+from kiln.python.venv_lock import venv_lock
 from kiln.settings.global_settings import env_flag, env_value
 
 

@@ -14,19 +14,17 @@ import shutil
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
 from kiln import __version__
 from kiln.cache.atomic import write_text
 from kiln.cache.layout import Cache
-from kiln.cache.locks import file_lock
 from kiln.core.errors import KilnError
 from kiln.core.kill_points import reached
 from kiln.python.activation import write_activation_scripts
 from kiln.python.interpreter import Interpreter, Scheme, inspect_interpreter, remember
+from kiln.python.venv_lock import LOCK_NAME, holds_foreign, is_pyvenv_cfg_temp
 
 _WINDOWS = os.name == "nt"
 
@@ -42,36 +40,6 @@ _CACHEDIR_TAG = (
     "# This file is a cache directory tag created by kiln.\n"
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
-# The lock file processes that change the environment take turns on (uv's name for it). It is
-# never deleted: a process opening a new file of that name would lock another inode.
-LOCK_NAME = ".lock"
-
-
-@contextmanager
-def venv_lock(path: Path) -> Iterator[None]:
-    """Held while one process creates or changes the environment at ``path``.
-
-    The folder is made first so the lock can live inside it; a folder holding only the lock
-    counts as empty for `create_venv`. Something at ``path`` that is not a folder is left for
-    `create_venv` to refuse with its own message.
-    """
-    root = Path(os.path.abspath(path))
-    if (root.is_symlink() and not root.exists()) or (root.exists() and not root.is_dir()):
-        yield
-        return
-    if root.is_dir() and not (root / "pyvenv.cfg").is_file() and _holds_foreign(root):
-        yield  # a folder of the user's: no lock file is left in it; `create_venv` refuses it
-        return
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise KilnError(
-            f"cannot create `{root}`",
-            causes=[exc.strerror or str(exc)],
-            hint="check the permissions of the folder that holds it",
-        ) from None
-    with file_lock(root / LOCK_NAME):
-        yield
 
 
 def create_venv(
@@ -151,7 +119,7 @@ def _prepare(root: Path, on_existing: OnExisting) -> None:
         if on_existing == "clear":
             _clear(root)
         return
-    if _holds_foreign(root):
+    if holds_foreign(root):
         raise KilnError(
             f"`{root}` exists and is not a virtual environment",
             hint="kiln does not delete a folder that is not a virtual environment: remove it "
@@ -159,20 +127,8 @@ def _prepare(root: Path, on_existing: OnExisting) -> None:
             "the environment inside it and keep its files",
         )
     for entry in root.iterdir():
-        if _is_pyvenv_cfg_temp(entry.name):
+        if is_pyvenv_cfg_temp(entry.name):
             entry.unlink()  # a `pyvenv.cfg` write cut short: the first step of a kiln venv
-
-
-def _holds_foreign(root: Path) -> bool:
-    """Whether ``root`` holds anything but kiln's lock and a cut-short `pyvenv.cfg` write."""
-    return any(
-        entry.name != LOCK_NAME and not _is_pyvenv_cfg_temp(entry.name) for entry in root.iterdir()
-    )
-
-
-def _is_pyvenv_cfg_temp(name: str) -> bool:
-    # The temporary name `cache.atomic.write_text` gives it; `write_text` replaces it later.
-    return name.startswith(".pyvenv.cfg.") and name.endswith(".tmp")
 
 
 def _clear(root: Path) -> None:

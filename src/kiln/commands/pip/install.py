@@ -35,7 +35,7 @@ from kiln.project.requirements_txt import (
     read_requirements,
 )
 from kiln.python.interpreter import Interpreter
-from kiln.python.venv import venv_lock
+from kiln.python.venv_lock import venv_lock
 from kiln.resolve.resolver import Resolution, resolve
 from kiln.settings.build_settings import build_settings
 from kiln.settings.index_settings import IndexSettings

@@ -35,7 +35,8 @@ from kiln.project.workspace import with_virtual_members, workspace_members
 from kiln.python.discovery import find_interpreter
 from kiln.python.interpreter import Interpreter, inspect_interpreter
 from kiln.python.request import VersionRequest, parse_request
-from kiln.python.venv import create_venv, venv_lock
+from kiln.python.venv import create_venv
+from kiln.python.venv_lock import venv_lock
 from kiln.resolve.options import ResolverOptions
 from kiln.settings.build_settings import build_settings
 from kiln.settings.global_settings import env_value

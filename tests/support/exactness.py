@@ -7,8 +7,11 @@ import hashlib
 import os
 from pathlib import Path
 
-# The lock processes take turns on; its presence says nothing about the environment's content.
-_IGNORED = {".lock"}
+from kiln.commands.project.noop import STAMP_NAME
+
+# The lock processes take turns on, and kiln's record of the checks it made there: neither
+# says anything about the environment's content.
+_IGNORED = {".lock", STAMP_NAME}
 
 
 def tree_snapshot(root: Path) -> dict[str, str]:

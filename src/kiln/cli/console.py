@@ -80,3 +80,18 @@ def print_changes(console: Console, removed: Iterable[Any], added: Iterable[Any]
     rows += [(str(c.name), 1, f"{c.name}=={c.version}") for c in added]
     for _, kind, text in sorted(rows):
         (console.added if kind else console.removed)(text)
+
+
+def report_sync(
+    console: Console, removed: list[Any], added: list[Any], audited: int, *, dry_run: bool = False
+) -> None:
+    """What a sync changed, as uv says it: the counts, then each change; or what it audited."""
+    if not added and not removed:
+        console.info(f"Audited {plural(audited, 'package')}")
+        return
+    if removed:
+        console.info(
+            f"{'Would uninstall' if dry_run else 'Uninstalled'} {plural(len(removed), 'package')}"
+        )
+    console.info(f"{'Would install' if dry_run else 'Installed'} {plural(len(added), 'package')}")
+    print_changes(console, removed, added)

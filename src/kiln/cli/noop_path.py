@@ -45,7 +45,7 @@ def answer_noop(args: argparse.Namespace) -> int | None:
     setattr(args, ARGS_ATTRIBUTE, check)
     entry = check.recorded()
     if entry is None:
-        return None
+        return _switched(args, check) if args.verb == "sync" else None
     if args.verb == "sync":
         audited = entry.get("audited")
         if not isinstance(audited, int):
@@ -63,3 +63,22 @@ def answer_noop(args: argparse.Namespace) -> int | None:
     except OSError:
         return None  # not found: the full path says so in kiln's words
     return None  # pragma: no cover - execvpe does not return
+
+
+def _switched(args: argparse.Namespace, check: NoopCheck) -> int | None:
+    """A sync to what an earlier full sync with these inputs installed (`switch`)."""
+    from kiln.cli.console import Console, report_sync
+    from kiln.commands.project.switch import replay_switch
+    from kiln.core.errors import KilnError
+
+    console = Console(quiet=args.quiet, verbose=args.verbose)
+    try:
+        done = replay_switch(check)
+    except KilnError as exc:
+        console.error(exc.render())
+        return exc.exit_code
+    if done is None:
+        return None
+    plan = done.plan
+    report_sync(console, list(plan.to_remove), [p.candidate for p in plan.to_install], done.audited)
+    return 0

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from kiln.cli.console import Console, elapsed, plural, print_changes
+from kiln.cli.console import Console, elapsed, plural, print_changes, report_sync
 from kiln.commands.context import CommandContext
 
 if TYPE_CHECKING:
@@ -67,18 +67,8 @@ def sync(ctx: CommandContext, args: argparse.Namespace, console: Console) -> int
         console.warn(note)
     _report_torch(result, console)
     plan = result.plan
-    to_install = [p.candidate for p in (*plan.cached, *plan.remote)]
-    removed = [*plan.reinstalls, *plan.extraneous]
-    verb = "Would install" if args.dry_run else "Installed"
-    if not to_install and not removed:
-        console.info(f"Audited {plural(result.audited, 'package')}")
-        return 0
-    if removed:
-        console.info(
-            f"{'Would uninstall' if args.dry_run else 'Uninstalled'} {plural(len(removed), 'package')}"
-        )
-    console.info(f"{verb} {plural(len(to_install), 'package')}")
-    print_changes(console, removed, to_install)
+    to_install = [p.candidate for p in plan.to_install]
+    report_sync(console, list(plan.to_remove), to_install, result.audited, dry_run=args.dry_run)
     return 0
 
 

@@ -108,3 +108,43 @@ def test_a_workspace_or_another_root_is_not_recorded(project: Path) -> None:
     assert check is not None
     check.record(project, audited=1)
     assert NoopCheck.capture("sync", {}, None).recorded() is None  # type: ignore[union-attr]
+
+
+def capture(**options: object) -> NoopCheck:
+    check = NoopCheck.capture("sync", {"extra": [], **options}, None)
+    assert check is not None
+    return check
+
+
+def test_a_target_stands_for_its_inputs_whatever_is_installed(project: Path) -> None:
+    capture().record_target(Path.cwd(), {"wanted": ["demo"]})
+    site = project / ".venv" / "lib" / "python3.12" / "site-packages"
+    (site / "other-2.0.dist-info").mkdir()  # what is installed is no input of a target
+    found = capture().recorded_target()
+    assert found is not None and found["wanted"] == ["demo"]
+    assert capture().recorded() is None  # but the no-op record is gone with that change
+    assert capture(extra=["cpu"]).recorded_target() is None  # another key
+    bump(project / "pylock.toml")
+    assert capture().recorded_target() is None  # another lock
+
+
+def test_targets_of_other_keys_are_kept_and_no_op_records_of_the_new_state(project: Path) -> None:
+    cpu, cu = capture(extra=["cpu"]), capture(extra=["cu124"])
+    cpu.record_target(Path.cwd(), {"wanted": ["cpu"]})
+    cu.record(Path.cwd(), audited=2)
+    cu.record_target(Path.cwd(), {"wanted": ["cu"]})
+    assert capture(extra=["cpu"]).recorded_target() == {
+        "key": cpu.key, "inputs": cpu.inputs, "watch": [], "wanted": ["cpu"]
+    }  # fmt: skip
+    assert capture(extra=["cu124"]).recorded_target()["wanted"] == ["cu"]  # type: ignore[index]
+    assert capture(extra=["cu124"]).recorded() is not None  # recorded in the same state
+    capture(extra=["cpu"]).record(Path.cwd(), audited=1)  # a no-op record keeps the targets
+    assert capture(extra=["cu124"]).recorded_target() is not None
+
+
+def test_no_target_is_recorded_when_the_inputs_changed_during_the_sync(project: Path) -> None:
+    check = capture()
+    bump(project / "pyproject.toml")  # e.g. the sync re-locked, or someone edited it
+    check.record_target(Path.cwd(), {"wanted": []})
+    assert capture().recorded_target() is None
+    assert not check.inputs_unchanged()

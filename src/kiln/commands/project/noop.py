@@ -105,7 +105,7 @@ def _installed_state(venv: str) -> list[object]:
 class NoopCheck:
     """One no-op check's key and the state it reads, captured before it runs."""
 
-    __slots__ = ("key", "root", "state", "venv", "verb")
+    __slots__ = ("inputs", "key", "root", "state", "venv", "verb")
 
     def __init__(self, verb: str, root: str, key: str, state: str) -> None:
         self.verb = verb
@@ -113,6 +113,9 @@ class NoopCheck:
         self.venv = os.path.join(root, ".venv")
         self.key = key
         self.state = state
+        # Everything the check reads but what is installed: a sync's outcome, the set of
+        # wheels it wants, is a function of this alone.
+        self.inputs = _inputs_of(state)
 
     @classmethod
     def capture(
@@ -131,7 +134,7 @@ class NoopCheck:
         key = json.dumps([verb, dict(sorted(options.items()))], default=str)
         return cls(verb, root, key, _state(root, start, cwd, environ))
 
-    def _read(self) -> list[dict[str, object]]:
+    def _read(self, kind: str = "entries") -> list[dict[str, object]]:
         try:
             with open(os.path.join(self.venv, STAMP_NAME), encoding="utf-8") as stamp:
                 data = json.load(stamp)
@@ -139,20 +142,34 @@ class NoopCheck:
             return []
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             return []
-        entries = data.get("entries")
+        entries = data.get(kind)
         return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
     def recorded(self) -> dict[str, object] | None:
         """What the full check found when it last ran on exactly these inputs, if it did."""
         for entry in self._read():
-            if entry.get("key") == self.key and entry.get("state") == self.state:
-                watched = entry.get("watch")
-                if isinstance(watched, list) and all(
-                    isinstance(w, list) and len(w) == 2 and _stat(str(w[0])) == w[1]
-                    for w in watched
-                ):
-                    return entry
+            same = entry.get("key") == self.key and entry.get("state") == self.state
+            if same and _unchanged(entry.get("watch")):
+                return entry
         return None
+
+    def recorded_target(self) -> dict[str, object] | None:
+        """What the last full sync with this key and these inputs wanted installed, whatever
+        is installed now (`switch`)."""
+        for entry in self._read("targets"):
+            same = entry.get("key") == self.key and entry.get("inputs") == self.inputs
+            if same and _unchanged(entry.get("watch")):
+                return entry
+        return None
+
+    def inputs_unchanged(self, environ: Mapping[str, str] | None = None) -> bool:
+        """Whether everything but what is installed still reads as it did at capture."""
+        return _inputs_of(self._now(environ)) == self.inputs
+
+    def _now(self, environ: Mapping[str, str] | None) -> str:
+        start_state = json.loads(self.state)
+        environ = os.environ if environ is None else environ
+        return _state(self.root, start_state[0], start_state[1], environ)
 
     def record(
         self,
@@ -171,10 +188,7 @@ class NoopCheck:
         """
         if os.path.realpath(str(root)) != self.root or _names_workspace(self.root):
             return
-        environ = os.environ if environ is None else environ
-        start_state = json.loads(self.state)
-        now = _state(self.root, start_state[0], start_state[1], environ)
-        if now != self.state or not os.path.isdir(self.venv):
+        if self._now(environ) != self.state or not os.path.isdir(self.venv):
             return
         kept = [
             e for e in self._read() if e.get("state") == self.state and e.get("key") != self.key
@@ -182,17 +196,54 @@ class NoopCheck:
         watched = [[f, _stat(f)] for f in watch]
         entry = {"key": self.key, "state": self.state, "watch": watched, **facts}
         entries = [entry, *kept][:_KEPT_ENTRIES]
+        self._write(entries, self._kept_targets())
+
+    def record_target(
+        self,
+        root: object,
+        facts: Mapping[str, object],
+        watch: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        """Remember what the full sync of the project at ``root`` wanted installed (``facts``),
+        if nothing but what is installed changed while it ran: a sync that re-locked, or
+        another process editing the project, leaves no record. The same guards as `record`."""
+        if os.path.realpath(str(root)) != self.root or _names_workspace(self.root):
+            return
+        now = self._now(environ)
+        if _inputs_of(now) != self.inputs or not os.path.isdir(self.venv):
+            return
+        watched = [[f, _stat(f)] for f in watch]
+        entry = {"key": self.key, "inputs": self.inputs, "watch": watched, **facts}
+        targets = [entry, *(t for t in self._kept_targets() if t.get("key") != self.key)]
+        # No-op records of the state before this sync changed it can never match again.
+        entries = [e for e in self._read() if e.get("state") == now]
+        self._write(entries, targets[:_KEPT_ENTRIES])
+
+    def _kept_targets(self) -> list[dict[str, object]]:
+        return [t for t in self._read("targets") if t.get("inputs") == self.inputs]
+
+    def _write(self, entries: list[dict[str, object]], targets: list[dict[str, object]]) -> None:
         from pathlib import Path
 
         from kiln.cache.atomic import write_text
 
+        data = {"format": _FORMAT, "entries": entries, "targets": targets}
         try:
-            write_text(
-                Path(self.venv) / STAMP_NAME,
-                json.dumps({"format": _FORMAT, "entries": entries}, sort_keys=True),
-            )
+            write_text(Path(self.venv) / STAMP_NAME, json.dumps(data, sort_keys=True))
         except OSError:  # a read-only environment just keeps taking the full check
             return
+
+
+def _unchanged(watched: object) -> bool:
+    return isinstance(watched, list) and all(
+        isinstance(w, list) and len(w) == 2 and _stat(str(w[0])) == w[1] for w in watched
+    )
+
+
+def _inputs_of(state: str) -> str:
+    # The state's last part is what is installed (`_state`).
+    return json.dumps(json.loads(state)[:-1])
 
 
 def _names_workspace(root: str) -> bool:

@@ -13,10 +13,12 @@ from kiln.cache.layout import Cache
 from kiln.commands.context import CommandContext
 from kiln.commands.project.lock import LOCK_NAME, discover, existing_lock, lock_project
 from kiln.commands.project.noop import ARGS_ATTRIBUTE as NOOP_ATTRIBUTE
+from kiln.commands.project.noop import NoopCheck
 from kiln.commands.project.project_sources import watched_files
+from kiln.commands.project.switch import target_facts
 from kiln.commands.project.torch_select import BackendChoice, choose_backend, lock_request
 from kiln.commands.source_install import SourceTarget, source_installs
-from kiln.core.dist import DistFile
+from kiln.core.dist import Candidate, DistFile
 from kiln.core.environment import Environment
 from kiln.core.errors import KilnError, UsageError
 from kiln.core.markers import evaluate
@@ -372,14 +374,18 @@ def _sync_project(
     keep = DEFAULT_KEEP | sources.keep
     wanted = [*from_index, *sources.candidates]
     plan = plan_install(wanted, installed, ctx.cache, exact=not request.inexact, keep=keep)
+    check = getattr(index_args, NOOP_ATTRIBUTE, None)
+    said = notes or (torch is not None and (torch.backend or torch.why))
+    if check is None or check.verb != "sync" or said or request.dry_run or created:
+        check = None  # the records stand for a check that said nothing but its summary
     if request.dry_run or plan.is_empty:
         # Nothing to fetch or change: no HTTP client, no index settings (kiln run's fast path).
-        check = getattr(index_args, NOOP_ATTRIBUTE, None)
-        said = notes or (torch is not None and (torch.backend or torch.why))
-        if check is not None and check.verb == "sync" and not (said or request.dry_run or created):
+        if check is not None:
             watch = watched_files(project)
             audited = len(plan.unchanged) + len(sources.keep)
             check.record(project.root, watch=watch, audited=audited)
+            if not (directories or sources.keep or sources.candidates):
+                _record_target(check, project, from_index, ctx.cache, interpreter, request)
         return SyncResult(
             project, interpreter, selection, plan, None, created, timings, torch, tuple(notes),
             kept_sources=len(sources.keep),
@@ -429,6 +435,29 @@ def _sync_project(
         direct_urls=sources.direct_urls,
     )
     timings["install"] = time.perf_counter() - started
+    if check is not None and not (directories or sources.keep or sources.candidates):
+        _record_target(check, project, from_index, ctx.cache, interpreter, request)
     return SyncResult(
         project, interpreter, selection, plan, report, created, timings, torch, tuple(notes)
     )
+
+
+def _record_target(
+    check: NoopCheck,
+    project: Pyproject,
+    wanted: Sequence[Candidate],
+    cache: Cache,
+    interpreter: Interpreter,
+    request: SyncRequest,
+) -> None:
+    """Leave what this sync wanted for a later one with the same inputs (`switch`): only
+    for a sync of wheels from the lock, which the cache alone can install again."""
+    facts = target_facts(
+        wanted,
+        cache=cache,
+        scheme=interpreter.scheme,
+        python=interpreter.executable,
+        exact=not request.inexact,
+    )
+    if facts is not None:
+        check.record_target(project.root, facts, watch=watched_files(project))

@@ -34,6 +34,7 @@ class Destination:
         self._ready: set[str] = set()
         self._real_roots: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.made = 0  # files and folders created, for the executor's pace (`executor`)
 
     def path(self, root: str, relative: str) -> str:
         """``root/relative`` after checking ``relative`` stays inside ``root``.
@@ -69,6 +70,7 @@ class Destination:
 
     def link(self, source: str, target: str) -> None:
         """Put ``source`` (a cache file) at ``target``: a hard link when possible, else a copy."""
+        self.made += 1
         if self._hardlink:
             try:
                 os.link(source, target)  # the common case: nothing in the way
@@ -95,6 +97,7 @@ class Destination:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
 
+        self.made += 1
         self._replace(target, create)
         if executable:
             # O_CREAT's mode is filtered by the umask; scripts must run regardless.
@@ -144,6 +147,7 @@ class Destination:
         if folder == root and root not in self._ready:
             os.makedirs(root, exist_ok=True)  # a scheme folder may not exist yet (headers)
             self._check_link(root, root)
+        self.made += len(missing)
         for folder in reversed(missing):
             try:
                 os.mkdir(folder)

@@ -56,8 +56,12 @@ def install_wheel(
     *,
     requested: bool = True,
     direct_url: Mapping[str, object] | None = None,
+    tally: list[int] | None = None,
 ) -> InstalledDist:
-    """Install the wheel unpacked at ``unpacked``; an older install must be removed first."""
+    """Install the wheel unpacked at ``unpacked``; an older install must be removed first.
+
+    When ``tally`` is given, the number of files and folders created is appended to it.
+    """
     dist_info = _dist_info_name(unpacked)
     stem = dist_info[: -len(".dist-info")]
     data_dir = f"{stem}.data"
@@ -150,6 +154,8 @@ def install_wheel(
     write_bytes(Path(dest.path(lib, f"{dist_info}/RECORD")), format_record(written))
     reached("install-recorded")
     finish(meta_dir)
+    if tally is not None:
+        tally.append(dest.made)
 
     installed = read_installed(meta_dir)
     if installed is None:

@@ -8,6 +8,7 @@ from packaging.utils import canonicalize_name
 
 from kiln.cache.layout import Cache
 from kiln.core.dist import Candidate
+from kiln.core.errors import InstallError
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import find_installed, installed_distributions
 from kiln.install.installer import InstallOptions
@@ -121,3 +122,77 @@ def test_copies_are_made_from_one_thread_per_core(
     threads = _installing_threads(venv, cache, wheel_factory, monkeypatch, mode)
     assert threading.current_thread().name not in threads
     assert all(name.startswith("install") for name in threads)
+
+
+def _paced_install(
+    venv: Venv,
+    cache: Cache,
+    wheel_factory: WheelFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    slow: bool,
+    failing: str | None = None,
+) -> tuple[set[str], list[str]]:
+    """Install six hard-linked wheels with two cores; the threads that installed them and the
+    wheels installed, with creating files timed as ``slow`` or not."""
+    from kiln.install import executor
+
+    wheels = [
+        wheel_factory(f"pkg{i}", files={f"pkg{i}/__init__.py": "", f"pkg{i}/sub/m.py": ""})
+        for i in range(6)
+    ]
+    plan = plan_install([candidate(w) for w in wheels], [], cache)
+    unpacked = prepare(plan.to_install, FakeDownloader(wheels), cache, RecordingReporter())
+    threads: set[str] = set()
+    names: list[str] = []
+    install_wheel = executor.install_wheel
+
+    def recorded(folder: Any, *args: Any, **kwargs: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        if failing is not None and folder == unpacked[canonicalize_name(failing)]:
+            raise InstallError(f"{failing} failed")
+        dist = install_wheel(folder, *args, **kwargs)
+        names.append(str(dist.name))
+        return dist
+
+    monkeypatch.setattr(executor, "install_wheel", recorded)
+    monkeypatch.setattr(executor.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(executor, "_PACE_AFTER", 1)
+    monkeypatch.setattr(executor, "_SLOW_ENTRY_S", 0.0 if slow else 3600.0)
+    execute(plan, unpacked, venv.scheme, InstallOptions(venv.python), requested=frozenset())
+    return threads, names
+
+
+def test_hard_links_are_joined_by_a_thread_per_spare_core_once_creating_files_is_slow(
+    venv: Venv, cache: Cache, wheel_factory: WheelFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads, names = _paced_install(venv, cache, wheel_factory, monkeypatch, slow=True)
+    assert threads == {threading.current_thread().name, "install-0"}
+    assert sorted(names) == [f"pkg{i}" for i in range(6)]
+    assert all((venv.scheme.purelib / f"pkg{i}" / "sub" / "m.py").is_file() for i in range(6))
+
+
+def test_hard_links_stay_on_one_thread_while_creating_files_is_quick(
+    venv: Venv, cache: Cache, wheel_factory: WheelFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads, names = _paced_install(venv, cache, wheel_factory, monkeypatch, slow=False)
+    assert threads == {threading.current_thread().name}
+    assert len(names) == 6
+
+
+@pytest.mark.parametrize("slow", [True, False])
+def test_a_failed_wheel_stops_the_paced_install_and_is_raised(
+    venv: Venv,
+    cache: Cache,
+    wheel_factory: WheelFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    slow: bool,
+) -> None:
+    with pytest.raises(InstallError, match="pkg3 failed"):
+        _paced_install(venv, cache, wheel_factory, monkeypatch, slow=slow, failing="pkg3")
+    # Every helper was joined before the error came out: nothing installs behind it.
+    assert not [t for t in threading.enumerate() if t.name.startswith("install-")]
+    installed = {str(d.name) for d in installed_distributions([venv.scheme.purelib])}
+    assert "pkg3" not in installed
+    if not slow:  # one thread, wheels of one size in plan order: none after the failure
+        assert installed == {"pkg0", "pkg1", "pkg2"}

@@ -10,13 +10,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from kiln.core.kill_points import reached
+from kiln.core.scratch import new_dir, new_file, remove_tree
 
 
 @functools.cache
@@ -53,7 +52,7 @@ def write_bytes(path: Path, data: bytes, *, executable: bool = False) -> None:
     except OSError:
         mode = new_file_mode(executable=executable)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = new_file(str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             if hasattr(os, "fchmod"):
@@ -81,7 +80,7 @@ def staged_dir(final: Path, scratch: Path) -> Iterator[Path]:
     entries are content-addressed, so both are the same.
     """
     scratch.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=scratch, prefix=f"{final.name}."))
+    tmp = Path(new_dir(str(scratch), prefix=f"{final.name}."))
     try:
         os.chmod(tmp, new_dir_mode())
         yield tmp
@@ -93,4 +92,4 @@ def staged_dir(final: Path, scratch: Path) -> Iterator[Path]:
                 raise
     finally:
         if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(str(tmp))

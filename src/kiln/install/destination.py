@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import threading
 from collections.abc import Callable
 from typing import Literal
@@ -183,6 +182,8 @@ class Destination:
 def _copy(source: str, target: str) -> None:
     # O_EXCL, not shutil.copyfile: opening an existing target would write into its inode,
     # which may be a hard link into the cache.
+    import shutil  # copies only: hard links, the usual case, need none of it
+
     mode = os.stat(source).st_mode & 0o777
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "wb") as out, open(source, "rb") as src:

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from kiln.cache.atomic import new_dir_mode, write_bytes
 from kiln.core.kill_points import reached
+from kiln.core.scratch import new_dir, remove_tree
 from kiln.install.record import RecordEntry, format_record
 
 INCOMPLETE = "KILN_INCOMPLETE"
@@ -30,7 +29,7 @@ _SCRATCH_PREFIXES = (".kiln-install-", ".kiln-uninstall-")
 
 def scratch_dir(prefix: str, folder: str) -> str:
     """A new private folder in ``folder`` named ``<prefix><pid>-<random>``."""
-    return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=folder)
+    return new_dir(folder, prefix=f"{prefix}{os.getpid()}-")
 
 
 def begin_install(meta_dir: Path, planned: Iterable[str]) -> None:
@@ -52,7 +51,7 @@ def begin_install(meta_dir: Path, planned: Iterable[str]) -> None:
         os.rename(staging, meta_dir)
     finally:
         if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_tree(str(staging))
 
 
 def mark_incomplete(meta_dir: Path) -> Path:
@@ -80,7 +79,7 @@ def sweep_debris(folders: Iterable[Path]) -> None:
                 continue
             pid = name[len(prefix) :].partition("-")[0]
             if pid.isdigit() and not _alive(int(pid)):
-                shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+                remove_tree(os.path.join(folder, name))
 
 
 def _alive(pid: int) -> bool:

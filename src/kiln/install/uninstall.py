@@ -14,13 +14,13 @@ import contextlib
 import functools
 import os
 import re
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from kiln.core.errors import InstallError
 from kiln.core.kill_points import reached
 from kiln.core.records import record
+from kiln.core.scratch import remove_tree
 from kiln.install.installed import InstalledDist
 from kiln.install.interrupted import INCOMPLETE, mark_incomplete, scratch_dir
 from kiln.install.record import read_record
@@ -196,7 +196,7 @@ class _Stashes:
 
     def delete(self) -> None:
         for stash in self._stashes.values():
-            shutil.rmtree(stash, ignore_errors=True)
+            remove_tree(stash)
 
 
 def _prune_empty_dirs(folders: set[str], plan: UninstallPlan, scheme: InstallScheme) -> None:

@@ -7,6 +7,8 @@ when that verb runs, so `kiln --version` and `kiln help` start fast.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from kiln import __version__
@@ -239,6 +241,36 @@ class _Unbuilt:
         return lambda *args, **kwargs: self
 
 
+def _help_width() -> int:
+    """What argparse would take from `shutil.get_terminal_size` (less its margin of two),
+    read without importing `shutil`: argparse makes a help formatter for every argument
+    added, and `shutil` with the compression modules it imports cost ~2 ms of each run."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return (columns or 80) - 2
+
+
+class _Formatter(argparse.HelpFormatter):
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        kwargs.setdefault("width", _help_width())
+        super().__init__(prog, **kwargs)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with `_Formatter`; subparsers are made of the same class."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
 if TYPE_CHECKING:
     _Verbs = argparse._SubParsersAction[argparse.ArgumentParser]
 else:  # not subscriptable at run time
@@ -262,7 +294,7 @@ class _OnlyVerbs(_Verbs):
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """With ``only``, just that verb's arguments are built (the whole parser when no verb has
     that name, so argparse can list the verbs that exist)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kiln",
         description="A fast Python package and project manager that gets PyTorch right.",
     )

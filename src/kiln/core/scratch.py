@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 _ATTEMPTS = 100
 _FILE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 _FILE_FLAGS |= getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def _names(folder: str, prefix: str, suffix: str) -> list[str]:
-    return [
-        os.path.join(folder, f"{prefix}{os.urandom(6).hex()}{suffix}") for _ in range(_ATTEMPTS)
-    ]
+def _names(folder: str, prefix: str, suffix: str) -> Iterator[str]:
+    # One at a time: nearly always the first is free, and each costs a getrandom call.
+    for _ in range(_ATTEMPTS):
+        yield os.path.join(folder, f"{prefix}{os.urandom(6).hex()}{suffix}")
 
 
 def new_file(folder: str, prefix: str = "", suffix: str = "") -> tuple[int, str]:

@@ -69,14 +69,25 @@ def execute(
 
     def install(planned: PlannedDist, tally: list[int] | None = None) -> Candidate:
         name = planned.candidate.name
-        install_wheel(
-            unpacked[name],
-            scheme,
-            options,
-            requested=name in requested,
-            direct_url=urls.get(name),
-            tally=tally,
-        )
+        try:
+            install_wheel(
+                unpacked[name],
+                scheme,
+                options,
+                requested=name in requested,
+                direct_url=urls.get(name),
+                tally=tally,
+            )
+        except OSError as exc:
+            # A full disk or a read-only folder: the half-made install is marked incomplete
+            # (`interrupted`), so the next sync puts it right once the cause is gone.
+            where = f": `{exc.filename}`" if exc.filename else ""
+            raise InstallError(
+                f"cannot install {planned.candidate}{where}",
+                causes=[exc.strerror or str(exc)],
+                hint="free space or fix the environment's permissions, then run the command "
+                "again; it completes the install",
+            ) from exc
         return planned.candidate
 
     # Largest wheels first, so that no worker is left with a big one at the end.

@@ -196,3 +196,23 @@ def test_a_failed_wheel_stops_the_paced_install_and_is_raised(
     assert "pkg3" not in installed
     if not slow:  # one thread, wheels of one size in plan order: none after the failure
         assert installed == {"pkg0", "pkg1", "pkg2"}
+
+
+def test_a_full_disk_while_installing_is_an_install_error_naming_the_wheel(
+    venv: Venv, cache: Cache, wheel_factory: WheelFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import kiln.install.executor as executor
+
+    lib = wheel_factory("lib", "1.0", files={"lib/__init__.py": ""})
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/venv/lib/__init__.py")
+
+    monkeypatch.setattr(executor, "install_wheel", full)
+    with pytest.raises(InstallError) as caught:
+        sync(venv, cache, FakeDownloader([lib]), [candidate(lib)])
+    text = caught.value.render()
+    assert "cannot install lib" in text and "/venv/lib/__init__.py" in text
+    assert "No space left on device" in text and "run the command again" in text

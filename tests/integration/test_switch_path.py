@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from kiln.commands.project.noop import STAMP_NAME
+from tests.conftest import kiln_env
 from tests.integration.test_lock_scenarios import S4, project
 from tests.integration.test_sync import installed, sync
 from tests.support.exactness import tree_snapshot
@@ -119,3 +122,42 @@ def test_an_install_cut_short_is_repaired_from_the_record(
     done = sync(kiln, root, torch_server, "--extra", "cpu")
     assert "+ torch==2.5.1+cpu" in done.stderr
     assert tree_snapshot(root / ".venv") == full["cpu"]
+
+
+# Ctrl-C once the replay has removed the old build, as the first new wheel is linked; the
+# full path's module cannot be imported, so only the replay can get that far.
+_INTERRUPTED = """
+import sys
+import kiln.install.executor as executor
+
+def interrupted(*args, **kwargs):
+    raise KeyboardInterrupt
+
+executor.install_wheel = interrupted
+sys.modules["kiln.commands.project.sync"] = None
+from kiln.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_in_a_replayed_sync_is_reported_and_the_next_sync_repairs(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    root = project(tmp_path, S4, torch_server)
+    full = synced_both_ways(kiln, root, torch_server)
+    script = tmp_path / "interrupted.py"
+    script.write_text(_INTERRUPTED)
+    args = ["sync", "--project", str(root), "--default-index", torch_server.index_url("pypi")]
+    done = subprocess.run(
+        [sys.executable, str(script), *args, "--python", "3.12", "--extra", "cu124"],
+        env=kiln_env(tmp_path / "kiln-cache"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "error: interrupted"
+    assert installed(root).get("torch") != "2.5.1+cu124"
+    sync(kiln, root, torch_server, "--extra", "cu124")
+    assert tree_snapshot(root / ".venv") == full["cu"]

@@ -18,7 +18,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A project found up to date before needs none of the imports below.
         from kiln.cli.noop_path import answer_noop
 
-        answered = answer_noop(args)
+        try:
+            answered = answer_noop(args)
+        except KeyboardInterrupt:
+            # A replayed sync (`noop_path._switched`) installs: Ctrl-C can land there too.
+            from kiln.cli.console import Console
+
+            Console(quiet=args.quiet, verbose=args.verbose).error("error: interrupted")
+            return 130
         if answered is not None:
             return answered
 

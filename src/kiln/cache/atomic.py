@@ -51,8 +51,12 @@ def write_bytes(path: Path, data: bytes, *, executable: bool = False) -> None:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
         mode = new_file_mode(executable=executable)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = new_file(str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = new_file(str(path.parent), prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        # Told of the file being written: the scratch name beside it means nothing to anyone.
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
         with os.fdopen(fd, "wb") as f:
             if hasattr(os, "fchmod"):
@@ -62,9 +66,11 @@ def write_bytes(path: Path, data: bytes, *, executable: bool = False) -> None:
             f.write(data)
         reached(f"write:{path.name}")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename == tmp:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 

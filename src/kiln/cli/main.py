@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from kiln.cli.parser import build_parser, verb_of
+
+if TYPE_CHECKING:
+    from kiln.cli.console import Console
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -20,12 +23,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             answered = answer_noop(args)
-        except KeyboardInterrupt:
-            # A replayed sync (`noop_path._switched`) installs: Ctrl-C can land there too.
+        except (KeyboardInterrupt, OSError) as exc:
+            # A replayed sync (`noop_path._switched`) installs: Ctrl-C and a full disk can
+            # land there too.
             from kiln.cli.console import Console
 
-            Console(quiet=args.quiet, verbose=args.verbose).error("error: interrupted")
-            return 130
+            return _failed(Console(quiet=args.quiet, verbose=args.verbose), exc)
         if answered is not None:
             return answered
 
@@ -55,9 +58,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KilnError as exc:
         console.error(exc.render())
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, OSError) as exc:
+        return _failed(console, exc)
+
+
+def _failed(console: Console, exc: BaseException) -> int:
+    """Ctrl-C, or a file or folder that cannot be used where no caller said more: in kiln's
+    words, never a traceback."""
+    if isinstance(exc, KeyboardInterrupt):
         console.error("error: interrupted")
         return 130
+    assert isinstance(exc, OSError)
+    from kiln.core.errors import file_system_error
+
+    error = file_system_error(exc)
+    console.error(error.render())
+    return error.exit_code
 
 
 # Verbs that read an index on most runs, whose first request would otherwise wait for the

@@ -66,3 +66,46 @@ class InterpreterError(KilnError):
 
 class OfflineError(KilnError):
     """Something was needed from the network while running offline."""
+
+
+class FileSystemError(KilnError):
+    """A file or folder kiln must read or write cannot be used: permissions, a full disk,
+    a folder where a file belongs."""
+
+
+_ERRNO_HINTS = {
+    "EACCES": "check the permissions of that path, or run where kiln may write",
+    "EPERM": "check the permissions of that path, or run where kiln may write",
+    "EROFS": "that file system is read-only: run where kiln may write (for the cache, set "
+    "KILN_CACHE_DIR)",
+    "ENOSPC": "free space on that disk, then run the command again",
+    "EDQUOT": "free space within your quota, then run the command again",
+    "EISDIR": "that path is a folder; give the path of a file",
+    "ENOTDIR": "a part of that path is a file, not a folder",
+    "ENOENT": "create the folder it belongs in, or give a path that exists",
+}
+
+
+def file_system_error(exc: OSError) -> FileSystemError:
+    """``exc`` in kiln's words: the path it names, the system's reason, and what to do."""
+    import errno
+
+    where = exc.filename if exc.filename is not None else None
+    if exc.filename2 is not None:
+        where = f"{exc.filename}` -> `{exc.filename2}"
+    message = f"cannot use `{where}`" if where is not None else "a file operation failed"
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return FileSystemError(
+        message,
+        causes=[exc.strerror or str(exc)],
+        hint=_ERRNO_HINTS.get(name, "check that path, then run the command again"),
+    )
+
+
+def undecodable_error(exc: UnicodeDecodeError, path: object) -> KilnError:
+    """A text file kiln reads that is not UTF-8."""
+    return KilnError(
+        f"`{path}` is not UTF-8 text",
+        causes=[f"byte {exc.object[exc.start : exc.start + 1]!r} at offset {exc.start}"],
+        hint="save the file as UTF-8",
+    )

@@ -7,6 +7,7 @@ kiln start reads them without spawning anything.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -98,7 +99,9 @@ def inspect_interpreter(executable: Path, cache: Cache | None = None) -> Interpr
     if record is None:
         record = _probe(path)
         if entry is not None:
-            atomic.write_text(entry, json.dumps({"stamp": stamp, "record": record}))
+            # Only saves the next probe: a cache that cannot be written costs nothing else.
+            with contextlib.suppress(OSError):
+                atomic.write_text(entry, json.dumps({"stamp": stamp, "record": record}))
     return _from_record(path, record)
 
 

@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
-from kiln.core.errors import KilnError
+from kiln.core.errors import KilnError, undecodable_error
 from kiln.core.records import field, record
 
 if sys.version_info >= (3, 11):
@@ -190,6 +190,8 @@ def load_pyproject(path: Path) -> Pyproject:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(path, exc) from None
+    except UnicodeDecodeError as exc:
+        raise undecodable_error(exc, path) from None
     return parse_pyproject(data, path)
 
 

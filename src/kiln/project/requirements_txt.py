@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from kiln.core.errors import KilnError, NotFoundError
+from kiln.core.errors import KilnError, NotFoundError, undecodable_error
 from kiln.core.records import field, record
 
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
@@ -138,6 +138,8 @@ def read_requirements(
         raise NotFoundError(
             f"requirements file `{path}` does not exist", hint="check the path given to `-r` / `-c`"
         ) from None
+    except UnicodeDecodeError as exc:
+        raise undecodable_error(exc, path) from None
     for number, line in _logical_lines(text):
         where = f"{path}:{number}"
         if line.startswith("-"):

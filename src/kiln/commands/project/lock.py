@@ -14,7 +14,7 @@ from kiln.cache.atomic import write_text
 from kiln.cache.layout import Cache
 from kiln.commands.context import CommandContext
 from kiln.commands.project.project_sources import project_sources, source_inputs
-from kiln.core.errors import KilnError
+from kiln.core.errors import KilnError, undecodable_error
 from kiln.core.records import record, replace
 from kiln.lock.fingerprint import fingerprint
 from kiln.lock.known_locks import load_known_lock
@@ -163,7 +163,11 @@ def _index_served(project: Pyproject) -> list[NormalizedName]:
 def existing_lock(path: Path, cache: Cache | None) -> Lock | None:
     if not path.exists():
         return None
-    return load_known_lock(path.read_text(encoding="utf-8"), path, cache)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise undecodable_error(exc, path) from None
+    return load_known_lock(text, path, cache)
 
 
 def lock_project(

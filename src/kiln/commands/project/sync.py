@@ -20,7 +20,7 @@ from kiln.commands.project.torch_select import BackendChoice, choose_backend, lo
 from kiln.commands.source_install import SourceTarget, source_installs
 from kiln.core.dist import Candidate, DistFile
 from kiln.core.environment import Environment
-from kiln.core.errors import KilnError, UsageError
+from kiln.core.errors import KilnError, UsageError, undecodable_error
 from kiln.core.markers import evaluate
 from kiln.core.protocols import ProgressCallback
 from kiln.core.records import field, record
@@ -215,7 +215,10 @@ def _matches(request: str | None, interpreter: Interpreter, cache: Cache) -> boo
 def _pinned_python(project: Pyproject) -> str | None:
     pin = project.root / ".python-version"
     if pin.is_file():
-        text = pin.read_text(encoding="utf-8").strip().splitlines()
+        try:
+            text = pin.read_text(encoding="utf-8").strip().splitlines()
+        except UnicodeDecodeError as exc:
+            raise undecodable_error(exc, pin) from None
         return text[0].strip() if text else None
     return None
 

@@ -46,8 +46,13 @@ def read_script_metadata(path: Path) -> ScriptMetadata | None:
     )
     try:
         data = tomllib.loads(content)
-        deps = tuple(Requirement(d) for d in data.get("dependencies", []))
+        listed = data.get("dependencies", [])
+        if not isinstance(listed, list) or not all(isinstance(d, str) for d in listed):
+            raise InvalidRequirement("`dependencies` must be a list of requirement strings")
+        deps = tuple(Requirement(d) for d in listed)
         spec = data.get("requires-python")
+        if spec is not None and not isinstance(spec, str):
+            raise InvalidSpecifier('`requires-python` must be a string, e.g. ">=3.11"')
         requires_python = SpecifierSet(spec) if spec else None
     except (tomllib.TOMLDecodeError, InvalidRequirement, InvalidSpecifier) as exc:
         raise KilnError(

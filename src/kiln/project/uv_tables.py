@@ -343,6 +343,14 @@ def read_uv_tables(raw: Mapping[str, Any], problems: Problems) -> UvTables:
             if not isinstance(item, Mapping) or not ({"extra", "group"} & set(item)):
                 problems.errors.append(f"`tool.uv.conflicts[{n}]` items need `extra` or `group`")
                 continue
+            wrong = [
+                k
+                for k in ("extra", "group", "package")
+                if k in item and not isinstance(item[k], str)
+            ]
+            if wrong:
+                problems.errors.append(f"`tool.uv.conflicts[{n}]`: `{wrong[0]}` must be a string")
+                continue
             items.append(
                 ConflictItem(
                     extra=canonicalize_name(item["extra"]) if "extra" in item else None,

@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 
 from kiln.commands.context import CommandContext
 from kiln.commands.project.lock import (
@@ -41,6 +41,17 @@ class RunPlan:
     installed: int
 
 
+def _with_requirement(text: str) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        raise UsageError(
+            f"`--with {text}` is not a valid requirement",
+            causes=[str(exc)],
+            hint="write it as PEP 508 describes, e.g. `--with 'rich>=13'`",
+        ) from None
+
+
 def _environment_vars(bin_dirs: Sequence[Path], venv: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["VIRTUAL_ENV"] = str(venv)
@@ -67,7 +78,7 @@ def _script_run(
 
     request = python or (str(metadata.requires_python) if metadata.requires_python else None)
     base = find_interpreter(request, ctx.cache)
-    requirements = [*metadata.dependencies, *(Requirement(w) for w in with_)]
+    requirements = [*metadata.dependencies, *(_with_requirement(w) for w in with_)]
     env = ephemeral_environment(ctx, base, requirements, index_args)
     return RunPlan(
         (str(env.executable), *command),
@@ -111,6 +122,8 @@ def prepare_run(
         raise UsageError(
             "nothing to run", hint="give a command, e.g. `kiln run python -c 'import torch'`"
         )
+    for text in with_:
+        _with_requirement(text)  # before anything is synced
     scripted = _script_run(ctx, index_args, command, python, with_)
     if scripted is not None:
         return scripted
@@ -156,7 +169,7 @@ def prepare_run(
         overlay = ephemeral_environment(
             ctx,
             interpreter,
-            [Requirement(w) for w in with_],
+            [_with_requirement(w) for w in with_],
             index_args,
             overlay=interpreter.site_packages(),
         )

@@ -15,7 +15,7 @@ from kiln.core.errors import InstallError
 from kiln.core.kill_points import reached
 from kiln.core.records import record
 from kiln.install.installed import InstalledDist
-from kiln.install.installer import InstallOptions, install_wheel
+from kiln.install.installer import InstallOptions, check_unpacked, install_wheel
 from kiln.install.interrupted import sweep_debris
 from kiln.install.plan import InstallPlan, PlannedDist
 from kiln.install.scheme import InstallScheme
@@ -57,6 +57,10 @@ def execute(
         raise InstallError(
             f"`{missing[0]}` was not prepared before installing",
             hint="this is a bug in kiln; please report it",
+        )
+    for planned in to_install:
+        check_unpacked(
+            unpacked[planned.candidate.name], planned.candidate.name, str(planned.candidate)
         )
     # Scratch folders of a kiln process killed in this environment earlier.
     sweep_debris((scheme.purelib, scheme.platlib, scheme.scripts))

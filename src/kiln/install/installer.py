@@ -228,6 +228,25 @@ def compile_bytecode(python: Path, sources: list[Path]) -> list[Path]:
     return [Path(line) for line in done.stdout.splitlines() if line]
 
 
+def check_unpacked(unpacked: Path, name: str, label: str) -> None:
+    """Fail before anything is removed when the cache's copy of a wheel is not whole: its
+    `.dist-info` must hold a RECORD that lists something, METADATA and WHEEL. Cheap (a listing
+    and three stats): a damaged copy would otherwise be found halfway through a sync."""
+    try:
+        dist_info = unpacked / _dist_info_name(unpacked)
+        whole = (dist_info / "RECORD").stat().st_size > 0
+        whole = whole and (dist_info / "METADATA").is_file() and (dist_info / "WHEEL").is_file()
+    except (InstallError, OSError):
+        whole = False
+    if not whole:
+        raise InstallError(
+            f"the cached copy of `{label}` is damaged",
+            causes=[f"`{unpacked}` lacks a whole `.dist-info` (RECORD, METADATA, WHEEL)"],
+            hint=f"run `kiln cache clean {name}`, then run the command again; nothing was "
+            "changed in the environment",
+        )
+
+
 def _dist_info_name(unpacked: Path) -> str:
     try:
         names = [n for n in os.listdir(unpacked) if n.endswith(".dist-info")]

@@ -216,3 +216,24 @@ def test_a_full_disk_while_installing_is_an_install_error_naming_the_wheel(
     text = caught.value.render()
     assert "cannot install lib" in text and "/venv/lib/__init__.py" in text
     assert "No space left on device" in text and "run the command again" in text
+
+
+def test_a_damaged_cached_wheel_is_refused_before_anything_is_removed(
+    venv: Venv, cache: Cache, wheel_factory: WheelFactory
+) -> None:
+    old = wheel_factory("lib", "1.0", files={"lib/__init__.py": "V = 1\n"})
+    new = wheel_factory("lib", "2.0", files={"lib/__init__.py": "V = 2\n"})
+    downloader = FakeDownloader([old, new])
+    sync(venv, cache, downloader, [candidate(old)])
+    wanted = [candidate(new)]
+    plan = plan_install(wanted, installed_distributions([venv.scheme.purelib]), cache)
+    unpacked = prepare(plan.to_install, downloader, cache, RecordingReporter())
+    (unpacked[canonicalize_name("lib")] / "lib-2.0.dist-info" / "RECORD").write_bytes(b"")
+    with pytest.raises(InstallError) as caught:
+        execute(plan, unpacked, venv.scheme, InstallOptions(venv.python), requested=frozenset())
+    text = caught.value.render()
+    assert "the cached copy of `lib==2.0` is damaged" in text
+    assert "kiln cache clean lib" in text
+    kept = find_installed([venv.scheme.purelib], "lib")
+    assert kept is not None and str(kept.version) == "1.0"
+    assert (venv.scheme.purelib / "lib" / "__init__.py").read_text() == "V = 1\n"

@@ -86,10 +86,14 @@ def _will_fetch(args: Any) -> bool:
     verb = args.verb if args.verb != "pip" else f"pip {args.pip_verb}"
     if verb not in _FETCHING or getattr(args, "offline", False):
         return False
+    from kiln.core.errors import KilnError
     from kiln.settings.global_settings import env_flag
 
     # A config file's `offline` is not read yet: then the store is loaded for nothing.
-    return not env_flag(os.environ, "KILN_OFFLINE")
+    try:
+        return not env_flag(os.environ, "KILN_OFFLINE")
+    except KilnError:
+        return False  # said when the settings are resolved
 
 
 def entry() -> NoReturn:

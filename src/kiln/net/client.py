@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 from kiln import __version__
 from kiln.cache.atomic import new_file_mode
 from kiln.cache.layout import Cache
-from kiln.core.errors import NetworkError, OfflineError
+from kiln.core.errors import NetworkError, OfflineError, UsageError
 from kiln.core.hashes import Hashes
 from kiln.core.kill_points import reached
 from kiln.core.records import field, record
@@ -501,5 +501,16 @@ def _retry_after(resp: urllib3.BaseHTTPResponse) -> float | None:
 
 
 def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
-    value = env.get(name, "").strip()
-    return int(value) if value.isdigit() else default
+    """``KILN_X``, else uv's ``UV_X``, as a whole number of seconds or tries; a value that is
+    not one is an error, as in uv, not the default."""
+    for key in (name, "UV_" + name.removeprefix("KILN_")):
+        value = env.get(key, "").strip()
+        if not value:
+            continue
+        if not value.isdigit():
+            raise UsageError(
+                f"`{key}` is `{value}`, not a whole number",
+                hint=f"set `{key}` to a number such as {default}, or unset it",
+            )
+        return int(value)
+    return default

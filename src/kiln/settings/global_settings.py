@@ -11,7 +11,9 @@ from kiln.cache.layout import DEFAULT_WHEEL_SIZE_LIMIT
 from kiln.core.errors import UsageError
 from kiln.core.records import record
 
-_TRUE = {"1", "true", "yes", "on"}
+# What uv takes for a boolean variable (clap's "boolish" values).
+_TRUE = {"1", "true", "yes", "on", "t", "y"}
+_FALSE = {"0", "false", "no", "off", "f", "n"}
 
 
 def env_value(env: Mapping[str, str], name: str) -> str | None:
@@ -21,7 +23,19 @@ def env_value(env: Mapping[str, str], name: str) -> str | None:
 
 
 def env_flag(env: Mapping[str, str], name: str) -> bool:
-    return (env_value(env, name) or "").strip().lower() in _TRUE
+    """A boolean variable (``KILN_X``, else ``UV_X``); unset or empty is false, and a value
+    that is neither true nor false is an error naming it, as in uv."""
+    raw = env_value(env, name)
+    value = (raw or "").strip().lower()
+    if not value or value in _FALSE:
+        return False
+    if value in _TRUE:
+        return True
+    shown = name if env.get(name) else "UV_" + name[5:]
+    raise UsageError(
+        f"`{shown}` is `{raw}`, not a boolean",
+        hint=f"set `{shown}` to 1, true, yes or on (or 0, false, no, off), or unset it",
+    )
 
 
 @record

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -84,6 +85,32 @@ def _requirement(text: str) -> Requirement:
     return requirement_or_usage_error(text)
 
 
+def _marker(text: str | None) -> Marker | None:
+    if text is None:
+        return None
+    try:
+        return Marker(text)
+    except InvalidMarker as exc:
+        raise UsageError(
+            f"`--marker {text}` is not a valid marker",
+            causes=[str(exc)],
+            hint="write it as PEP 508 describes, e.g. `--marker \"sys_platform == 'linux'\"`",
+        ) from None
+
+
+def _with_marker(requirement: Requirement, marker: Marker | None) -> Requirement:
+    """``requirement`` that applies only where ``marker`` holds too (`--marker`, as in uv)."""
+    if marker is None:
+        return requirement
+    joined = Requirement(str(requirement))
+    joined.marker = (
+        marker
+        if requirement.marker is None
+        else Marker(f"({requirement.marker}) and ({marker})")
+    )
+    return joined
+
+
 @contextmanager
 def _source_dists(
     ctx: CommandContext, project: Pyproject, index_args: object
@@ -154,7 +181,18 @@ def add_packages(
     flags = AddFlags(request.editable, request.git_revision)
     with _source_dists(ctx, project, index_args) as dists:
         additions = parse_additions(list(request.packages), project, flags, dists, _requirement)
-    requirements = [a.requirement for a in additions]
+    own = canonicalize_name(project.name) if project.name else None
+    for addition in additions:
+        name = canonicalize_name(addition.requirement.name)
+        if name == own and request.extra is None and request.group is None:
+            # As uv: a project that needs itself does so through one of its extras or groups.
+            raise UsageError(
+                f"requirement name `{name}` matches project name `{own}`, but self-dependencies "
+                "are not permitted without `--optional` or `--group`",
+                hint="if the project's name shadows a third-party package, rename the project",
+            )
+    marker = _marker(request.marker)
+    requirements = [_with_marker(a.requirement, marker) for a in additions]
     pyproject, lock_path = project.path, project.root / LOCK_NAME
     with restored_on_failure(pyproject, lock_path):
         text = pyproject.read_text(encoding="utf-8")

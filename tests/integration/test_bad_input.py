@@ -29,6 +29,18 @@ CASES: list[tuple[str, str, list[str], list[str]]] = [
         ["numpy>>2", "project.dependencies"],
     ),
     (
+        "requirement-not-a-string",
+        HEAD + 'dependencies = [1, "numpy"]\n',
+        ["lock"],
+        ["`project.dependencies` has `1`, which is not a requirement string"],
+    ),
+    (
+        "group-item-neither-string-nor-include",
+        HEAD + "dependencies = []\n[dependency-groups]\ndev = [{ foo = 1 }, 5]\n",
+        ["lock"],
+        ["a table there must be `{ include-group", "`dependency-groups.dev` has `5`"],
+    ),
+    (
         "unknown-index-name",
         HEAD + 'dependencies = ["torch"]\n[tool.uv.sources]\ntorch = { index = "nowhere" }\n',
         ["lock"],

@@ -139,7 +139,12 @@ def add_project_verbs(
         edit.add_argument("-p", "--python", metavar="PYTHON")
         _add_torch_backend(edit)
         if verb == "add":
-            edit.add_argument("--marker", "-m", metavar="MARKER", help="where the new requirement (and its source) applies")
+            edit.add_argument(
+                "--marker",
+                "-m",
+                metavar="MARKER",
+                help="where the new requirement (and its source) applies",
+            )
             edit.add_argument(
                 "--raw",
                 "--raw-sources",

@@ -80,7 +80,13 @@ def _expand_groups(
         for item in items:
             if isinstance(item, Mapping):
                 included = item.get("include-group")
-                if not isinstance(included, str) or canonicalize_name(included) not in by_norm:
+                if set(item) != {"include-group"} or not isinstance(included, str):
+                    problems.errors.append(
+                        f"`dependency-groups.{name}` has `{dict(item)!r}`: a table there must "
+                        'be `{ include-group = "NAME" }`'
+                    )
+                    continue
+                if canonicalize_name(included) not in by_norm:
                     problems.errors.append(
                         f"`dependency-groups.{name}` includes unknown group `{included}`"
                     )

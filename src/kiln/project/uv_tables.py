@@ -200,8 +200,11 @@ def requirement_list(values: Any, key: str, problems: Problems) -> tuple[Require
         return ()
     out: list[Requirement] = []
     for value in values:
+        if not isinstance(value, str):
+            problems.errors.append(f"`{key}` has `{value!r}`, which is not a requirement string")
+            continue
         try:
-            out.append(Requirement(str(value)))
+            out.append(Requirement(value))
         except InvalidRequirement as exc:
             problems.errors.append(f"`{key}` has an invalid requirement `{value}`: {exc}")
     return tuple(out)
@@ -215,8 +218,11 @@ def _markers(values: Any, key: str, problems: Problems) -> tuple[Marker, ...]:
         return ()
     out: list[Marker] = []
     for value in values:
+        if not isinstance(value, str):
+            problems.errors.append(f"`{key}` has `{value!r}`, which is not a marker string")
+            continue
         try:
-            out.append(Marker(str(value)))
+            out.append(Marker(value))
         except InvalidMarker as exc:
             problems.errors.append(f"`{key}` has an invalid marker `{value}`: {exc}")
     return tuple(out)

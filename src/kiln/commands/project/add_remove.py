@@ -104,9 +104,7 @@ def _with_marker(requirement: Requirement, marker: Marker | None) -> Requirement
         return requirement
     joined = Requirement(str(requirement))
     joined.marker = (
-        marker
-        if requirement.marker is None
-        else Marker(f"({requirement.marker}) and ({marker})")
+        marker if requirement.marker is None else Marker(f"({requirement.marker}) and ({marker})")
     )
     return joined
 

@@ -170,3 +170,32 @@ def test_an_environment_made_from_the_interpreter_passed_by_path_is_kept(
         # Another interpreter by path: the environment is made again from it.
         assert "Created virtual environment" in sync_with(other, "cpu")
         assert "version = 3.13" in (root / ".venv" / "pyvenv.cfg").read_text()
+
+
+def test_the_python_version_pin_is_checked_against_an_existing_environment(
+    kiln, index_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from tests.support.pythons import interpreter_for
+
+    python, other = interpreter_for("3.12"), interpreter_for("3.13")
+    if python is None or other is None:
+        pytest.skip("needs CPython 3.12 and 3.13")
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.12"\ndependencies = []\n'
+    )
+    args = ["sync", "--project", str(root), "--default-index", index_server.index_url()]
+    kiln(*args, "--python", str(python), check=True)
+    # A pin nothing here satisfies is an error, as in uv, not a quiet use of `.venv`.
+    (root / ".python-version").write_text("9.9\n")
+    done = kiln(*args)
+    assert done.returncode != 0 and "no python found for `9.9`" in done.stderr, done.stderr
+    assert "version = 3.12" in (root / ".venv" / "pyvenv.cfg").read_text()
+    # A pin another interpreter satisfies makes the environment again from it.
+    (root / ".python-version").write_text("3.13\n")
+    assert "Created virtual environment" in kiln(*args, check=True).stderr
+    assert "version = 3.13" in (root / ".venv" / "pyvenv.cfg").read_text()
+    assert "Created virtual environment" not in kiln(*args, check=True).stderr

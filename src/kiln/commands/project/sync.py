@@ -153,8 +153,9 @@ def project_environment(
     Without ``create`` (a dry run) nothing is written: where `.venv` would be made, the base
     interpreter it would be made from is returned in its place, with True.
     """
-    # `--python`, else KILN_PYTHON (then uv's UV_PYTHON), as uv reads its own.
-    python = python or env_value(os.environ, "KILN_PYTHON")
+    # `--python`, else KILN_PYTHON (then uv's UV_PYTHON), else `.python-version`, as uv reads
+    # its own: an existing `.venv` is kept only when it is what they ask for.
+    python = python or env_value(os.environ, "KILN_PYTHON") or _pinned_python(project)
     venv = project.root / ".venv"
     executable = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     if executable.exists():
@@ -164,11 +165,7 @@ def project_environment(
         )
         if fits and _matches(python, interpreter, ctx.cache):
             return interpreter, False
-    request = (
-        python
-        or _pinned_python(project)
-        or (str(project.requires_python) if project.requires_python else None)
-    )
+    request = python or (str(project.requires_python) if project.requires_python else None)
     base = find_interpreter(request, ctx.cache)
     if project.requires_python is not None and not project.requires_python.contains(
         base.version_str, prereleases=True

@@ -200,6 +200,11 @@ def load_config(
                 f"`--config-file` takes a `kiln.toml` or `uv.toml`, not `{path}`",
                 hint="to run a command for another project, pass `--project` instead",
             )
+        if path.is_dir():
+            raise UsageError(
+                f"config file `{path}` is a folder",
+                hint="give the path of a `kiln.toml` or `uv.toml`",
+            )
         if not path.is_file():
             raise UsageError(f"config file `{path}` does not exist")
         warnings: list[str] = []

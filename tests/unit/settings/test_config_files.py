@@ -239,6 +239,8 @@ def test_config_file_must_exist_and_not_be_a_pyproject(
 ) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         load(places, config_file=str(tmp_path / "missing.toml"))
+    with pytest.raises(UsageError, match="is a folder"):
+        load(places, config_file=str(tmp_path))
     write(tmp_path / "pyproject.toml", "[tool.uv]\n")
     with pytest.raises(UsageError, match=r"kiln\.toml` or `uv\.toml"):
         load(places, config_file=str(tmp_path / "pyproject.toml"))

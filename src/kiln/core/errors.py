@@ -6,7 +6,8 @@ A `KilnError` renders as::
       caused by: <cause>
     hint: <hint>
 
-Anything else that escapes to the CLI is a bug.
+An `OSError` that reaches the CLI is rendered from its path and errno
+(`file_system_error`); anything else that escapes to the CLI is a bug.
 """
 
 from __future__ import annotations

@@ -17,9 +17,10 @@ from packaging.utils import canonicalize_name
 
 from kiln.cache.atomic import write_bytes, write_text
 from kiln.commands.context import CommandContext
-from kiln.commands.project.add_sources import AddFlags, parse_additions, requirement_or_usage_error
+from kiln.commands.project.add_sources import AddFlags, parse_additions
 from kiln.commands.project.lock import LOCK_NAME, LockResult, discover, lock_project
 from kiln.commands.project.sync import SyncRequest, SyncResult, sync_project
+from kiln.commands.requirement_args import requirement_or_usage_error
 from kiln.commands.source_dists import SourceDists
 from kiln.core.errors import KilnError, UsageError
 from kiln.core.records import record

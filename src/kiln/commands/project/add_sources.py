@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 
 from kiln.commands.source_dists import SourceDists, git_repository
 from kiln.core.build import SDIST_SUFFIXES
@@ -127,15 +127,3 @@ def _entry(source: Source, flags: AddFlags, text: str) -> Location:
             hint=f"drop `--{flags.git_revision[0]}`, or add `git+https://…`",
         )
     return entry
-
-
-def requirement_or_usage_error(text: str) -> Requirement:
-    try:
-        return Requirement(text)
-    except InvalidRequirement as exc:
-        raise UsageError(
-            f"`{text}` is not a valid requirement",
-            causes=[str(exc)],
-            hint="write it as PEP 508 describes, e.g. `torch>=2.5` or `torch[opt]`, or give a "
-            "path (`./lib`) or a git URL (`git+https://…`)",
-        ) from None

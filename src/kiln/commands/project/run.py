@@ -10,8 +10,6 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 from kiln.commands.context import CommandContext
 from kiln.commands.project.lock import (
     LOCK_NAME,
@@ -23,6 +21,7 @@ from kiln.commands.project.lock import (
 from kiln.commands.project.noop import ARGS_ATTRIBUTE as NOOP_ATTRIBUTE
 from kiln.commands.project.project_sources import watched_files
 from kiln.commands.project.sync import SyncRequest, sync_project
+from kiln.commands.requirement_args import requirement_or_usage_error
 from kiln.core.errors import UsageError
 from kiln.core.records import record
 from kiln.project.inline_script import read_script_metadata
@@ -39,17 +38,6 @@ class RunPlan:
     env: dict[str, str]
     relocked: bool
     installed: int
-
-
-def _with_requirement(text: str) -> Requirement:
-    try:
-        return Requirement(text)
-    except InvalidRequirement as exc:
-        raise UsageError(
-            f"`--with {text}` is not a valid requirement",
-            causes=[str(exc)],
-            hint="write it as PEP 508 describes, e.g. `--with 'rich>=13'`",
-        ) from None
 
 
 def _environment_vars(bin_dirs: Sequence[Path], venv: Path) -> dict[str, str]:
@@ -78,7 +66,10 @@ def _script_run(
 
     request = python or (str(metadata.requires_python) if metadata.requires_python else None)
     base = find_interpreter(request, ctx.cache)
-    requirements = [*metadata.dependencies, *(_with_requirement(w) for w in with_)]
+    requirements = [
+        *metadata.dependencies,
+        *(requirement_or_usage_error(w, option="--with") for w in with_),
+    ]
     env = ephemeral_environment(ctx, base, requirements, index_args)
     return RunPlan(
         (str(env.executable), *command),
@@ -123,7 +114,7 @@ def prepare_run(
             "nothing to run", hint="give a command, e.g. `kiln run python -c 'import torch'`"
         )
     for text in with_:
-        _with_requirement(text)  # before anything is synced
+        requirement_or_usage_error(text, option="--with")  # before anything is synced
     scripted = _script_run(ctx, index_args, command, python, with_)
     if scripted is not None:
         return scripted
@@ -169,7 +160,7 @@ def prepare_run(
         overlay = ephemeral_environment(
             ctx,
             interpreter,
-            [_with_requirement(w) for w in with_],
+            [requirement_or_usage_error(w, option="--with") for w in with_],
             index_args,
             overlay=interpreter.site_packages(),
         )

@@ -189,6 +189,15 @@ def old_files_gone_record_kept(w: World, cache: Path) -> bool:
     )
 
 
+def new_in_old_stash_gone(w: World, cache: Path) -> bool:
+    # The stashes are deleted only once every wheel of the step is installed.
+    return (
+        (w.site / "alpha-2.0.dist-info" / "RECORD").exists()
+        and not _glob(w.site, "alpha-1.0.dist-info")
+        and not _glob(w.site, ".kiln-uninstall-*")
+    )
+
+
 def old_gone_new_missing(w: World, cache: Path) -> bool:
     return not _glob(w.site, "alpha-*.dist-info") and (w.site / "beta-1.0.dist-info").is_dir()
 
@@ -255,7 +264,7 @@ POINTS: list[tuple[str, str, Evidence]] = [
     ("uninstall-move:1", "upgrade", old_half_moved),
     ("uninstall-move:4", "upgrade", old_half_moved),
     ("uninstall-moved", "upgrade", old_files_gone_record_kept),
-    ("uninstall-stashes-deleted", "upgrade", old_files_gone_record_kept),
+    ("uninstall-stashes-deleted", "upgrade", new_in_old_stash_gone),
     ("uninstall-listing-removed:1", "upgrade", old_marked),
     ("execute-removed", "upgrade", old_gone_new_missing),
     ("install-link:3", "upgrade", incomplete_without_record),

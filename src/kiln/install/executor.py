@@ -14,15 +14,16 @@ from kiln.core.dist import Candidate
 from kiln.core.errors import InstallError
 from kiln.core.kill_points import reached
 from kiln.core.records import record
-from kiln.install.installed import InstalledDist
+from kiln.install.installed import InstalledDist, installed_distributions
 from kiln.install.installer import InstallOptions, check_unpacked, install_wheel
 from kiln.install.interrupted import sweep_debris
 from kiln.install.plan import InstallPlan, PlannedDist
 from kiln.install.scheme import InstallScheme
-from kiln.install.uninstall import uninstall
+from kiln.install.uninstall import Stashed, plan_uninstall, stash_planned, uninstall
 
 if TYPE_CHECKING:
     from packaging.utils import NormalizedName
+    from packaging.version import Version
 
 
 @record
@@ -65,10 +66,7 @@ def execute(
     # Scratch folders of a kiln process killed in this environment earlier.
     sweep_debris((scheme.purelib, scheme.platlib, scheme.scripts))
     removed: list[InstalledDist] = []
-    for dist in plan.to_remove:
-        uninstall(dist, scheme)
-        removed.append(dist)
-    reached("execute-removed")
+    stashed: list[Stashed] = []
     urls = direct_urls or {}
 
     def install(planned: PlannedDist, tally: list[int] | None = None) -> Candidate:
@@ -83,28 +81,47 @@ def execute(
                 tally=tally,
             )
         except OSError as exc:
-            # A full disk or a read-only folder: the half-made install is marked incomplete
-            # (`interrupted`), so the next sync puts it right once the cause is gone.
+            # A full disk or a read-only folder.
             where = f": `{exc.filename}`" if exc.filename else ""
             raise InstallError(
                 f"cannot install {planned.candidate}{where}",
                 causes=[exc.strerror or str(exc)],
-                hint="free space or fix the environment's permissions, then run the command "
-                "again; it completes the install",
+                hint="free space or fix the environment's permissions, then run the command again",
             ) from exc
         return planned.candidate
 
     # Largest wheels first, so that no worker is left with a big one at the end.
     order = sorted(to_install, key=lambda p: -(p.candidate.file.size or 0))
-    if len(order) <= 1:
-        done = {install(p) for p in order}
-    elif jobs == 1:
-        done = _install_paced(order, install, os.cpu_count() or 1)
-    else:
-        from concurrent.futures import ThreadPoolExecutor  # only copies need a pool
+    try:
+        for dist in plan.to_remove:
+            stashed.append(stash_planned(plan_uninstall(dist, scheme), scheme))
+            removed.append(dist)
+        reached("execute-removed")
+        if len(order) <= 1:
+            done = {install(p) for p in order}
+        elif jobs == 1:
+            done = _install_paced(order, install, os.cpu_count() or 1)
+        else:
+            from concurrent.futures import ThreadPoolExecutor  # only copies need a pool
 
-        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="install") as pool:
-            done = set(pool.map(install, order))
+            with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="install") as pool:
+                done = set(pool.map(install, order))
+    except BaseException as exc:
+        undone = _undo(
+            {(p.candidate.name, p.candidate.version) for p in to_install}, stashed, scheme
+        )
+        if isinstance(exc, InstallError):
+            if undone:
+                exc.hint = (f"{exc.hint}; " if exc.hint else "") + (
+                    "the environment was left as it was before this command"
+                )
+            elif isinstance(exc.__cause__, OSError):
+                # What was half made is marked incomplete (`interrupted`): the next sync
+                # puts it right once the cause is gone.
+                exc.hint = f"{exc.hint}; it completes the install"
+        raise
+    for stash in stashed:
+        stash.commit()
     installed = [p.candidate for p in to_install if p.candidate in done]
     return InstallReport(installed=tuple(installed), removed=tuple(removed))
 
@@ -160,6 +177,23 @@ def _install_paced(
     if failed:
         raise failed[0]
     return done
+
+
+def _undo(
+    new: set[tuple[NormalizedName, Version]], stashed: Sequence[Stashed], scheme: InstallScheme
+) -> bool:
+    """Take out what this step installed, whole or in part, and put back what it removed.
+    False when some of it could not be done: then marks left in the environment make the
+    next run finish the job (`interrupted`)."""
+    try:
+        for dist in installed_distributions([scheme.purelib, scheme.platlib]):
+            if (dist.name, dist.version) in new:
+                uninstall(dist, scheme)
+        for stash in reversed(stashed):
+            stash.restore()
+    except (OSError, InstallError):
+        return False
+    return True
 
 
 def _default_jobs(

@@ -1,8 +1,9 @@
 """Remove an installed distribution: exactly the files its RECORD lists.
 
 Files are first moved aside into stash folders on the same file system; only when every
-file has moved are the stashes deleted. A failure midway moves everything back, so an
-environment never keeps half a package. Against a kill, which no rollback survives, the
+file has moved are the stashes deleted (`Stashed.commit`; the executor commits once every
+wheel of its step is installed, and restores otherwise). A failure midway moves everything
+back, so an environment never keeps half a package. Against a kill, which no rollback survives, the
 distribution is marked incomplete before the first move and its RECORD and the mark move
 last: whatever a killed uninstall leaves is still a distribution the next run finishes
 removing (see `interrupted`).
@@ -96,6 +97,49 @@ def uninstall(dist: InstalledDist, scheme: InstallScheme) -> tuple[Path, ...]:
 
 
 def remove_planned(plan: UninstallPlan, scheme: InstallScheme) -> tuple[Path, ...]:
+    return stash_planned(plan, scheme).commit()
+
+
+class Stashed:
+    """A distribution whose files, RECORD and mark last, are moved into stash folders:
+    gone from the environment, not yet deleted. `commit` deletes them; `restore` puts the
+    distribution back as it was, so an install step that fails after its uninstalls can
+    leave the environment as it found it."""
+
+    def __init__(
+        self,
+        plan: UninstallPlan,
+        stashes: _Stashes,
+        moved: list[tuple[str, str]],
+        marker: Path | None,
+    ) -> None:
+        self.plan = plan
+        self._stashes = stashes
+        self._moved = moved
+        self._marker = marker
+
+    def commit(self) -> tuple[Path, ...]:
+        self._stashes.delete()
+        reached("uninstall-stashes-deleted")
+        return self.plan.remove
+
+    def restore(self) -> None:
+        """Move every file back; raises OSError when one cannot be (the stash is kept then,
+        and the mark left behind makes the next run finish removing the distribution)."""
+        while self._moved:
+            original, aside = self._moved[-1]
+            os.makedirs(os.path.dirname(original), exist_ok=True)
+            os.rename(aside, original)
+            self._moved.pop()
+        if self._marker is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._marker.unlink()
+        self._stashes.delete()
+
+
+def stash_planned(plan: UninstallPlan, scheme: InstallScheme) -> Stashed:
+    """Move ``plan``'s files into stashes (see `Stashed`); a failure midway moves them back
+    and raises InstallError."""
     stashes = _Stashes((str(plan.dist.site_dir), str(scheme.scripts)))
     dist_info = os.path.realpath(plan.dist.dist_info)
     # RECORD and the mark go last, after everything they list: until then, whatever a kill
@@ -104,16 +148,28 @@ def remove_planned(plan: UninstallPlan, scheme: InstallScheme) -> tuple[Path, ..
     others = [str(p) for p in plan.remove if str(p) not in listings]
     moved: list[tuple[str, str]] = []
     marker: Path | None = None
+
+    def move(path: str) -> None:
+        aside = os.path.join(stashes.on_device_of(os.path.dirname(path)), str(len(moved)))
+        os.rename(path, aside)
+        moved.append((path, aside))
+
     try:
         if plan.dist.dist_info.is_dir() and not (plan.dist.dist_info / INCOMPLETE).exists():
             marker = mark_incomplete(plan.dist.dist_info)
         reached("uninstall-marked")
-        for i, path in enumerate(others):
-            folder = os.path.dirname(path)
-            aside = os.path.join(stashes.on_device_of(folder), str(i))
-            os.rename(path, aside)
-            moved.append((path, aside))
+        for path in others:
+            move(path)
             reached("uninstall-move")
+        reached("uninstall-moved")
+        # Emptied folders go before the listings: a kill from here on must leave none that
+        # no listing names. `restore` makes them again.
+        folders = {os.path.dirname(path) for path in others} | set(plan.folders)
+        _prune_empty_dirs(folders - {dist_info}, plan, scheme)
+        for listing in listings:
+            if os.path.lexists(listing):
+                move(listing)
+                reached("uninstall-listing-removed")
     except OSError as exc:
         for original, aside in reversed(moved):
             with contextlib.suppress(OSError):
@@ -128,17 +184,10 @@ def remove_planned(plan: UninstallPlan, scheme: InstallScheme) -> tuple[Path, ..
             causes=[exc.strerror or str(exc)],
             hint="check the permissions of the environment; nothing was removed",
         ) from exc
-    reached("uninstall-moved")
-    stashes.delete()
-    reached("uninstall-stashes-deleted")
-    folders = {os.path.dirname(p) for p in others} | set(plan.folders)
-    _prune_empty_dirs(folders - {dist_info}, plan, scheme)
-    for listing in listings:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(listing)
-        reached("uninstall-listing-removed")
+    # The `.dist-info` folder goes now, not at `commit`: no empty one is left to look like a
+    # distribution, and a new install of the same name and version makes it afresh.
     _prune_empty_dirs({dist_info}, plan, scheme)
-    return plan.remove
+    return Stashed(plan, stashes, moved, marker)
 
 
 class _BytecodeIndex:

@@ -192,10 +192,9 @@ def test_a_failed_wheel_stops_the_paced_install_and_is_raised(
         _paced_install(venv, cache, wheel_factory, monkeypatch, slow=slow, failing="pkg3")
     # Every helper was joined before the error came out: nothing installs behind it.
     assert not [t for t in threading.enumerate() if t.name.startswith("install-")]
-    installed = {str(d.name) for d in installed_distributions([venv.scheme.purelib])}
-    assert "pkg3" not in installed
-    if not slow:  # one thread, wheels of one size in plan order: none after the failure
-        assert installed == {"pkg0", "pkg1", "pkg2"}
+    # The wheels installed before the failure are taken out again: the step is undone.
+    assert installed_distributions([venv.scheme.purelib]) == []
+    assert not [p.name for p in venv.scheme.purelib.iterdir() if p.name.startswith("pkg")]
 
 
 def test_a_full_disk_while_installing_is_an_install_error_naming_the_wheel(
@@ -216,6 +215,96 @@ def test_a_full_disk_while_installing_is_an_install_error_naming_the_wheel(
     text = caught.value.render()
     assert "cannot install lib" in text and "/venv/lib/__init__.py" in text
     assert "No space left on device" in text and "run the command again" in text
+
+
+def _tree(folder: Any) -> dict[str, bytes | None]:
+    return {
+        str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def test_a_disk_filling_up_mid_upgrade_leaves_the_environment_as_it_was(
+    venv: Venv, cache: Cache, wheel_factory: WheelFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import kiln.install.destination as destination
+
+    old = [
+        wheel_factory("app", "1.0", files={"app/__init__.py": "V = 1\n", "app/sub/old.py": ""}),
+        wheel_factory("lib", "1.0", files={"lib/__init__.py": "V = 1\n"}),
+    ]
+    new = [
+        wheel_factory("app", "2.0", files={"app/__init__.py": "V = 2\n", "app/sub/new.py": ""}),
+        wheel_factory("lib", "2.0", files={f"lib/m{i}.py": "" for i in range(10)}),
+    ]
+    downloader = FakeDownloader([*old, *new])
+    sync(venv, cache, downloader, [candidate(w) for w in old])
+    before = _tree(venv.scheme.purelib)
+    plan = plan_install(
+        [candidate(w) for w in new], installed_distributions([venv.scheme.purelib]), cache
+    )
+    unpacked = prepare(plan.to_install, downloader, cache, RecordingReporter())
+
+    made = 0
+    real_link = destination.os.link
+
+    def link(source: str, target: str) -> None:
+        nonlocal made
+        made += 1
+        if made > 8:  # app 2.0 in whole, lib 2.0 in part
+            raise OSError(errno.ENOSPC, "No space left on device", target)
+        real_link(source, target)
+
+    def copy(source: str, target: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", target)
+
+    monkeypatch.setattr(destination.os, "link", link)
+    monkeypatch.setattr(destination, "_copy", copy)  # a failed link falls back to a copy
+    with pytest.raises(InstallError) as caught:
+        execute(plan, unpacked, venv.scheme, InstallOptions(venv.python), requested=frozenset())
+    assert made > 8, "the failure was not reached"
+    text = caught.value.render()
+    assert "No space left on device" in text
+    assert "the environment was left as it was before this command" in text
+    # Both packages are 1.0 again, byte for byte, RECORDs included; nothing of 2.0, no
+    # stash and no mark is left.
+    assert _tree(venv.scheme.purelib) == before
+
+
+def test_an_upgrade_that_cannot_be_undone_says_the_next_sync_completes_it(
+    venv: Venv, cache: Cache, wheel_factory: WheelFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import kiln.install.destination as destination
+    import kiln.install.uninstall as uninstall
+
+    old = wheel_factory("lib", "1.0", files={"lib/__init__.py": "V = 1\n"})
+    new = wheel_factory("lib", "2.0", files={"lib/__init__.py": "V = 2\n", "lib/m.py": ""})
+    downloader = FakeDownloader([old, new])
+    sync(venv, cache, downloader, [candidate(old)])
+
+    def full(source: str, target: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", target)
+
+    def stuck(self: Any) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(destination.os, "link", full)
+    monkeypatch.setattr(destination, "_copy", full)
+    monkeypatch.setattr(uninstall.Stashed, "restore", stuck)
+    with pytest.raises(InstallError) as caught:
+        sync(venv, cache, downloader, [candidate(new)])
+    text = caught.value.render()
+    assert "it completes the install" in text and "left as it was" not in text
+
+    monkeypatch.undo()
+    sync(venv, cache, downloader, [candidate(new)])
+    assert (venv.scheme.purelib / "lib" / "__init__.py").read_text() == "V = 2\n"
+    done = find_installed([venv.scheme.purelib], "lib")
+    assert done is not None and str(done.version) == "2.0" and not done.incomplete
 
 
 def test_a_damaged_cached_wheel_is_refused_before_anything_is_removed(

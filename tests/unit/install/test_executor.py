@@ -273,6 +273,28 @@ def test_a_disk_filling_up_mid_upgrade_leaves_the_environment_as_it_was(
     assert _tree(venv.scheme.purelib) == before
 
 
+def test_ctrl_c_mid_upgrade_is_undone_too(
+    venv: Venv, cache: Cache, wheel_factory: WheelFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kiln.install.executor as executor
+
+    old = wheel_factory("lib", "1.0", files={"lib/__init__.py": "V = 1\n"})
+    new = wheel_factory("lib", "2.0", files={"lib/__init__.py": "V = 2\n"})
+    downloader = FakeDownloader([old, new])
+    sync(venv, cache, downloader, [candidate(old)])
+    before = _tree(venv.scheme.purelib)
+    real = executor.install_wheel
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(executor, "install_wheel", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sync(venv, cache, downloader, [candidate(new)])
+    assert _tree(venv.scheme.purelib) == before
+
+
 def test_an_upgrade_that_cannot_be_undone_says_the_next_sync_completes_it(
     venv: Venv, cache: Cache, wheel_factory: WheelFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -123,3 +123,15 @@ def test_an_abbreviated_option_is_not_taken_for_a_longer_one(
     done = kiln("lock", "--extra", "x", "--default-index", index_server.index_url(), cwd=root)
     assert done.returncode == 2 and "unrecognized arguments: --extra x" in done.stderr
     assert not (root / "pylock.toml").exists()
+
+
+def test_an_index_that_is_neither_a_url_nor_a_folder_is_named(kiln: Kiln, tmp_path: Path) -> None:
+    # "pypi.org/simple" without its scheme reads as a relative path: the error says that,
+    # where it used to say the package was not found.
+    root = app(tmp_path, HEAD + 'dependencies = ["six"]\n')
+    done = kiln("lock", "--default-index", "pypi.org/simple", cwd=root)
+    failed(done, "index `pypi.org/simple` is not a URL", "no folder `pypi.org/simple` exists")
+    assert not (root / "pylock.toml").exists()
+    (root / "idx").mkdir()  # a folder that exists but lists nothing: the package is missing
+    done = kiln("lock", "--default-index", "idx", cwd=root)
+    failed(done, "`six` was not found")

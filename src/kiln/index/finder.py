@@ -338,6 +338,14 @@ class IndexFinder:
                 hint="run once without --offline to fill the cache",
             ) from None
         if answer.status in (404, 410) or index.ignores(answer.status):
+            root = local_path(index.url)
+            if root is not None and not root.is_dir():
+                # A typo in a URL reads as a relative path: say so, not "package not found".
+                raise NotFoundError(
+                    f"index `{index.label}` is not a URL, and no folder `{root}` exists",
+                    hint="give a remote index as `https://...`, or a local one as the path of "
+                    "a folder that holds a simple index",
+                )
             return None
         if not answer.ok:
             raise self._refused(index, page_url, answer.status)

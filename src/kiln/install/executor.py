@@ -19,7 +19,7 @@ from kiln.install.installer import InstallOptions, check_unpacked, install_wheel
 from kiln.install.interrupted import sweep_debris
 from kiln.install.plan import InstallPlan, PlannedDist
 from kiln.install.scheme import InstallScheme
-from kiln.install.uninstall import Stashed, plan_uninstall, stash_planned, uninstall
+from kiln.install.uninstall import Stashed, discard_planned, plan_uninstall, stash_planned
 
 if TYPE_CHECKING:
     from packaging.utils import NormalizedName
@@ -188,7 +188,7 @@ def _undo(
     try:
         for dist in installed_distributions([scheme.purelib, scheme.platlib]):
             if (dist.name, dist.version) in new:
-                uninstall(dist, scheme)
+                discard_planned(plan_uninstall(dist, scheme), scheme)
         for stash in reversed(stashed):
             stash.restore()
     except (OSError, InstallError):

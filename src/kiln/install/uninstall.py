@@ -190,6 +190,29 @@ def stash_planned(plan: UninstallPlan, scheme: InstallScheme) -> Stashed:
     return Stashed(plan, stashes, moved, marker)
 
 
+def discard_planned(plan: UninstallPlan, scheme: InstallScheme) -> None:
+    """Delete ``plan``'s files where they are, RECORD and the mark last: how a failed step
+    takes back what it installed. No stash folder is made, so this works on the full disk
+    that may have failed the step, and frees space before anything is moved back."""
+    dist_info = os.path.realpath(plan.dist.dist_info)
+    listings = [os.path.join(dist_info, n) for n in ("RECORD", INCOMPLETE)]
+    others = [str(p) for p in plan.remove if str(p) not in listings]
+    if plan.dist.dist_info.is_dir() and not (plan.dist.dist_info / INCOMPLETE).exists():
+        # Best effort: a kill from here on should find the distribution incomplete, but a
+        # full disk may have no room for the mark, and the deletions must go on without it.
+        with contextlib.suppress(OSError):
+            mark_incomplete(plan.dist.dist_info)
+    for path in others:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    folders = {os.path.dirname(path) for path in others} | set(plan.folders)
+    _prune_empty_dirs(folders - {dist_info}, plan, scheme)
+    for listing in listings:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(listing)
+    _prune_empty_dirs({dist_info}, plan, scheme)
+
+
 class _BytecodeIndex:
     """The .pyc files of removed modules, listing each ``__pycache__`` folder once."""
 

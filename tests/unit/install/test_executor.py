@@ -230,6 +230,7 @@ def test_a_disk_filling_up_mid_upgrade_leaves_the_environment_as_it_was(
     import errno
 
     import kiln.install.destination as destination
+    import kiln.install.uninstall as uninstall
 
     old = [
         wheel_factory("app", "1.0", files={"app/__init__.py": "V = 1\n", "app/sub/old.py": ""}),
@@ -260,8 +261,16 @@ def test_a_disk_filling_up_mid_upgrade_leaves_the_environment_as_it_was(
     def copy(source: str, target: str) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", target)
 
+    real_scratch = uninstall.scratch_dir
+
+    def scratch(prefix: str, folder: str) -> str:
+        if made > 8:  # the disk is full: no new folder fits
+            raise OSError(errno.ENOSPC, "No space left on device", folder)
+        return real_scratch(prefix, folder)
+
     monkeypatch.setattr(destination.os, "link", link)
     monkeypatch.setattr(destination, "_copy", copy)  # a failed link falls back to a copy
+    monkeypatch.setattr(uninstall, "scratch_dir", scratch)
     with pytest.raises(InstallError) as caught:
         execute(plan, unpacked, venv.scheme, InstallOptions(venv.python), requested=frozenset())
     assert made > 8, "the failure was not reached"

@@ -3,8 +3,8 @@
 Files are first moved aside into stash folders on the same file system; only when every
 file has moved are the stashes deleted (`Stashed.commit`; the executor commits once every
 wheel of its step is installed, and restores otherwise). A failure midway moves everything
-back, so an environment never keeps half a package. Against a kill, which no rollback survives, the
-distribution is marked incomplete before the first move and its RECORD and the mark move
+back, so an environment never keeps half a package. Against a kill, which no rollback
+survives, the distribution is marked incomplete before the first move and its RECORD and the mark move
 last: whatever a killed uninstall leaves is still a distribution the next run finishes
 removing (see `interrupted`).
 """
@@ -141,11 +141,7 @@ def stash_planned(plan: UninstallPlan, scheme: InstallScheme) -> Stashed:
     """Move ``plan``'s files into stashes (see `Stashed`); a failure midway moves them back
     and raises InstallError."""
     stashes = _Stashes((str(plan.dist.site_dir), str(scheme.scripts)))
-    dist_info = os.path.realpath(plan.dist.dist_info)
-    # RECORD and the mark go last, after everything they list: until then, whatever a kill
-    # leaves is still a distribution that says what remains of it.
-    listings = [os.path.join(dist_info, n) for n in ("RECORD", INCOMPLETE)]
-    others = [str(p) for p in plan.remove if str(p) not in listings]
+    dist_info, listings, others = _parts(plan)
     moved: list[tuple[str, str]] = []
     marker: Path | None = None
 
@@ -164,8 +160,7 @@ def stash_planned(plan: UninstallPlan, scheme: InstallScheme) -> Stashed:
         reached("uninstall-moved")
         # Emptied folders go before the listings: a kill from here on must leave none that
         # no listing names. `restore` makes them again.
-        folders = {os.path.dirname(path) for path in others} | set(plan.folders)
-        _prune_empty_dirs(folders - {dist_info}, plan, scheme)
+        _prune_folders_of(others, dist_info, plan, scheme)
         for listing in listings:
             if os.path.lexists(listing):
                 move(listing)
@@ -194,9 +189,7 @@ def discard_planned(plan: UninstallPlan, scheme: InstallScheme) -> None:
     """Delete ``plan``'s files where they are, RECORD and the mark last: how a failed step
     takes back what it installed. No stash folder is made, so this works on the full disk
     that may have failed the step, and frees space before anything is moved back."""
-    dist_info = os.path.realpath(plan.dist.dist_info)
-    listings = [os.path.join(dist_info, n) for n in ("RECORD", INCOMPLETE)]
-    others = [str(p) for p in plan.remove if str(p) not in listings]
+    dist_info, listings, others = _parts(plan)
     if plan.dist.dist_info.is_dir() and not (plan.dist.dist_info / INCOMPLETE).exists():
         # Best effort: a kill from here on should find the distribution incomplete, but a
         # full disk may have no room for the mark, and the deletions must go on without it.
@@ -205,12 +198,27 @@ def discard_planned(plan: UninstallPlan, scheme: InstallScheme) -> None:
     for path in others:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-    folders = {os.path.dirname(path) for path in others} | set(plan.folders)
-    _prune_empty_dirs(folders - {dist_info}, plan, scheme)
+    _prune_folders_of(others, dist_info, plan, scheme)
     for listing in listings:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(listing)
     _prune_empty_dirs({dist_info}, plan, scheme)
+
+
+def _parts(plan: UninstallPlan) -> tuple[str, list[str], list[str]]:
+    """The resolved `.dist-info` folder, its listings (RECORD, then the mark) and every
+    other file. The listings go last, after everything they list: until then, whatever a
+    kill leaves is still a distribution that says what remains of it."""
+    dist_info = os.path.realpath(plan.dist.dist_info)
+    listings = [os.path.join(dist_info, n) for n in ("RECORD", INCOMPLETE)]
+    return dist_info, listings, [str(p) for p in plan.remove if str(p) not in listings]
+
+
+def _prune_folders_of(
+    files: list[str], dist_info: str, plan: UninstallPlan, scheme: InstallScheme
+) -> None:
+    folders = {os.path.dirname(path) for path in files} | set(plan.folders)
+    _prune_empty_dirs(folders - {dist_info}, plan, scheme)
 
 
 class _BytecodeIndex:

@@ -4,9 +4,9 @@ Files are first moved aside into stash folders on the same file system; only whe
 file has moved are the stashes deleted (`Stashed.commit`; the executor commits once every
 wheel of its step is installed, and restores otherwise). A failure midway moves everything
 back, so an environment never keeps half a package. Against a kill, which no rollback
-survives, the distribution is marked incomplete before the first move and its RECORD and the mark move
-last: whatever a killed uninstall leaves is still a distribution the next run finishes
-removing (see `interrupted`).
+survives, the distribution is marked incomplete before the first move and its RECORD and
+the mark move last: whatever a killed uninstall leaves is still a distribution the next run
+finishes removing (see `interrupted`).
 """
 
 from __future__ import annotations

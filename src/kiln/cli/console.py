@@ -30,17 +30,22 @@ class Console:
     def colour(self) -> bool:
         return _colour_allowed(sys.stderr)
 
+    def _say(self, line: str) -> None:
+        # One write per line: requests log from their worker threads, and `print` writes the
+        # text and its newline separately, so two lines could run together.
+        sys.stderr.write(line + "\n")
+
     def _paint(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
 
     def info(self, message: str) -> None:
         """The story of a command (what it used, what it did); silenced by -q."""
         if self.quiet == 0:
-            print(message, file=sys.stderr)
+            self._say(message)
 
     def debug(self, message: str) -> None:
         if self.verbose > 0:
-            print(self._paint(message, "2"), file=sys.stderr)
+            self._say(self._paint(message, "2"))
 
     def out(self, message: str) -> None:
         """A command's actual output (lists, versions): stays even with -q."""
@@ -48,20 +53,20 @@ class Console:
 
     def warn(self, message: str) -> None:
         if self.quiet < 2:
-            print(f"{self._paint('warning', '1;33')}: {message}", file=sys.stderr)
+            self._say(f"{self._paint('warning', '1;33')}: {message}")
 
     def error(self, rendered: str) -> None:
         head, _, rest = rendered.partition(":")
         first = self._paint(head, "1;31") + ":" + rest if head == "error" else rendered
-        print(first, file=sys.stderr)
+        self._say(first)
 
     def added(self, text: str) -> None:
         if self.quiet == 0:
-            print(f" {self._paint('+', '32')} {text}", file=sys.stderr)
+            self._say(f" {self._paint('+', '32')} {text}")
 
     def removed(self, text: str) -> None:
         if self.quiet == 0:
-            print(f" {self._paint('-', '31')} {text}", file=sys.stderr)
+            self._say(f" {self._paint('-', '31')} {text}")
 
 
 def elapsed(seconds: float) -> str:

@@ -161,3 +161,47 @@ def test_ctrl_c_in_a_replayed_sync_is_reported_and_the_next_sync_repairs(
     assert installed(root).get("torch") != "2.5.1+cu124"
     sync(kiln, root, torch_server, "--extra", "cu124")
     assert tree_snapshot(root / ".venv") == full["cu"]
+
+
+# What a replayed sync loaded, printed after it ran.
+_LOADED = """
+import sys
+from kiln.cli.main import main
+code = main(sys.argv[1:])
+print(sorted(m for m in ("_hashlib", "kiln.commands.project.sync") if m in sys.modules))
+sys.exit(code)
+"""
+
+
+def test_a_replayed_sync_loads_no_openssl_and_records_true_hashes(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import base64
+    import hashlib
+
+    root = project(tmp_path, S4, torch_server)
+    synced_both_ways(kiln, root, torch_server)
+    script = tmp_path / "loaded.py"
+    script.write_text(_LOADED)
+    args = ["sync", "--project", str(root), "--default-index", torch_server.index_url("pypi")]
+    done = subprocess.run(
+        [sys.executable, str(script), *args, "--python", "3.12", "--extra", "cu124"],
+        env=kiln_env(tmp_path / "kiln-cache"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "+ torch==2.5.1+cu124" in done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    # The files the install wrote itself are listed in RECORD with their true sha256.
+    (record,) = (root / ".venv").glob("lib/python*/site-packages/torch-*.dist-info/RECORD")
+    site = record.parent.parent
+    rows = [line.split(",") for line in record.read_text().splitlines()]
+    generated = [r for r in rows if r[0].endswith(("/INSTALLER", "/REQUESTED"))]
+    assert generated
+    for path, digest, size in generated:
+        data = (site / path).read_bytes()
+        expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+        assert digest == "sha256=" + expected.decode() and int(size) == len(data)

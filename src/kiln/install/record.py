@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import re
 from collections.abc import Iterable
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kiln.core.errors import InstallError
+from kiln.core.hashes import GUARANTEED, small_sha256
 
 # What makes a field need csv's quoting; RECORD paths almost never have it.
 _SPECIAL = re.compile(r'[,"\r\n]')
@@ -30,7 +30,7 @@ class RecordEntry(NamedTuple):
     def digest(self) -> tuple[str, bytes] | None:
         """The algorithm and raw digest, or None when the line carries no usable hash."""
         algo, sep, encoded = self.hash.partition("=")
-        if not sep or algo not in hashlib.algorithms_guaranteed:
+        if not sep or algo not in GUARANTEED:
             return None
         try:
             return algo, base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
@@ -43,10 +43,12 @@ def encode_digest(algo: str, digest: bytes) -> str:
 
 
 def entry_for_bytes(path: str, data: bytes) -> RecordEntry:
-    return RecordEntry(path, encode_digest("sha256", hashlib.sha256(data).digest()), len(data))
+    return RecordEntry(path, encode_digest("sha256", small_sha256(data)), len(data))
 
 
 def entry_for_file(path: str, file: Path) -> RecordEntry:
+    import hashlib
+
     digest = hashlib.sha256()
     size = 0
     with open(file, "rb") as f:

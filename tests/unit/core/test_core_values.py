@@ -129,3 +129,20 @@ def test_an_error_names_each_cause_once() -> None:
         causes=["you asked for `antlr4==4.9.*`", "omegaconf 2.3 requires `antlr4==4.9.*`"] * 4,
     )
     assert error.render().count("antlr4") == 2
+
+
+def test_the_guaranteed_algorithms_are_hashlibs() -> None:
+    import hashlib
+
+    from kiln.core.hashes import GUARANTEED
+
+    assert hashlib.algorithms_guaranteed == GUARANTEED
+
+
+def test_small_sha256_is_sha256() -> None:
+    import hashlib
+
+    from kiln.core.hashes import small_sha256
+
+    for data in (b"", b"kiln\n", bytes(range(256)) * 300):
+        assert small_sha256(data) == hashlib.sha256(data).digest()

@@ -19,6 +19,21 @@ from kiln.cli.parser_tools import add_cache_verbs, add_pip_tool_verbs, add_pytho
 from kiln.cli.parser_torch import add_torch_verbs
 
 
+def _untranslated(message: str) -> str:
+    return message
+
+
+def _untranslated_plural(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
+
+
+# kiln speaks English, as uv does, and so does argparse for it: CPython ships no translation
+# of argparse's messages, yet each one asked for looks a catalogue up, and the first imports
+# `locale`, 1-2 ms of every run.
+argparse._ = _untranslated  # type: ignore[attr-defined]
+argparse.ngettext = _untranslated_plural  # type: ignore[attr-defined]
+
+
 def _add_global(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     """Global flags work before and after the verb, as in uv.
 

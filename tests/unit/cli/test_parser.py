@@ -54,3 +54,22 @@ def test_an_unknown_verb_still_lists_every_verb() -> None:
     )
     assert done.returncode == 2
     assert "invalid choice: 'snyc'" in done.stderr and "'sync'" in done.stderr
+
+
+def test_parsing_looks_up_no_translation_and_says_it_in_english() -> None:
+    code = (
+        "import sys\n"
+        "from kiln.cli.parser import build_parser, verb_of\n"
+        "words = ['sync', '--extra', 'cpu', '-q']\n"
+        "build_parser(verb_of(words)).parse_args(words)\n"
+        "print('locale' in sys.modules)\n"
+        "build_parser(verb_of(['sync'])).parse_args(['sync', '--bogus', '--frob'])\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "LANG": "de_DE.UTF-8", "LANGUAGE": "de"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env
+    )
+    assert out.returncode == 2
+    assert out.stdout.strip() == "False"
+    assert "error: unrecognized arguments: --bogus --frob" in out.stderr
+    assert out.stderr.startswith("usage: kiln ")

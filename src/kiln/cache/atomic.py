@@ -25,13 +25,11 @@ def umask() -> int:
     ``os.umask`` can only be read by setting it, and for that instant another thread's new
     files would get the wrong mode; Linux reports it in ``/proc/self/status`` instead.
     """
-    with (
-        contextlib.suppress(OSError, ValueError),
-        open("/proc/self/status", encoding="ascii", errors="replace") as status,
-    ):
+    # Read as bytes: a text file would first look its codec up.
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", "rb") as status:
         for line in status:
-            if line.startswith("Umask:"):
-                return int(line.split(":", 1)[1].strip(), 8)
+            if line.startswith(b"Umask:"):
+                return int(line.split(b":", 1)[1].strip(), 8)
     old = os.umask(0o022)
     os.umask(old)
     return old

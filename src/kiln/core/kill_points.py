@@ -12,7 +12,6 @@ The points are listed in docs/reliability.md.
 from __future__ import annotations
 
 import os
-import signal
 import threading
 
 _UNSET = ("", 0)
@@ -43,6 +42,8 @@ def reached(point: str) -> None:
         _count += 1
         hit = _count == n
     if hit:
+        import signal  # only a test ever gets here
+
         kill = getattr(signal, "SIGKILL", None)
         if kill is None:  # pragma: no cover - Windows has no SIGKILL; no handler runs here either
             os._exit(137)

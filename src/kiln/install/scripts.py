@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from pathlib import Path
 
 from kiln.core.errors import InstallError
@@ -68,6 +67,8 @@ def shebang(python: Path) -> bytes:
     encoded = executable.encode("utf-8")
     if b" " not in encoded and len(encoded) + 2 <= _MAX_SHEBANG:
         return b"#!" + encoded + b"\n"
+    import shlex  # the rare long or spaced path only
+
     quoted = shlex.quote(executable).encode("utf-8")
     return b"#!/bin/sh\n'''exec' " + quoted + b' "$0" "$@"\n' + b"' '''\n"
 

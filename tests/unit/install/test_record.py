@@ -56,3 +56,20 @@ def test_a_record_reads_back_as_written() -> None:
         RecordEntry("demo-1.0.dist-info/RECORD"),
     ]
     assert parse_record(format_record(entries).decode()) == entries
+
+
+def test_digests_are_urlsafe_base64_without_padding_both_ways() -> None:
+    import base64
+    import hashlib
+
+    from kiln.install.record import RecordEntry, encode_digest
+
+    for n in range(0, 400, 7):
+        raw = hashlib.sha512(bytes([n % 256]) * n).digest()[: n % 64 + 1]
+        expected = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        assert encode_digest("sha256", raw) == f"sha256={expected}"
+        assert RecordEntry("a.py", f"sha256={expected}", 1).digest() == ("sha256", raw)
+    # Every character the urlsafe alphabet swaps appears in these.
+    assert encode_digest("sha256", b"\xfb\xff\xbf") == "sha256=-_-_"
+    assert RecordEntry("a", "sha256=-_-_").digest() == ("sha256", b"\xfb\xff\xbf")
+    assert RecordEntry("a", "md4=AAAA").digest() is None

@@ -36,6 +36,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tools import kiln_command
+
 DEFAULT_PYTHON = "/root/.pyenv/versions/3.12.1/bin/python"
 # Both tools get the same cut-off on the command line: with UV_NO_CONFIG=1, uv ignores the
 # `[tool.uv]` settings table, including `exclude-newer`, so the pyproject entry alone would
@@ -597,7 +601,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     cmds = Commands(
-        kiln=(args.kiln_python, "-m", "kiln"),
+        kiln=kiln_command(args.kiln_python),
         uv=find_uv(args.uv),
         python=args.python,
         exclude_newer=args.exclude_newer,

@@ -30,6 +30,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tools import kiln_command
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_REQUIREMENTS = HERE / "requirements-medium.txt"
 DEFAULT_PYTHON = "/root/.pyenv/versions/3.12.1/bin/python"
@@ -410,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         cmds = Commands(
-            kiln=(args.kiln_python, "-m", "kiln"),
+            kiln=kiln_command(args.kiln_python),
             uv=find_uv(args.uv) if "uv" in args.tools else (),
             python=args.python,
             index_url=args.index_url,

@@ -36,6 +36,7 @@ from tools import (
     Commands,
     find_or_install,
     find_uv,
+    kiln_command,
     timed,
     version_of,
 )
@@ -198,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     cmds = Commands(
         python=args.python,
-        kiln=(args.kiln_python, "-m", "kiln"),
+        kiln=kiln_command(args.kiln_python),
         uv=find_uv(args.uv),
         pdm=pdm,
         poetry=poetry,

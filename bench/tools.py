@@ -172,6 +172,21 @@ def quiet(
     timed(cmd, env, log, cwd=cwd, timeout=timeout)
 
 
+def kiln_command(kiln_python: str) -> tuple[str, ...]:
+    """The `kiln` program installed beside ``kiln_python``, as users run it
+    (`~/.kiln/bin/kiln`), when it runs that interpreter; else `python -m kiln`, which also
+    imports `runpy` and finds `kiln.__main__` by path search: 5 ms of every command here."""
+    script = Path(kiln_python).with_name("kiln")
+    try:
+        first = script.read_bytes().split(b"\n", 1)[0]
+        interpreter = os.fsdecode(first[2:].strip()) if first.startswith(b"#!") else ""
+        if interpreter and os.path.samefile(interpreter, kiln_python):
+            return (str(script),)
+    except OSError:
+        pass
+    return (kiln_python, "-m", "kiln")
+
+
 def find_uv(explicit: str | None) -> tuple[str, ...]:
     if explicit:
         return (explicit,)

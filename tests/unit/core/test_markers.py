@@ -300,3 +300,21 @@ def test_evaluate_reads_extras_and_groups_as_sets() -> None:
     assert not evaluate(both, env, extras=frozenset({"cpu"}))
     assert evaluate(Marker("extra != 'cpu'"), env)
     assert evaluate(Marker("'CPU' in extras"), env, extras=frozenset({"Cpu"}))
+
+
+def test_union_all_is_union_of_each() -> None:
+    from kiln.core.markers import NEVER, union, union_all
+
+    parts = [
+        Marker("sys_platform == 'linux' and python_full_version >= '3.13'"),
+        Marker("sys_platform == 'win32'"),
+        Marker("sys_platform == 'linux' and python_full_version < '3.13'"),
+        NEVER,
+    ]
+    folded: Marker | None = NEVER
+    for m in parts:
+        folded = union(folded, m)
+    assert str(union_all(parts)) == str(folded)
+    assert str(union_all(parts)) == 'sys_platform == "linux" or sys_platform == "win32"'
+    assert union_all([]) is NEVER
+    assert union_all([Marker("os_name == 'nt'"), None]) is None

@@ -17,7 +17,7 @@ from packaging.markers import Marker
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
-from kiln.core.markers import NEVER, evaluate, intersect, is_empty, simplify, union
+from kiln.core.markers import NEVER, evaluate, intersect, is_empty, simplify, union_all
 from kiln.core.records import record
 from kiln.lock.model import Lock, LockedPackage, torch_backend_group
 from kiln.python.platforms import (
@@ -97,11 +97,13 @@ def uncovered(lock: Lock) -> tuple[tuple[Marker, str], ...]:
             if lock.environments and not any(evaluate(m, markers) for m in lock.environments):
                 continue
             fit = platform_fit(platform, python)
-            # A marker that names no extra and no group holds alike for every selection.
+            # A marker that names no extra and no group holds alike for every selection, and
+            # whether a package has a file that fits does not depend on the selection at all.
             plain: dict[str | None, bool] = {None: True}
+            fitting: dict[int, bool] = {}
             for selection in selections(lock):
                 holds: dict[str | None, bool] = {}
-                for package, text in zip(lock.packages, texts, strict=True):
+                for at, (package, text) in enumerate(zip(lock.packages, texts, strict=True)):
                     held = plain.get(text)
                     if held is None:
                         held = holds.get(text)
@@ -117,7 +119,10 @@ def uncovered(lock: Lock) -> tuple[tuple[Marker, str], ...]:
                         (holds if selected else plain)[text] = held
                     if not held:
                         continue
-                    if not _fits(package, fit):
+                    fits = fitting.get(at)
+                    if fits is None:
+                        fits = fitting[at] = _fits(package, fit)
+                    if not fits:
                         if selection == Selection():
                             seen_base.add((platform, python))
                         elif (platform, python) in seen_base:
@@ -132,9 +137,9 @@ def uncovered(lock: Lock) -> tuple[tuple[Marker, str], ...]:
         grouped[(selection, name, version)].append((platform, pythons))
     out: list[tuple[Marker, str]] = []
     for (selection, name, version), places in grouped.items():
-        where: Marker | None = NEVER
-        for platform, pythons in places:
-            where = union(where, intersect(_pythons(pythons, every), platform.marker))
+        where = union_all(
+            intersect(_pythons(pythons, every), platform.marker) for platform, pythons in places
+        )
         marker = intersect(where, _marker(selection.condition))
         if marker is None or is_empty(marker):
             continue

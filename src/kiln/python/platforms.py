@@ -181,6 +181,20 @@ class TagFit:
 @functools.lru_cache(maxsize=512)
 def platform_fit(platform: Platform, python: tuple[int, int]) -> TagFit:
     """The tags `platform_environment` (without a floor) accepts, as a `TagFit`."""
+    with_platform, with_any = _accepted_pairs(python)
+    return TagFit(
+        frozenset(ptags.Tag("py3", "none", p).platform for p in platform.platform_tags),
+        with_platform,
+        with_any,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _accepted_pairs(
+    python: tuple[int, int],
+) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
+    """The (interpreter, ABI) pairs CPython ``python`` accepts with each platform tag, and
+    with ``any``: the same on every platform, so built once per Python, not once per place."""
     major, minor = python
     interpreter = f"cp{major}{minor}"
     each = [_EACH_PLATFORM]
@@ -192,8 +206,4 @@ def platform_fit(platform: Platform, python: tuple[int, int]) -> TagFit:
     ):
         pairs = with_any if tag.platform == "any" else with_platform
         pairs.add((tag.interpreter, tag.abi))
-    return TagFit(
-        frozenset(ptags.Tag("py3", "none", p).platform for p in platform.platform_tags),
-        frozenset(with_platform),
-        frozenset(with_any),
-    )
+    return frozenset(with_platform), frozenset(with_any)

@@ -689,7 +689,18 @@ def _parse(text: str) -> Dnf:
 
 
 def _dnf(marker: Marker | None) -> Dnf:
-    return (_ALWAYS,) if marker is None else _parse(str(marker))
+    if marker is None:
+        return (_ALWAYS,)
+    rendered = _RENDERED.get(id(marker))
+    if rendered is not None and rendered[0] is marker:
+        return rendered[1]
+    return _parse(str(marker))
+
+
+# The clauses each marker `_render` made stands for, by the marker's identity (the marker is
+# held, so its id is not reused): most markers the algebra meets are its own results, and
+# reading one back parsed its text again. Rendering loses nothing that parsing restores.
+_RENDERED: dict[int, tuple[Marker, Dnf]] = {}
 
 
 def _clause_parts(clause: _Clause) -> list[str]:
@@ -704,6 +715,7 @@ def _unwrap(part: str) -> str:
     return part[1:-1] if part.startswith("(") else part
 
 
+@functools.lru_cache(maxsize=4096)
 def _render(clauses: Dnf) -> Marker | None:
     if not clauses:
         return NEVER
@@ -715,8 +727,13 @@ def _render(clauses: Dnf) -> Marker | None:
         # A lone "(a or b)" needs no parentheses of its own in a disjunction, nor alone.
         texts.append(_unwrap(parts[0]) if len(parts) == 1 else " and ".join(parts))
     if len(texts) == 1:
-        return marker_of(texts[0])
-    return marker_of(" or ".join(f"({t})" if " and " in t else t for t in sorted(texts)))
+        marker = marker_of(texts[0])
+    else:
+        marker = marker_of(" or ".join(f"({t})" if " and " in t else t for t in sorted(texts)))
+    if len(_RENDERED) >= 16384:
+        _RENDERED.clear()
+    _RENDERED.setdefault(id(marker), (marker, clauses))
+    return marker
 
 
 @functools.lru_cache(maxsize=4096)

@@ -18,7 +18,6 @@ from kiln.index.simple_api import (
     is_json_page,
     json_page_entries,
     json_page_rows,
-    parse_html_page,
 )
 from kiln.net.redact import redact_url
 
@@ -39,6 +38,8 @@ def parse_page(response: Response, shown: str) -> list[DistFile]:
     def read() -> list[DistFile]:
         if is_json_page(response.headers.get("content-type", "")):
             return [file_of(row, shown) for row in _rows(response, shown)]
+        from kiln.index.simple_html import parse_html_page
+
         return parse_html_page(response.text(), response.url, shown)
 
     return _read(response.url, shown, read)
@@ -71,6 +72,8 @@ def read_entries(page_url: str, shown: str, read: Callable[[], T]) -> T:
 def _rows(response: Response, shown: str) -> list[Row]:
     if is_json_page(response.headers.get("content-type", "")):
         return json_page_rows(response.body, response.url, shown)
+    from kiln.index.simple_html import parse_html_page
+
     return [row_of(f) for f in parse_html_page(response.text(), response.url, shown)]
 
 

@@ -1,4 +1,5 @@
-"""Project pages of the Simple Repository API, JSON (PEP 691) and HTML (PEP 503), as `DistFile`s.
+"""Project pages of the Simple Repository API in JSON (PEP 691), as `DistFile`s; HTML
+(PEP 503) is `simple_html`'s.
 
 Both parsers accept what real indexes serve: PyPI's JSON with PEP 700 upload times and sizes,
 PEP 714's ``core-metadata`` beside the legacy ``dist-info-metadata``, PEP 592 yanks; and
@@ -10,9 +11,8 @@ HTML). Unknown keys are ignored, as the PEPs ask.
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import urljoin
 
 from kiln.core.dist import DistFile
 from kiln.core.errors import KilnError
@@ -150,65 +150,3 @@ def _json_metadata(value: object) -> tuple[tuple[str, str], ...] | None:
     if isinstance(value, dict):
         return Hashes.of({str(k): str(v) for k, v in value.items() if isinstance(v, str)}).items
     return None
-
-
-def parse_html_page(text: str, page_url: str, index: str) -> list[DistFile]:
-    parser = _AnchorParser()
-    parser.feed(text)
-    parser.close()
-    base = urljoin(page_url, parser.base) if parser.base else page_url
-    dists = [
-        dist for attrs in parser.anchors if (dist := _html_file(attrs, base, index)) is not None
-    ]
-    return dists
-
-
-def _html_file(attrs: dict[str, str | None], base: str, index: str) -> DistFile | None:
-    href = attrs.get("href")
-    if not href:
-        return None
-    url, fragment = urldefrag(urljoin(base, href))
-    # The file name is the URL's last segment, decoded: pytorch writes `2.5.1%2Bcpu`.
-    filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    if not filename:
-        return None
-    yanked: str | None = None
-    if "data-yanked" in attrs:
-        yanked = attrs["data-yanked"] or ""
-    metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
-    has_metadata = "data-core-metadata" in attrs or "data-dist-info-metadata" in attrs
-    uploaded = attrs.get("data-upload-time")
-    return DistFile(
-        filename=filename,
-        url=url,
-        hashes=Hashes.from_fragment(fragment) if fragment else Hashes(),
-        requires_python=attrs.get("data-requires-python") or None,
-        yanked=yanked,
-        uploaded=uploaded or None,
-        metadata_file=_html_metadata(metadata) if has_metadata else None,
-        index=index,
-    )
-
-
-def _html_metadata(value: str | None) -> Hashes | None:
-    if value is None or value.lower() == "true":
-        return Hashes()
-    if value.lower() == "false":
-        return None
-    return Hashes.from_fragment(value)
-
-
-class _AnchorParser(HTMLParser):
-    """Collects ``<a>`` attributes and the first ``<base href>``; attribute values arrive
-    unescaped (``&gt;=3.8`` reads ``>=3.8``)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[dict[str, str | None]] = []
-        self.base: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self.anchors.append({name.lower(): value for name, value in attrs})
-        elif tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href") or None

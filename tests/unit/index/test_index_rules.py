@@ -15,7 +15,7 @@ from kiln.cache.layout import Cache
 from kiln.core.errors import KilnError, NetworkError, NotFoundError
 from kiln.core.protocols import Found, NotFound
 from kiln.index.finder import IndexFinder, IndexUrl
-from kiln.index.simple_api import parse_html_page
+from kiln.index.simple_html import parse_html_page
 from kiln.net.client import HttpClient
 from tests.support.index_server import IndexServer
 from tests.support.wheels import Pkg

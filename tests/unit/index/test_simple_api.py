@@ -8,12 +8,8 @@ from pathlib import Path
 import pytest
 
 from kiln.core.hashes import Hashes
-from kiln.index.simple_api import (
-    InvalidIndexPage,
-    is_json_page,
-    parse_html_page,
-    parse_json_page,
-)
+from kiln.index.simple_api import InvalidIndexPage, is_json_page, parse_json_page
+from kiln.index.simple_html import parse_html_page
 
 PAGES = Path(__file__).parent / "pages"
 SIX_PAGE = "https://pypi.org/simple/six/"
@@ -190,3 +186,22 @@ def test_files_of_one_version_share_what_their_names_say() -> None:
     assert files == fresh
     assert [f.name_version for f in files] == [f.name_version for f in fresh]
     assert files[1].name_version == ("demo-pkg", files[0].name_version[1])  # type: ignore[index]
+
+
+def test_a_json_page_is_read_without_the_html_parser() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kiln.index.pages import parse_page\n"
+        "from kiln.net.client import Response\n"
+        'body = b\'{"meta": {"api-version": "1.1"}, "name": "six", "files": ['
+        '{"filename": "six-1.16.0-py2.py3-none-any.whl", "url": "six-1.16.0-py2.py3-none-any.whl",'
+        ' "hashes": {}}]}\'\n'
+        "headers = {'content-type': 'application/vnd.pypi.simple.v1+json'}\n"
+        "files = parse_page(Response('https://pypi.org/simple/six/', 200, headers, body), 'pypi')\n"
+        "print([f.filename for f in files], 'html.parser' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['six-1.16.0-py2.py3-none-any.whl'] False"

@@ -186,6 +186,12 @@ class HttpClient:
             return _read_local(url, path)
         return self._get(url, {k.title(): v for k, v in (headers or {}).items()}, None)
 
+    def make_transport(self) -> None:
+        """Make the connection pools now, on this thread (importing urllib3 and taking the
+        trust store), unless offline; else the first request makes them."""
+        if not self.offline:
+            _ = self._transport
+
     def page_is_kept(self, url: str, accept: str) -> bool:
         """Whether `get_page` would answer ``url`` from the cache (or a local file), with no
         request: a look at the entry's first line."""

@@ -480,3 +480,31 @@ def test_only_the_index_a_name_is_pinned_to_is_looked_at(
     assert not pinned.answers_from_cache([FOO])
     pinned.find(FOO)
     assert pinned.answers_from_cache([FOO])
+
+
+def test_prefetching_pages_not_kept_makes_the_transport_on_the_callers_thread(
+    index_server: IndexServer, client: HttpClient, cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    index_server.configure(cache_control="max-age=600")
+    index_server.add(Pkg("foo", "1.0"))
+    made_on: list[str] = []
+    make = client.make_transport
+
+    def recorded() -> None:
+        made_on.append(threading.current_thread().name)
+        make()
+
+    monkeypatch.setattr(client, "make_transport", recorded)
+    search = finder(index_server, client, cache)
+    search.prefetch_projects([FOO])
+    assert made_on == [threading.current_thread().name]
+    assert found(search.find(FOO)) == ["foo-1.0-py3-none-any.whl"]
+    # Every page fresh in the cache: nothing is made, as nothing will be asked.
+    made_on.clear()
+    again = finder(index_server, client, cache)
+    again.prefetch_projects([FOO])
+    assert made_on == []
+    search.close()
+    again.close()

@@ -14,7 +14,6 @@ import os
 import platform
 import re
 import struct
-import subprocess
 import sys
 import sysconfig
 from importlib.machinery import EXTENSION_SUFFIXES
@@ -211,6 +210,8 @@ def musllinux_platforms(archs: list[str]) -> list[str]:
     loader = elf.interpreter if elf is not None else None
     if loader is None or "musl" not in loader:
         return []
+    import subprocess  # only on musl: importing it cost every probe 3-4 ms
+
     try:
         stderr = subprocess.run([loader], stderr=subprocess.PIPE, text=True).stderr
     except OSError:
@@ -271,6 +272,8 @@ def mac_platforms() -> list[str]:
     version = _major_minor(release)
     if version == (10, 16):
         # Built against an old SDK, Python reports 10.16; ask without the compatibility shim.
+        import subprocess
+
         release = subprocess.run(
             [sys.executable, "-sS", "-c", "import platform; print(platform.mac_ver()[0])"],
             check=True,

@@ -199,3 +199,21 @@ def test_the_python_version_pin_is_checked_against_an_existing_environment(
     assert "Created virtual environment" in kiln(*args, check=True).stderr
     assert "version = 3.13" in (root / ".venv" / "pyvenv.cfg").read_text()
     assert "Created virtual environment" not in kiln(*args, check=True).stderr
+
+
+def test_the_lock_is_checked_before_the_interpreter_is_blamed(
+    kiln, torch_server: IndexServer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # The interpreter is looked for while the lock is read; what is reported stays in order.
+    root = project(tmp_path, S2, torch_server)
+    kiln("lock", "--project", str(root), "--default-index", torch_server.index_url("pypi"))
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"jinja2"', '"jinja2", "filelock"'))
+    args = ["sync", "--project", str(root), "--default-index", torch_server.index_url("pypi")]
+    stale = kiln(*args, "--locked", "--python", "3.99", check=False)
+    assert stale.returncode != 0 and "out of date" in stale.stderr
+    assert "3.99" not in stale.stderr
+    missing = kiln(*args, "--frozen", "--python", "3.99", check=False)
+    assert missing.returncode != 0 and "3.99" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    assert not (root / ".venv" / "bin").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from kiln.core.errors import KilnError, UsageError, undecodable_error
 from kiln.core.markers import evaluate
 from kiln.core.protocols import ProgressCallback
 from kiln.core.records import field, record
+from kiln.core.together import together
 from kiln.install.executor import InstallReport, execute
 from kiln.install.installed import installed_distributions
 from kiln.install.installer import InstallOptions
@@ -179,6 +181,13 @@ def project_environment(
     return create_venv(venv, base, cache=ctx.cache), True
 
 
+def _look_for_interpreter(ctx: CommandContext, project: Pyproject, python: str | None) -> None:
+    """`project_environment` without creating anything or failing: its errors are raised
+    when it is called for the environment itself."""
+    with contextlib.suppress(KilnError, OSError):
+        project_environment(ctx, project, python, create=False)
+
+
 class _FinderOnDemand:
     """A downloader that makes the project's finder (and the HTTP client) only when a
     download is asked for."""
@@ -319,7 +328,17 @@ def _sync_project(
     project = with_virtual_members(project, workspace_members(project))
     selection = selection_for(project, request)
     notes: list[str] = []
-    lock = load_or_lock(ctx, project, index_args, request, notes)
+    # The interpreter is looked for while the lock is read: a probe of an interpreter not
+    # seen before is a subprocess that waits beside the parsing (60-70 ms each, on a cold
+    # sync). What it finds is kept in the cache, where `project_environment` reads it.
+    read: list[Lock] = []
+    together(
+        [
+            lambda: read.append(load_or_lock(ctx, project, index_args, request, notes)),
+            lambda: _look_for_interpreter(ctx, project, request.python),
+        ]
+    )
+    lock = read[0]
     timings["lock"] = time.perf_counter() - started
     interpreter, created = project_environment(
         ctx, project, request.python, create=not request.dry_run

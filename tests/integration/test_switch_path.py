@@ -38,6 +38,23 @@ def synced_both_ways(kiln, root: Path, server: IndexServer) -> dict[str, object]
     }
 
 
+def sync_cu124_through(
+    script: str, root: Path, server: IndexServer, tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    """`sync --extra cu124` run by ``script`` (source that ends by calling kiln's `main`)."""
+    path = tmp_path / "sync_through.py"
+    path.write_text(script)
+    args = ["sync", "--project", str(root), "--default-index", server.index_url("pypi")]
+    return subprocess.run(
+        [sys.executable, str(path), *args, "--python", "3.12", "--extra", "cu124"],
+        env=kiln_env(tmp_path / "kiln-cache"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def test_switching_back_installs_what_the_full_path_installed(
     kiln, torch_server: IndexServer, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -145,17 +162,7 @@ def test_ctrl_c_in_a_replayed_sync_is_reported_and_the_next_sync_repairs(
 ) -> None:  # type: ignore[no-untyped-def]
     root = project(tmp_path, S4, torch_server)
     full = synced_both_ways(kiln, root, torch_server)
-    script = tmp_path / "interrupted.py"
-    script.write_text(_INTERRUPTED)
-    args = ["sync", "--project", str(root), "--default-index", torch_server.index_url("pypi")]
-    done = subprocess.run(
-        [sys.executable, str(script), *args, "--python", "3.12", "--extra", "cu124"],
-        env=kiln_env(tmp_path / "kiln-cache"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = sync_cu124_through(_INTERRUPTED, root, torch_server, tmp_path)
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip() == "error: interrupted"
     assert installed(root).get("torch") != "2.5.1+cu124"
@@ -181,17 +188,7 @@ def test_a_replayed_sync_loads_no_openssl_and_records_true_hashes(
 
     root = project(tmp_path, S4, torch_server)
     synced_both_ways(kiln, root, torch_server)
-    script = tmp_path / "loaded.py"
-    script.write_text(_LOADED)
-    args = ["sync", "--project", str(root), "--default-index", torch_server.index_url("pypi")]
-    done = subprocess.run(
-        [sys.executable, str(script), *args, "--python", "3.12", "--extra", "cu124"],
-        env=kiln_env(tmp_path / "kiln-cache"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = sync_cu124_through(_LOADED, root, torch_server, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "+ torch==2.5.1+cu124" in done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -208,12 +208,12 @@ class IndexFinder:
         """Start reading these projects' pages, for a resolver that is about to ask for
         them: a cold lock's first requests then overlap the loading of its own modules."""
         names = list(names)
-        if any(is_remote(index.url) for index in self.indexes) and not self.answers_from_cache(
-            names
-        ):
-            # Made by the first worker, the transport's imports ran beside the resolver's
-            # own on the caller's thread, and the first request left 35-50 ms after this
-            # call; made here first, 25 ms after.
+        # Made by the first worker, the transport's imports ran beside the resolver's own on
+        # the caller's thread, and the first request left 35-50 ms after this call; made
+        # here first, 25 ms after. Whether the first page needs asking stands for them all:
+        # a warm lock reads one cache entry ahead of its workers, not every one.
+        remote = any(is_remote(index.url) for index in self.indexes)
+        if remote and not self.answers_from_cache(names[:1]):
             self.client.make_transport()
         pool = self._executor()
         for name in names:

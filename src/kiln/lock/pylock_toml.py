@@ -36,6 +36,7 @@ from kiln.lock.model import (
     LockedPackage,
     LockedVcs,
 )
+from kiln.lock.toml_read import lock_tables
 from kiln.net.redact import strip_userinfo
 
 __all__ = [
@@ -235,14 +236,9 @@ def load_lock(text: str, path: Path | str) -> Lock:
 
 def parse_lock(text: str, path: Path | str) -> dict[str, Any]:
     """The TOML of ``text``, checked against PEP 751."""
-    # Lock files are large (480 kB for the 42-package set): tomli's compiled build reads one
-    # 2.5 times as fast as the standard library's tomllib, the same parser run as Python
-    # (80 -> 33 ms). Imported here: a lock the cache already knows is not parsed at all.
-    import tomli as tomllib
-
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = lock_tables(text)
+    except ValueError as exc:
         raise LockFileError(
             f"`{path}` is not valid TOML", causes=(str(exc),), hint=REGENERATE
         ) from None

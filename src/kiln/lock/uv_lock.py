@@ -17,6 +17,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from kiln.core.records import record
+from kiln.lock.toml_read import lock_tables
 
 __all__ = ["UV_LOCK_NAME", "UvLockPins", "read_uv_lock"]
 
@@ -36,14 +37,9 @@ class UvLockPins:
 
 def read_uv_lock(path: Path) -> UvLockPins:
     """The pins of the `uv.lock` at ``path``, with what to tell about it."""
-    # Lock files are large (480 kB for the 42-package set): tomli's compiled build reads one
-    # 2.5 times as fast as the standard library's tomllib, the same parser run as Python
-    # (80 -> 33 ms). Imported here: a lock the cache already knows is not parsed at all.
-    import tomli as tomllib
-
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = lock_tables(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # a TOML or UTF-8 error is a ValueError
         return _unreadable(path, f"it cannot be read: {exc}")
     return parse_uv_lock(data, path)
 
